@@ -1,0 +1,69 @@
+"""Exact JSON on the wire: numbers parse to ``Decimal`` and ``Decimal`` values are written with their exact digits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import simplejson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from fubble.db.types import decimal_text, to_utc
+
+
+def _reject_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a valid JSON number", name, 0)
+
+
+def loads(body: bytes | str) -> Any:
+    """Parse JSON with every non-integer number as an exact ``Decimal``; NaN and Infinity are rejected."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise json.JSONDecodeError("JSON nested too deeply", "", 0) from exc
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(mode="python", by_alias=True))
+    if isinstance(value, Decimal):
+        return simplejson.RawJSON(decimal_text(value))
+    if isinstance(value, datetime):
+        return to_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float):
+        raise TypeError("a float reached the JSON encoder; money and quantities must be Decimal")
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    return simplejson.dumps(_plain(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class ExactJSONResponse(JSONResponse):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
+
+
+class ExactJSONRequest(Request):
+    """A request whose ``json()`` keeps decimals exact (FastAPI reads bodies through it)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = loads(await self.body())
+        return self._json

@@ -1,0 +1,31 @@
+"""Settings, read from the environment with the ``FUBBLE_`` prefix (and from a ``.env`` file if present)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./fubble.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FUBBLE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL. sqlite:///path for the embedded default, postgresql://user@host/db for production.",
+    )
+    host: str = Field("127.0.0.1", description="Address `fubble serve` binds to.")
+    port: int = Field(8000, description="Port `fubble serve` listens on.")
+    payment_term_days: int = Field(30, ge=0, le=3650, description="Default due date = issue date + this many days.")
+    default_currency: str = Field("USD", description="Currency of customers created without one (ISO 4217).")
+    max_batch_events: int = Field(10_000, ge=1, description="Most events accepted by one POST /events/batch.")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
+    sqlite_busy_timeout_ms: int = Field(30_000, ge=0, description="How long SQLite writers wait for the write lock.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fubble.db.models import Customer
+
+
+def get(session: Session, customer_id: int, *, for_update: bool = False) -> Customer | None:
+    if for_update:
+        return session.scalars(select(Customer).where(Customer.id == customer_id).with_for_update()).first()
+    return session.get(Customer, customer_id)
+
+
+def list_page(session: Session, *, limit: int, offset: int) -> list[Customer]:
+    return list(session.scalars(select(Customer).order_by(Customer.id).limit(limit).offset(offset)))
+
+
+def email_taken(session: Session, email: str, *, except_id: int | None = None) -> bool:
+    query = select(Customer.id).where(func.lower(Customer.email) == email.lower())
+    if except_id is not None:
+        query = query.where(Customer.id != except_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def external_id_taken(session: Session, external_id: str, *, except_id: int | None = None) -> bool:
+    query = select(Customer.id).where(Customer.external_id == external_id)
+    if except_id is not None:
+        query = query.where(Customer.id != except_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def next_invoice_seq(session: Session, customer_id: int) -> int:
+    """Atomically take the customer's next invoice sequence number (row-locks the customer until commit)."""
+    seq = session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(invoice_seq=Customer.invoice_seq + 1)
+        .returning(Customer.invoice_seq)
+    ).scalar_one()
+    return int(seq)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from typing_extensions import Annotated
+
+from fubble.api.fields import LongText, Metadata, Name, ShortText
+from fubble.db.models import Customer
+from fubble.pricing.money import is_currency
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if not is_currency(code):
+        raise ValueError("must be an ISO 4217 currency code such as USD, EUR or JPY")
+    return code
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"]), AfterValidator(_currency)]
+
+
+class CustomerCreate(BaseModel):
+    """Both product documents' fields are accepted: the README's (company_name, billing_address, payment_method_id)
+    and the guide's (phone, address, metadata)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    email: EmailStr = Field(max_length=320)
+    company_name: ShortText | None = None
+    billing_address: LongText | None = None
+    payment_method_id: ShortText | None = None
+    phone: Annotated[str, Field(max_length=64)] | None = None
+    address: LongText | None = None
+    metadata: Metadata = None
+    currency: Currency | None = Field(None, description="ISO 4217 code; defaults to FUBBLE_DEFAULT_CURRENCY (USD).")
+    external_id: ShortText | None = Field(None, description="Your own unique id for this customer.")
+
+
+class CustomerUpdate(BaseModel):
+    """Only the fields present in the body change; send null to clear an optional field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    email: EmailStr | None = Field(None, max_length=320)
+    company_name: ShortText | None = None
+    billing_address: LongText | None = None
+    payment_method_id: ShortText | None = None
+    phone: Annotated[str, Field(max_length=64)] | None = None
+    address: LongText | None = None
+    metadata: Metadata = None
+    currency: Currency | None = None
+    external_id: ShortText | None = None
+
+
+class CustomerOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    company_name: str | None
+    billing_address: str | None
+    payment_method_id: str | None
+    phone: str | None
+    address: str | None
+    metadata: dict[str, Any] | None
+    currency: str
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerOut:
+        return cls(
+            id=customer.id,
+            name=customer.name,
+            email=customer.email,
+            company_name=customer.company_name,
+            billing_address=customer.billing_address,
+            payment_method_id=customer.payment_method_id,
+            phone=customer.phone,
+            address=customer.address,
+            metadata=customer.metadata_,
+            currency=customer.currency,
+            external_id=customer.external_id,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+        )

@@ -1,0 +1,75 @@
+"""Customers: create, read, update. Emails and external ids are unique (case-insensitively for emails)."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from fubble.clock import Clock
+from fubble.customers import repository
+from fubble.customers.schemas import CustomerCreate, CustomerUpdate
+from fubble.db.models import Customer, Invoice
+from fubble.errors import Conflict, InvalidInput, NotFound
+
+
+def get(session: Session, customer_id: int) -> Customer:
+    customer = repository.get(session, customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
+    return customer
+
+
+def create(session: Session, data: CustomerCreate, *, clock: Clock, default_currency: str) -> Customer:
+    if repository.email_taken(session, data.email):
+        raise Conflict(f"a customer with email {data.email!r} already exists")
+    if data.external_id is not None and repository.external_id_taken(session, data.external_id):
+        raise Conflict(f"a customer with external_id {data.external_id!r} already exists")
+    now = clock.now()
+    customer = Customer(
+        name=data.name,
+        email=data.email,
+        company_name=data.company_name,
+        billing_address=data.billing_address,
+        payment_method_id=data.payment_method_id,
+        phone=data.phone,
+        address=data.address,
+        metadata_=data.metadata,
+        currency=data.currency or default_currency,
+        external_id=data.external_id,
+        invoice_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: Clock) -> Customer:
+    customer = get(session, customer_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise InvalidInput.at(("body", "name"), "name cannot be cleared")
+    if "email" in changes:
+        if changes["email"] is None:
+            raise InvalidInput.at(("body", "email"), "email cannot be cleared")
+        if repository.email_taken(session, changes["email"], except_id=customer.id):
+            raise Conflict(f"a customer with email {changes['email']!r} already exists")
+    if "currency" in changes:
+        if changes["currency"] is None:
+            raise InvalidInput.at(("body", "currency"), "currency cannot be cleared")
+        if changes["currency"] != customer.currency and _has_invoices(session, customer.id):
+            raise Conflict("the currency of a customer with invoices cannot change")
+    if changes.get("external_id") is not None and repository.external_id_taken(
+        session, changes["external_id"], except_id=customer.id
+    ):
+        raise Conflict(f"a customer with external_id {changes['external_id']!r} already exists")
+    for field, value in changes.items():
+        setattr(customer, "metadata_" if field == "metadata" else field, value)
+    customer.updated_at = clock.now()
+    session.flush()
+    return customer
+
+
+def _has_invoices(session: Session, customer_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Invoice.customer_id == customer_id))))

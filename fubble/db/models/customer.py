@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fubble.db.base import Base
+from fubble.db.models._columns import created_at_column
+from fubble.db.types import ExactJSON, UTCDateTime
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
+    company_name: Mapped[str | None] = mapped_column(String(255))
+    billing_address: Mapped[str | None] = mapped_column(Text)
+    payment_method_id: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", ExactJSON())
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Last invoice sequence number handed out for this customer (INV-YYYYMMDD-CUSTOMERID-NNNNNN).
+    invoice_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fubble.db.base import Base
+from fubble.db.models._columns import created_at_column
+from fubble.db.types import ExactDecimal, UTCDateTime
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_customer_status", "customer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    issue_date: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    due_date: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    paid_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notes: Mapped[str | None] = mapped_column(Text)
+    # The billing window a generated invoice covers; NULL for manual invoices.
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    invoice_items: Mapped[list[InvoiceItem]] = relationship(
+        back_populates="invoice", order_by="InvoiceItem.id", cascade="all, delete-orphan"
+    )
+
+
+class InvoiceItem(Base):
+    __tablename__ = "invoice_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    metric_name: Mapped[str | None] = mapped_column(String(255))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
+    # For generated lines: which subscription and component produced it, over which slice [period_start, period_end).
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    price_component_id: Mapped[int | None] = mapped_column(Integer)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+
+    invoice: Mapped[Invoice] = relationship(back_populates="invoice_items")
+
+
+class BillingCoverage(Base):
+    """The part [start, end) of a subscription's time that an invoice bills. Void invoices free their coverage."""
+
+    __tablename__ = "billing_coverage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), nullable=False, index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fubble.db.base import Base
+from fubble.db.models._columns import created_at_column
+from fubble.db.types import ExactJSON, UTCDateTime
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    billing_frequency: Mapped[str] = mapped_column(String(16), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    price_components: Mapped[list[PriceComponent]] = relationship(
+        back_populates="plan", order_by="PriceComponent.id", cascade="all, delete-orphan"
+    )
+
+
+class PriceComponent(Base):
+    __tablename__ = "price_components"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True)
+    metric_name: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    pricing_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    pricing_details: Mapped[dict[str, Any]] = mapped_column(ExactJSON(), nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+    plan: Mapped[Plan] = relationship(back_populates="price_components")

@@ -1,0 +1,116 @@
+"""Shared fixtures: every ``client`` test runs against SQLite and against PostgreSQL.
+
+PostgreSQL is found at ``FUBBLE_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); each
+test session creates its own database there and drops it afterwards. In CI (``CI=true``) or with
+``FUBBLE_REQUIRE_POSTGRES=1`` an unreachable server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from fubble.api.app import create_app
+from fubble.clock import FrozenClock
+from fubble.config import Settings
+from fubble.db.base import Base
+from fubble.db.migrate import upgrade
+from fubble.db.session import Database, normalize_url
+
+POSTGRES_ADMIN_URL = os.environ.get("FUBBLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true" or os.environ.get("FUBBLE_REQUIRE_POSTGRES") == "1"
+START = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(normalize_url(POSTGRES_ADMIN_URL), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # the reason is shown in the skip message
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    problem = _postgres_reachable()
+    if problem is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required here but unreachable at {POSTGRES_ADMIN_URL}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL} ({problem}); set CI=true to make this fatal")
+    name = f"fubble_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalize_url(POSTGRES_ADMIN_URL)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "fubble-test.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> Iterator[Database]:
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+    upgrade(url)
+    db = Database(url, sqlite_busy_timeout_ms=30_000)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _empty_all_tables(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(conn) else None
+
+
+def _has_sqlite_sequence(conn: object) -> bool:
+    return bool(conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def db(database: Database) -> Database:
+    _empty_all_tables(database)
+    return database
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def settings(db: Database) -> Settings:
+    return Settings(database_url=db.url)
+
+
+@pytest.fixture
+def client(db: Database, clock: FrozenClock, settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings, clock=clock, database=db)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
