@@ -52,7 +52,14 @@ def create_app(
 
 
 def _routers() -> list[APIRouter]:
+    from fubble.billing.router import router as billing
     from fubble.customers.router import router as customers
+    from fubble.events.router import router as events
     from fubble.health.router import router as health
+    from fubble.invoices.router import router as invoices
+    from fubble.plans.router import router as plans
+    from fubble.pricing_factors.router import router as pricing_factors
+    from fubble.subscriptions.router import router as subscriptions
 
-    return [health, customers]
+    # billing before invoices: POST /invoices/generate must not be shadowed by /invoices/{invoice_id} routes.
+    return [health, customers, plans, subscriptions, events, billing, invoices, pricing_factors]

@@ -1,0 +1,3 @@
+from fubble.api.routing import new_router
+
+router = new_router("/pricing-factors", tag="pricing factors")
