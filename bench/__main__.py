@@ -1,0 +1,20 @@
+"""Benchmarks: ``python -m bench ingest|billing ...`` (or ``./dev bench ...``). See bench/README.md."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    commands = {"ingest": "bench.ingest", "billing": "bench.billing"}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print("usage: python -m bench {" + ",".join(commands) + "} [options]  (--help for each)")
+        raise SystemExit(2)
+    import importlib
+
+    module = importlib.import_module(commands[sys.argv[1]])
+    module.main(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Ingestion throughput over HTTP: single events with many concurrent clients, and batches with idempotency keys.
+
+    python -m bench ingest --database sqlite --single 5000 --concurrency 64 --batches 20 --batch-size 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+import uuid
+from typing import Any
+
+from bench.http_client import Connection
+from bench.server import database_url, running_server
+
+PLAN = {
+    "name": "Bench",
+    "billing_frequency": "monthly",
+    "price_components": [
+        {"metric_name": "api_calls", "pricing_type": "tiered",
+         "pricing_details": {"tiers": [{"start": 0, "end": 1000, "price": "0.01"},
+                                       {"start": 1000, "end": None, "price": "0.005"}]}},
+    ],
+}
+
+
+async def setup(base: str, customers: int, headers: dict[str, str]) -> list[int]:
+    conn = await Connection.open(base)
+    status, plan = await conn.json("POST", "/plans/", PLAN, headers)
+    assert status == 201, plan
+    ids = []
+    for i in range(customers):
+        status, customer = await conn.json("POST", "/customers/", {"name": f"c{i}", "email": f"c{i}@bench.test"},
+                                           headers)
+        assert status == 201, customer
+        ids.append(customer["id"])
+        await conn.json("POST", f"/customers/{customer['id']}/subscriptions",
+                        {"plan_id": plan["id"], "start_date": "2024-01-01T00:00:00Z"}, headers)
+    await conn.close()
+    return ids
+
+
+def event(customer_id: int, n: int, run: str) -> dict[str, Any]:
+    return {"event_id": f"{run}-{n}", "customer_id": customer_id, "metric_name": "api_calls", "quantity": 1,
+            "event_time": f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"}
+
+
+async def single_events(base: str, customer_ids: list[int], total: int, concurrency: int,
+                        headers: dict[str, str]) -> dict[str, float]:
+    run = uuid.uuid4().hex[:8]
+    latencies: list[float] = []
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        conn = await Connection.open(base)
+        for n in counter:
+            started = time.perf_counter()
+            status, body = await conn.json("POST", "/events/", event(customer_ids[n % len(customer_ids)], n, run),
+                                           headers)
+            latencies.append(time.perf_counter() - started)
+            assert status in (200, 201), (status, body)
+        await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"events": total, "seconds": elapsed, "events_per_s": total / elapsed,
+            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]}
+
+
+async def batches(base: str, customer_ids: list[int], count: int, size: int, concurrency: int,
+                  headers: dict[str, str]) -> dict[str, float]:
+    run = uuid.uuid4().hex[:8]
+    import json
+
+    bodies = [json.dumps({"events": [event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run)
+                                     for i in range(size)]}).encode() for b in range(count)]
+    queue = iter(bodies)
+
+    async def worker() -> None:
+        conn = await Connection.open(base)
+        for body in queue:
+            status, data = await conn.request("POST", "/events/batch", body, headers)
+            assert status == 200, (status, data[:300])
+        await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {"events": count * size, "seconds": elapsed, "events_per_s": count * size / elapsed}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--url", help="benchmark an already running server instead of starting one")
+    parser.add_argument("--api-key", help="Bearer key for servers that require one")
+    parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--single", type=int, default=5000, help="single events to send")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    args = parser.parse_args(argv)
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+
+    async def run(base: str) -> None:
+        ids = await setup(base, args.customers, headers)
+        single = await single_events(base, ids, args.single, args.concurrency, headers)
+        print(f"single POST /events/ x{single['events']} with {args.concurrency} clients: "
+              f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms")
+        batch = await batches(base, ids, args.batches, args.batch_size, 2, headers)
+        print(f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, 2 clients): "
+              f"{batch['events_per_s']:.0f} events/s")
+
+    if args.url:
+        asyncio.run(run(args.url))
+        return
+    with database_url(args.database) as db_url, running_server(db_url) as base:
+        print(f"server on {args.database}: {base}")
+        asyncio.run(run(base))

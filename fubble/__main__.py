@@ -1,0 +1,3 @@
+from fubble.cli import main
+
+main()
