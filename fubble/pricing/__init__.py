@@ -1,0 +1,61 @@
+"""fubble's pure pricing core: every rule by which a customer is charged, and nothing else.
+
+No database, web, clock or float anywhere in this package: money and quantities are ``Decimal``, exact ratios are
+``Fraction``, and the only imports are the standard library, pydantic and :mod:`fubble.errors`.
+
+* :mod:`fubble.pricing.money`: currencies (ISO 4217 minor units) and the one rounding rule (half-up, once).
+* :mod:`fubble.pricing.periods`: billing periods anchored at the subscription start, and slices of them.
+* :mod:`fubble.pricing.models`: the pricing types and the rules their ``pricing_details`` must follow.
+* :mod:`fubble.pricing.formula`: the whitelisted arithmetic language of dynamic pricing.
+* :mod:`fubble.pricing.rating`: what one price component charges for one slice of a period.
+"""
+
+from fubble.pricing.formula import Formula, compile_formula
+from fubble.pricing.models import (
+    PRICING_TYPES,
+    DynamicPricing,
+    FlatPricing,
+    PackagePricing,
+    PricingModel,
+    SubscriptionPricing,
+    Tier,
+    TieredPricing,
+    TimeBasedPricing,
+    TimeUnit,
+    UsageBasedSubscriptionPricing,
+    VolumePricing,
+    parse_pricing,
+)
+from fubble.pricing.money import MINOR_UNITS, is_currency, minor_unit_digits, round_money, to_decimal
+from fubble.pricing.periods import BillingFrequency, Slice, period_containing, period_start, split
+from fubble.pricing.rating import Line, rate
+
+__all__ = [
+    "MINOR_UNITS",
+    "PRICING_TYPES",
+    "BillingFrequency",
+    "DynamicPricing",
+    "FlatPricing",
+    "Formula",
+    "Line",
+    "PackagePricing",
+    "PricingModel",
+    "Slice",
+    "SubscriptionPricing",
+    "Tier",
+    "TieredPricing",
+    "TimeBasedPricing",
+    "TimeUnit",
+    "UsageBasedSubscriptionPricing",
+    "VolumePricing",
+    "compile_formula",
+    "is_currency",
+    "minor_unit_digits",
+    "parse_pricing",
+    "period_containing",
+    "period_start",
+    "rate",
+    "round_money",
+    "split",
+    "to_decimal",
+]

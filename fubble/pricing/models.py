@@ -1,0 +1,386 @@
+"""The pricing types a price component can have, and the rules their ``pricing_details`` must follow.
+
+Numbers
+-------
+Every number in ``pricing_details`` may be a JSON number (``int`` or ``Decimal``, as the exact JSON loader gives
+them) or a numeric string (``"0.01"``, ``"1e3"``). Refused: booleans, binary floats (their value is not what was
+written), NaN, Infinity, strings that are not plain decimal numbers, and magnitudes from 1e24 up or with more than 20
+decimal places. Numbers are stored canonically: exact value, no exponent, no trailing zeros (``"10.00"`` -> ``10``,
+``1E+3`` -> ``1000``). Money amounts and prices are ``>= 0``.
+
+Types (``pricing_type``: ``pricing_details``)
+---------------------------------------------
+* ``flat``: ``{amount}``. Charged in full once per billing period, never prorated.
+* ``subscription``: ``{amount}``. Charged per billing period, prorated by the share of the period billed.
+* ``tiered`` (graduated) and ``volume``: ``{tiers: [{start, end, price}, ...]}``, 1 to 100 tiers. Tiers are listed in
+  order and contiguous from 0: the first starts at 0, each starts where the previous one ends, each has
+  ``start < end``; only the LAST tier may have ``end: null`` (or omit ``end``), meaning "and above". If the last tier
+  has a finite end, usage at or above it is still priced by the last tier (for both types).
+* ``package``: ``{package_size > 0, package_price >= 0}``. Usage is sold in whole packages (rounded up).
+* ``usage_based_subscription``: ``{base_fee >= 0, usage_price >= 0}``. A prorated base fee plus usage x price.
+* ``time_based``: ``{rate_per_unit >= 0, unit}``, unit one of ``second|minute|hour|day``; usage is measured in it.
+* ``dynamic``: ``{formula, <name>: <number>, ...}``. ``formula`` is a :mod:`fubble.pricing.formula` expression giving
+  the unit price; every other key is a numeric formula variable (any sign) whose name must be a valid formula
+  identifier other than ``usage`` and ``formula`` (at most 50). In the formula, ``usage`` is the usage being
+  priced, details keys are their numbers, and every other name is an EXTERNAL FACTOR (e.g. ``market_factor``)
+  whose current value comes from outside (0 if never set): see :attr:`DynamicPricing.factor_names`.
+
+Any key not listed for a type is refused (422 naming the key). :func:`parse_pricing` raises
+:class:`~fubble.errors.InvalidInput` whose entries are located at ``("pricing_details", ...)``, or at
+``("pricing_type",)`` for an unknown type.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, TypeAlias, cast
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from fubble.errors import InvalidInput
+from fubble.pricing.formula import FUNCTIONS, Formula, compile_formula
+
+__all__ = [
+    "PRICING_TYPES",
+    "DynamicPricing",
+    "FlatPricing",
+    "PackagePricing",
+    "PricingModel",
+    "SubscriptionPricing",
+    "Tier",
+    "TieredPricing",
+    "TimeBasedPricing",
+    "TimeUnit",
+    "UsageBasedSubscriptionPricing",
+    "VolumePricing",
+    "parse_pricing",
+]
+
+MAX_INTEGER_DIGITS = 24
+MAX_DECIMAL_PLACES = 20
+MAX_TIERS = 100
+MAX_VARIABLES = 50
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_RESERVED_NAMES = frozenset({"usage", "formula"}) | FUNCTIONS
+
+
+# --- numbers ----------------------------------------------------------------------------------------------------
+
+
+def _canonical(value: Decimal) -> Decimal:
+    """The same value without exponent or trailing zeros (``10.00`` -> ``10``, ``1E+3`` -> ``1000``, ``-0`` -> 0)."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    coefficient = int("".join(map(str, digits)) or "0")
+    if coefficient == 0:
+        return Decimal(0)
+    if exponent > 0:
+        return Decimal((sign, tuple(map(int, str(coefficient * 10**exponent))), 0))
+    while exponent < 0 and coefficient % 10 == 0:
+        coefficient //= 10
+        exponent += 1
+    return Decimal((sign, tuple(map(int, str(coefficient))), exponent))
+
+
+def _number(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "must be a number, not a boolean")
+    if isinstance(value, float):
+        raise PydanticCustomError(
+            "number_type", "must be an exact decimal number (a JSON number read as decimal, or a numeric string)"
+        )
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        if len(value) > 80 or not _NUMERIC_TEXT.fullmatch(value):
+            message = "must be a decimal number, not the string {text}"
+            raise PydanticCustomError("number_parsing", message, {"text": repr(value[:40])})
+        number = Decimal(value)
+    else:
+        raise PydanticCustomError("number_type", "must be a number")
+    if not number.is_finite():
+        raise PydanticCustomError("number_finite", "must be a finite number (NaN and Infinity are not allowed)")
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise PydanticCustomError("number_range", f"must be less than 1e{MAX_INTEGER_DIGITS} in magnitude")
+    number = _canonical(number)
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent > MAX_DECIMAL_PLACES:
+        raise PydanticCustomError("number_range", f"must have at most {MAX_DECIMAL_PLACES} decimal places")
+    return number
+
+
+def _non_negative(value: object) -> Decimal:
+    number = _number(value)
+    if number < 0:
+        raise PydanticCustomError("greater_than_equal", "must be greater than or equal to 0")
+    return number
+
+
+def _positive(value: object) -> Decimal:
+    number = _number(value)
+    if number <= 0:
+        raise PydanticCustomError("greater_than", "must be greater than 0")
+    return number
+
+
+def _optional_non_negative(value: object) -> Decimal | None:
+    return None if value is None else _non_negative(value)
+
+
+_NUMBER_INPUT = Decimal | int | str
+Number = Annotated[Decimal, PlainValidator(_number, json_schema_input_type=_NUMBER_INPUT)]
+"""Any finite exact number (see the module rules)."""
+NonNegative = Annotated[Decimal, PlainValidator(_non_negative, json_schema_input_type=_NUMBER_INPUT)]
+"""A finite exact number ``>= 0``."""
+Positive = Annotated[Decimal, PlainValidator(_positive, json_schema_input_type=_NUMBER_INPUT)]
+"""A finite exact number ``> 0``."""
+OptionalNonNegative = Annotated[
+    Decimal | None, PlainValidator(_optional_non_negative, json_schema_input_type=_NUMBER_INPUT | None)
+]
+"""``null`` or a finite exact number ``>= 0``."""
+
+
+# --- models -----------------------------------------------------------------------------------------------------
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pricing_type: ClassVar[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """Canonical ``pricing_details`` for storage (numbers stay ``Decimal``)."""
+        return self.model_dump(mode="python")
+
+
+class FlatPricing(_Details):
+    """``flat``: ``amount`` once per billing period, in full (never prorated)."""
+
+    pricing_type: ClassVar[str] = "flat"
+    amount: NonNegative
+
+
+class SubscriptionPricing(_Details):
+    """``subscription``: ``amount`` per billing period, prorated by the share of the period billed."""
+
+    pricing_type: ClassVar[str] = "subscription"
+    amount: NonNegative
+
+
+class Tier(BaseModel):
+    """Usage from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound) costs ``price`` a unit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: NonNegative
+    end: OptionalNonNegative = None
+    price: NonNegative
+
+
+class _TierTable(_Details):
+    tiers: tuple[Tier, ...] = Field(min_length=1, max_length=MAX_TIERS)
+
+    @model_validator(mode="after")
+    def _check_tiers(self) -> _TierTable:
+        """Tiers are contiguous from 0, each ``start < end``; only the last may be open-ended."""
+        previous: Tier | None = None
+        for index, tier in enumerate(self.tiers):
+            here = ("pricing_details", "tiers", index)
+            if previous is None:
+                if tier.start != 0:
+                    raise InvalidInput.at((*here, "start"), f"the first tier must start at 0, not {tier.start}")
+            elif previous.end is None:
+                raise InvalidInput.at(
+                    ("pricing_details", "tiers", index - 1, "end"), "only the last tier may have no end (end: null)"
+                )
+            elif tier.start > previous.end:
+                raise InvalidInput.at(
+                    (*here, "start"), f"gap: tier starts at {tier.start} but the previous tier ends at {previous.end}"
+                )
+            elif tier.start < previous.end:
+                raise InvalidInput.at(
+                    (*here, "start"),
+                    f"overlap or wrong order: tier starts at {tier.start} but the previous tier ends at {previous.end}",
+                )
+            if tier.end is not None and tier.end <= tier.start:
+                raise InvalidInput.at((*here, "end"), f"end ({tier.end}) must be greater than start ({tier.start})")
+            previous = tier
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tiers": [{"start": t.start, "end": t.end, "price": t.price} for t in self.tiers]}
+
+    def tier_for(self, usage: Decimal) -> Tier:
+        """The tier with ``start <= usage < end``; the last tier for usage at or beyond the last end."""
+        for tier in self.tiers:
+            if tier.end is None or usage < tier.end:
+                return tier
+        return self.tiers[-1]
+
+
+class TieredPricing(_TierTable):
+    """``tiered`` (graduated): each unit is priced by the tier it falls in (units past a finite last end: last)."""
+
+    pricing_type: ClassVar[str] = "tiered"
+
+
+class VolumePricing(_TierTable):
+    """``volume``: the one tier that contains the total usage prices ALL units (at/above a finite last end: last)."""
+
+    pricing_type: ClassVar[str] = "volume"
+
+
+class PackagePricing(_Details):
+    """``package``: usage is sold in whole packages of ``package_size`` units (partly used packages count)."""
+
+    pricing_type: ClassVar[str] = "package"
+    package_size: Positive
+    package_price: NonNegative
+
+
+class UsageBasedSubscriptionPricing(_Details):
+    """``usage_based_subscription``: prorated ``base_fee`` per period plus ``usage_price`` per unit."""
+
+    pricing_type: ClassVar[str] = "usage_based_subscription"
+    base_fee: NonNegative
+    usage_price: NonNegative
+
+
+class TimeUnit(StrEnum):
+    """The unit a ``time_based`` usage is measured in."""
+
+    second = "second"
+    minute = "minute"
+    hour = "hour"
+    day = "day"
+
+    @property
+    def seconds(self) -> int:
+        """Length of one unit in seconds."""
+        return {"second": 1, "minute": 60, "hour": 3600, "day": 86400}[self.value]
+
+
+class TimeBasedPricing(_Details):
+    """``time_based``: ``rate_per_unit`` for each ``unit`` (second/minute/hour/day) of usage."""
+
+    pricing_type: ClassVar[str] = "time_based"
+    rate_per_unit: NonNegative
+    unit: TimeUnit
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rate_per_unit": self.rate_per_unit, "unit": self.unit.value}
+
+
+class DynamicPricing(_Details):
+    """``dynamic``: the unit price is ``formula`` evaluated over ``usage``, ``variables`` and external factors.
+
+    Built from flat ``pricing_details`` by :meth:`from_details` (``{"formula": ..., "base_rate": 0.15}``).
+    """
+
+    pricing_type: ClassVar[str] = "dynamic"
+    formula: str
+    variables: dict[str, Number] = Field(default_factory=dict, max_length=MAX_VARIABLES)
+    _compiled: Formula = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _check_formula(self) -> DynamicPricing:
+        for name in self.variables:
+            if name in _RESERVED_NAMES or not _IDENTIFIER.fullmatch(name):
+                raise InvalidInput.at(
+                    ("pricing_details", name),
+                    f"{name!r} cannot be a formula variable: use letters, digits and '_' (letter first), "
+                    f"and none of {', '.join(sorted(_RESERVED_NAMES))}",
+                )
+        self._compiled = compile_formula(self.formula, loc=("pricing_details", "formula"))
+        return self
+
+    @classmethod
+    def from_details(cls, details: Mapping[str, object]) -> DynamicPricing:
+        """Parse flat details: ``formula`` plus numeric variables."""
+        data: dict[str, object] = {"variables": {key: value for key, value in details.items() if key != "formula"}}
+        if "formula" in details:
+            data["formula"] = details["formula"]
+        return cls.model_validate(data)
+
+    @property
+    def compiled(self) -> Formula:
+        """The compiled formula."""
+        return self._compiled
+
+    @property
+    def factor_names(self) -> frozenset[str]:
+        """Names in the formula that are neither ``usage`` nor a variable: external factors, 0 when unset."""
+        return self._compiled.names - {"usage"} - self.variables.keys()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"formula": self.formula, **self.variables}
+
+
+PricingModel: TypeAlias = (
+    FlatPricing
+    | SubscriptionPricing
+    | TieredPricing
+    | VolumePricing
+    | PackagePricing
+    | UsageBasedSubscriptionPricing
+    | TimeBasedPricing
+    | DynamicPricing
+)
+
+_MODELS: dict[str, type[_Details]] = {
+    model.pricing_type: model
+    for model in (
+        FlatPricing,
+        SubscriptionPricing,
+        TieredPricing,
+        VolumePricing,
+        PackagePricing,
+        UsageBasedSubscriptionPricing,
+        TimeBasedPricing,
+        DynamicPricing,
+    )
+}
+PRICING_TYPES: tuple[str, ...] = tuple(_MODELS)
+"""Every valid ``pricing_type``."""
+
+
+def _entry(pricing_type: str, error: ErrorDetails) -> dict[str, Any]:
+    loc = list(error["loc"])
+    if pricing_type == "dynamic" and loc[:1] == ["variables"]:
+        loc = loc[1:]  # variables are flat keys of pricing_details
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden" and loc:
+        allowed = ", ".join(_MODELS[pricing_type].model_fields) if len(loc) == 1 else "start, end, price"
+        msg = f"unknown key {loc[-1]!r}; allowed keys: {allowed}"
+    return {"loc": ["pricing_details", *loc], "msg": msg, "type": error["type"]}
+
+
+def parse_pricing(pricing_type: str, details: object) -> PricingModel:
+    """Validate ``details`` for ``pricing_type`` and return its model; :class:`InvalidInput` listing what is wrong."""
+    model = _MODELS.get(pricing_type) if isinstance(pricing_type, str) else None
+    if model is None:
+        raise InvalidInput.at(
+            ("pricing_type",), f"unknown pricing type {pricing_type!r}; expected one of: {', '.join(PRICING_TYPES)}"
+        )
+    if not isinstance(details, Mapping):
+        raise InvalidInput.at(("pricing_details",), f"must be an object, not {type(details).__name__}")
+    try:
+        if model is DynamicPricing:
+            parsed: _Details = DynamicPricing.from_details(details)
+        else:
+            parsed = model.model_validate(dict(details))
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A list whose items failed also reports "too short" (it counts valid items only): noise, drop it.
+        failed_inside = {error["loc"][:cut] for error in errors for cut in range(len(error["loc"]))}
+        errors = [e for e in errors if not (e["type"] == "too_short" and e["loc"] in failed_inside)]
+        raise InvalidInput([_entry(pricing_type, error) for error in errors]) from None
+    return cast("PricingModel", parsed)
