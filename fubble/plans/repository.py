@@ -1,0 +1,40 @@
+"""Queries over plans and their price components."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from fubble.db.models import Plan, PriceComponent, Subscription
+
+
+def get(session: Session, plan_id: int, *, for_update: bool = False, for_share: bool = False) -> Plan | None:
+    """The plan with its components; ``for_update``/``for_share`` lock its row until commit (PostgreSQL)."""
+    query = select(Plan).where(Plan.id == plan_id).options(selectinload(Plan.price_components))
+    if for_update:
+        query = query.with_for_update()
+    elif for_share:
+        query = query.with_for_update(read=True)
+    return session.scalars(query).first()
+
+
+def list_page(session: Session, *, active_only: bool, limit: int, offset: int) -> list[Plan]:
+    query = select(Plan).options(selectinload(Plan.price_components)).order_by(Plan.id)
+    if active_only:
+        query = query.where(Plan.is_active.is_(True))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def get_component(session: Session, plan_id: int, component_id: int) -> PriceComponent | None:
+    """The component, only if it belongs to ``plan_id``."""
+    query = select(PriceComponent).where(PriceComponent.id == component_id, PriceComponent.plan_id == plan_id)
+    return session.scalars(query).first()
+
+
+def has_subscriptions(session: Session, plan_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(Subscription.plan_id == plan_id))))
+
+
+def known_metric_names(session: Session) -> list[str]:
+    """Every metric name priced by any component of any plan (active or not), distinct and sorted."""
+    return sorted(session.scalars(select(PriceComponent.metric_name).distinct()))  # code-point order on both databases

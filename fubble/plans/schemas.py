@@ -1,0 +1,131 @@
+"""Request and response bodies of the plans API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from fubble.api.fields import LongText, Name, ShortText
+from fubble.db.models import Plan, PriceComponent
+from fubble.errors import InvalidInput
+from fubble.pricing.models import PRICING_TYPES, parse_pricing
+from fubble.pricing.periods import BillingFrequency
+
+MAX_COMPONENTS = 100
+
+
+def _trimmed(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("must not start or end with whitespace")
+    return value
+
+
+MetricName = Annotated[
+    ShortText,
+    Field(min_length=1, examples=["api_calls"]),
+    AfterValidator(_trimmed),
+]
+"""1..255 characters, no NUL, no leading or trailing whitespace. Case-sensitive."""
+
+PricingType = Annotated[
+    str,
+    Field(max_length=64, json_schema_extra={"enum": list(PRICING_TYPES)}, examples=["tiered"]),
+]
+"""Checked by :func:`fubble.pricing.models.parse_pricing`, which names the valid types in its error."""
+
+
+class PriceComponentIn(BaseModel):
+    """One billable item of a plan. ``pricing_details`` must match ``pricing_type`` (see the pricing types)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric_name: MetricName
+    display_name: Name | None = Field(None, description="Shown on invoices; defaults to metric_name.")
+    pricing_type: PricingType
+    pricing_details: dict[str, Any] = Field(
+        description="Numbers are kept exactly as written (send JSON numbers or numeric strings).",
+        examples=[{"tiers": [{"start": 0, "end": 1000, "price": 0.01}, {"start": 1000, "end": None, "price": 0.005}]}],
+    )
+
+
+class PlanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    description: LongText | None = None
+    billing_frequency: BillingFrequency
+    price_components: list[PriceComponentIn] = Field(
+        default_factory=list,
+        max_length=MAX_COMPONENTS,
+        description="May be empty. Each metric_name may appear only once in a plan.",
+    )
+
+
+class PlanUpdate(BaseModel):
+    """Only the fields present in the body change; ``description: null`` clears the description."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    description: LongText | None = None
+    billing_frequency: BillingFrequency | None = Field(
+        None, description="Cannot change once the plan has subscriptions (409)."
+    )
+    is_active: bool | None = Field(None, description="false deactivates the plan, true re-activates it.")
+
+
+class PriceComponentOut(BaseModel):
+    id: int
+    plan_id: int
+    metric_name: str
+    display_name: str
+    pricing_type: str
+    pricing_details: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, component: PriceComponent) -> PriceComponentOut:
+        return cls(
+            id=component.id,
+            plan_id=component.plan_id,
+            metric_name=component.metric_name,
+            display_name=component.display_name or component.metric_name,
+            pricing_type=component.pricing_type,
+            pricing_details=_in_canonical_order(component.pricing_type, component.pricing_details),
+            created_at=component.created_at,
+        )
+
+
+def _in_canonical_order(pricing_type: str, details: dict[str, Any]) -> dict[str, Any]:
+    """The stored details with their keys in the documented order (``start, end, price``), whatever the storage did
+    to it; details a later, stricter validator would refuse are shown as stored."""
+    try:
+        return parse_pricing(pricing_type, details).to_json()
+    except InvalidInput:
+        return details
+
+
+class PlanOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    billing_frequency: BillingFrequency
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+    price_components: list[PriceComponentOut]
+
+    @classmethod
+    def of(cls, plan: Plan) -> PlanOut:
+        return cls(
+            id=plan.id,
+            name=plan.name,
+            description=plan.description,
+            billing_frequency=BillingFrequency(plan.billing_frequency),
+            is_active=plan.is_active,
+            created_at=plan.created_at,
+            updated_at=plan.updated_at,
+            price_components=[PriceComponentOut.of(c) for c in plan.price_components],
+        )

@@ -1,0 +1,42 @@
+"""Queries over subscriptions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fubble.db.models import BillingCoverage, Invoice, Subscription
+
+
+def get(session: Session, subscription_id: int, *, for_update: bool = False) -> Subscription | None:
+    query = select(Subscription).where(Subscription.id == subscription_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def list_for_customer(
+    session: Session, customer_id: int, *, active_at: datetime | None, limit: int, offset: int
+) -> list[Subscription]:
+    """The customer's subscriptions by id; with ``active_at``, only those with start <= active_at < end (or no end)."""
+    query = select(Subscription).where(Subscription.customer_id == customer_id)
+    if active_at is not None:
+        query = query.where(
+            Subscription.start_date <= active_at,
+            (Subscription.end_date.is_(None)) | (Subscription.end_date > active_at),
+        )
+    return list(session.scalars(query.order_by(Subscription.id).limit(limit).offset(offset)))
+
+
+def billed_until(session: Session, subscription_id: int) -> datetime | None:
+    """The end of the latest time of this subscription billed by an invoice that is not void (None if never)."""
+    query = (
+        select(BillingCoverage.end)
+        .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
+        .where(BillingCoverage.subscription_id == subscription_id, Invoice.status != "void")
+        .order_by(BillingCoverage.end.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
