@@ -21,10 +21,30 @@ def _reject_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a valid JSON number", name, 0)
 
 
+# Numbers beyond these are refused while parsing: nothing fubble stores needs them, and a tiny "1e999999999" would
+# otherwise expand to a gigabyte when written back in positional notation.
+MAX_NUMBER_CHARS = 64
+MAX_EXPONENT = 40
+
+
+def _parse_decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    if len(text) > MAX_NUMBER_CHARS or (value and abs(value.adjusted()) > MAX_EXPONENT):
+        raise json.JSONDecodeError(f"number {text[:20]}... is out of range", text, 0)
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise json.JSONDecodeError(f"integer {text[:20]}... is out of range", text, 0)
+    return int(text)
+
+
 def loads(body: bytes | str) -> Any:
-    """Parse JSON with every non-integer number as an exact ``Decimal``; NaN and Infinity are rejected."""
+    """Parse JSON with every non-integer number as an exact ``Decimal``; NaN, Infinity and absurdly large or long
+    numbers are rejected."""
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(body, parse_float=_parse_decimal, parse_int=_parse_int, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise json.JSONDecodeError("JSON nested too deeply", "", 0) from exc
 

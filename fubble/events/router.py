@@ -1,3 +1,116 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import Query
+from starlette.responses import Response
+
+from fubble.api.deps import ClockDep, CustomerId, PageDep, SessionDep, SettingsDep
+from fubble.api.fields import ShortText
+from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import new_router
+from fubble.errors_doc import responses
+from fubble.events import service
+from fubble.events.schemas import BatchResult, EventBatchIn, EventIn, EventOut, QueryTime
 
 router = new_router("/events", tag="events")
+
+StartDate = Annotated[
+    QueryTime | None,
+    Query(
+        description="Include events at or after this instant (ISO 8601; naive means UTC).",
+        examples=["2023-09-01T00:00:00"],
+    ),
+]
+EndDate = Annotated[
+    QueryTime | None,
+    Query(
+        description="Include events strictly before this instant (the window is [start_date, end_date)).",
+        examples=["2023-09-30T23:59:59"],
+    ),
+]
+
+_REPLAY: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": EventOut,
+        "description": "A replay: an event with this event_id and the same payload was already stored; it is returned "
+        "unchanged and the `Idempotent-Replay: true` header is set.",
+        "headers": {"Idempotent-Replay": {"description": "`true` on a replay", "schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=EventOut,
+    summary="Record a usage event",
+    responses={**_REPLAY, **responses(404, 409, 422)},
+)
+def record_event(body: EventIn, session: SessionDep, clock: ClockDep) -> EventOut | Response:
+    """Store one usage event and return it (201).
+
+    `customer_id` must exist (404) and `metric_name` must be a metric some plan prices (422 naming the known
+    metrics, so a typo is caught). `event_time` defaults to now. With an `event_id`, the event is stored at most
+    once: sending it again with the same payload returns the stored event with status 200 and the header
+    `Idempotent-Replay: true`; with a different payload it is a 409.
+    """
+    recorded = service.record(session, body, clock=clock)
+    event = EventOut.of(recorded.event)
+    if recorded.replay:
+        return ExactJSONResponse(event, status_code=200, headers={"Idempotent-Replay": "true"})
+    return event
+
+
+@router.post("/batch", summary="Record many usage events, all or nothing", responses=responses(409, 422))
+def record_batch(body: EventBatchIn, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> BatchResult:
+    """Validate every event, then store all of them or none (at most `FUBBLE_MAX_BATCH_EVENTS`, 10,000 by default).
+
+    Each event is checked like `POST /events/`. If any is invalid the response is a 422 whose `detail` is
+    `{"message": ..., "errors": [{"index": i, "event_id": ..., "reason": ...}, ...]}` listing every bad event, and
+    nothing is stored. Events repeating an `event_id` with the same payload (already stored, or earlier in the batch)
+    are stored once and counted as `duplicates`; the same `event_id` with a different payload is an error. A
+    conflicting payload stored by a concurrent request turns the whole batch into a 409.
+    """
+    return service.record_batch(session, body.events, clock=clock, max_events=settings.max_batch_events)
+
+
+@router.get(
+    "/customers/{customer_id}",
+    summary="List a customer's usage events (by event_time)",
+    responses=responses(404, 422),
+)
+def list_customer_events(
+    customer_id: CustomerId,
+    session: SessionDep,
+    page: PageDep,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    metric_name: Annotated[ShortText | None, Query(description="Only events of this metric.")] = None,
+) -> list[EventOut]:
+    """The customer's events in the window `[start_date, end_date)` (either bound optional), ordered by
+    `event_time` then `id`, optionally of one metric, paginated with `limit`/`offset`."""
+    events = service.list_events(
+        session,
+        customer_id,
+        start=start_date,
+        end=end_date,
+        metric_name=metric_name,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return [EventOut.of(e) for e in events]
+
+
+@router.get(
+    "/customers/{customer_id}/usage",
+    summary="A customer's total usage per metric",
+    responses=responses(404, 422),
+)
+def customer_usage(
+    customer_id: CustomerId, session: SessionDep, start_date: StartDate = None, end_date: EndDate = None
+) -> dict[str, Decimal]:
+    """`{metric_name: total quantity}` (exact decimals) for every metric the customer has events for in the window
+    `[start_date, end_date)` (either bound optional)."""
+    return service.usage(session, customer_id, start=start_date, end=end_date)

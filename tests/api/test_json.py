@@ -46,3 +46,9 @@ def test_datetimes_are_written_as_utc() -> None:
 def test_floats_never_reach_the_wire() -> None:
     with pytest.raises(TypeError):
         dumps({"amount": 0.1})
+
+
+@pytest.mark.parametrize("number", ["1e99999", "1e-99999", "1" * 100, "0." + "1" * 100])
+def test_absurd_numbers_are_a_decode_error(number: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        loads(f'{{"a": {number}}}')

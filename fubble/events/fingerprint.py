@@ -1,0 +1,53 @@
+"""The fingerprint of an event's payload, which tells a replay (same ``event_id``, same payload) from a conflict.
+
+It hashes the payload *as sent*: ``event_time`` is ``null`` when the client left it out (so a retry later, when "now"
+has moved on, is still a replay), and every number is compared by value (``1 == 1.0 == "1.00"``), in the quantity and
+inside ``properties`` alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+from typing import Any
+
+from fubble.db.types import dumps_exact
+from fubble.events.schemas import EventIn
+
+
+def normalized(value: Decimal | int) -> Decimal:
+    """One representation per value (``1``, ``1.0`` and ``1.00`` all give ``1``), exactly and without ever expanding
+    an exponent (``1e999999`` stays short)."""
+    number = Decimal(value)
+    if number.is_zero():
+        return Decimal(0)
+    # Precision covers every digit sent, so nothing is rounded; the exponent range covers anything JSON can carry.
+    context = Context(prec=max(len(number.as_tuple().digits), 1), Emax=MAX_EMAX, Emin=MIN_EMIN)
+    return number.normalize(context)
+
+
+def canonical_number(value: Decimal | int) -> str:
+    return str(normalized(value))
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal):
+        return normalized(value)  # written as a JSON number, so 1 and "1" stay different
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return str(value)
+
+
+def fingerprint(event: EventIn) -> str:
+    payload = {
+        "customer_id": event.customer_id,
+        "metric_name": event.metric_name,
+        "quantity": canonical_number(event.quantity),
+        "event_time": None if event.event_time is None else event.event_time.isoformat(),
+        "properties": _canonical(event.properties),
+    }
+    return hashlib.sha256(dumps_exact(payload).encode("utf-8")).hexdigest()

@@ -1,0 +1,103 @@
+"""Request and response models of the events API."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+from sqlalchemy import Row
+
+from fubble.api.fields import Metadata, Name, Quantity, Ref, ShortText, UTCTime
+from fubble.db.models import Event
+
+# A client's idempotency key: 1..255 characters, no NUL.
+EventKey = Annotated[ShortText, Field(min_length=1)]
+
+_SPACE_FOR_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
+
+
+def _plus_from_query(value: Any) -> Any:
+    """An unencoded ``+`` in a query string arrives as a space: ``...T14:00:00 02:00`` means ``+02:00``."""
+    if isinstance(value, str):
+        return _SPACE_FOR_PLUS.sub(r"\1+\2", value.strip())
+    return value
+
+
+# A timestamp in a query string: ISO 8601, with or without an offset (naive means UTC); converted to UTC.
+QueryTime = Annotated[UTCTime, BeforeValidator(_plus_from_query)]
+
+
+class EventIn(BaseModel):
+    """One usage event as sent by a client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: Ref
+    metric_name: Name = Field(description="A metric some plan prices (see the price components of your plans).")
+    quantity: Quantity = Field(description="How much was used: an exact decimal greater than 0.")
+    event_time: UTCTime | None = Field(
+        None, description="When the usage happened (UTC; naive means UTC, offsets are converted). Defaults to now."
+    )
+    properties: Metadata = Field(None, description="Free-form details (a JSON object of at most 16 KiB).")
+    event_id: EventKey | None = Field(
+        None,
+        description="Your idempotency key. Sending the same event_id with the same payload again stores nothing new "
+        "and returns the stored event; the same event_id with a different payload is a 409.",
+    )
+
+
+def _raw_events(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError("must be a list of events")
+    return value
+
+
+_DocumentedEvents = Annotated[list[EventIn], Field(min_length=1)]
+
+
+class EventBatchIn(BaseModel):
+    """Up to ``FUBBLE_MAX_BATCH_EVENTS`` (10,000) events, validated one by one so errors carry their index."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Documented as a list of EventIn; kept raw here so the service can report every bad event by its index.
+    events: Annotated[list[Any], PlainValidator(_raw_events, json_schema_input_type=_DocumentedEvents)] = Field(
+        description="The events, 1 to 10,000 of them."
+    )
+
+
+class EventOut(BaseModel):
+    id: int
+    event_id: str | None
+    customer_id: int
+    metric_name: str
+    quantity: Decimal
+    event_time: datetime
+    properties: dict[str, Any] | None
+    received_at: datetime
+
+    @classmethod
+    def of(cls, event: Event | Row[Any]) -> EventOut:
+        """From an ORM event or a row of the events table (what bulk statements return)."""
+        return cls(
+            id=event.id,
+            event_id=event.event_id,
+            customer_id=event.customer_id,
+            metric_name=event.metric_name,
+            quantity=event.quantity,
+            event_time=event.event_time,
+            properties=event.properties,
+            received_at=event.received_at,
+        )
+
+
+class BatchResult(BaseModel):
+    accepted: int = Field(description="Events stored by this request.")
+    duplicates: int = Field(
+        description="Events not stored because an event with the same event_id and payload was already stored or "
+        "appeared earlier in the batch."
+    )
+    duplicate_event_ids: list[str] = Field(description="The event_ids of those duplicates, each once, in batch order.")

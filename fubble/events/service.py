@@ -1,0 +1,224 @@
+"""Recording usage events (one at a time or in all-or-nothing batches) and reading them back.
+
+Idempotency: an event with an ``event_id`` is stored at most once. Sending it again with the same payload (same
+:func:`~fubble.events.fingerprint.fingerprint`) is a *replay* that returns the stored event; with a different payload
+it is a :class:`~fubble.errors.Conflict`. The unique index on ``event_id`` plus ``INSERT ... ON CONFLICT DO NOTHING``
+make this hold for concurrent requests too: whoever loses the race reads the winner's row back and compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from fubble.clock import Clock
+from fubble.db.models import Event
+from fubble.errors import Conflict, InvalidInput, NotFound
+from fubble.events import repository
+from fubble.events.fingerprint import fingerprint
+from fubble.events.schemas import BatchResult, EventIn
+from fubble.plans.repository import known_metric_names
+
+_METRICS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: Row[Any]
+    replay: bool  # True when the event_id was already stored with this payload; nothing new was written
+
+
+def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
+    """Store one event, or return the stored one if this is a replay of its ``event_id``."""
+    fp = fingerprint(data)
+    if data.event_id is not None:
+        stored = repository.get_by_event_id(session, data.event_id)
+        if stored is not None:
+            return Recorded(_same_payload_or_conflict(stored, fp), replay=True)
+    if not repository.customer_exists(session, data.customer_id):
+        raise NotFound(f"customer {data.customer_id} not found")
+    known = known_metric_names(session)
+    if data.metric_name not in known:
+        raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known))
+    inserted = repository.insert_one(session, _row(data, fp, clock.now()))
+    if inserted is not None:
+        return Recorded(inserted, replay=False)
+    # A concurrent request stored this event_id between our lookup and our insert.
+    assert data.event_id is not None  # only keyed inserts can be skipped
+    stored = repository.get_by_event_id(session, data.event_id)
+    if stored is None:
+        raise Conflict(f"event_id {data.event_id!r} is being recorded concurrently; retry the request")
+    return Recorded(_same_payload_or_conflict(stored, fp), replay=True)
+
+
+def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, max_events: int) -> BatchResult:
+    """Validate every event, then store all of them or none.
+
+    Any bad event (schema, unknown customer or metric, an ``event_id`` already stored or earlier in the batch with a
+    different payload) fails the whole batch with a 422 listing every bad event by index. Duplicates (same
+    ``event_id`` and payload, stored before or earlier in the batch) are skipped and reported.
+    """
+    if not raw_events:
+        raise InvalidInput.at(("body", "events"), "must hold at least one event")
+    if len(raw_events) > max_events:
+        raise InvalidInput.at(("body", "events"), f"holds {len(raw_events)} events; at most {max_events} are allowed")
+    now = clock.now()
+    problems: dict[int, list[str]] = {}
+    parsed: list[tuple[int, EventIn, str]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            event = EventIn.model_validate(raw)
+        except ValidationError as exc:
+            problems[index] = _schema_problems(raw, exc)
+            continue
+        parsed.append((index, event, fingerprint(event)))
+
+    customers = repository.existing_customer_ids(session, (event.customer_id for _, event, _ in parsed))
+    known = known_metric_names(session)
+    known_set = set(known)
+    stored = repository.fingerprints_by_event_id(session, [e.event_id for _, e, _ in parsed if e.event_id is not None])
+    first_seen: dict[str, tuple[int, str]] = {}
+    rows: list[dict[str, Any]] = []
+    duplicates: list[str] = []
+    for index, event, fp in parsed:
+        reasons: list[str] = []
+        duplicate = False
+        key = event.event_id
+        if key is not None and key in stored:
+            if stored[key] != fp:
+                reasons.append(f"event_id {key!r} is already stored with a different payload")
+            else:
+                duplicate = True
+        elif key is not None and key in first_seen:
+            first_index, first_fp = first_seen[key]
+            if first_fp != fp:
+                reasons.append(f"event_id {key!r} appears at index {first_index} with a different payload")
+            else:
+                duplicate = True
+        elif key is not None:
+            first_seen[key] = (index, fp)
+        if not (duplicate and key in stored):  # a replay of a stored event was valid when it was stored
+            if event.customer_id not in customers:
+                reasons.append(f"customer {event.customer_id} not found")
+            if event.metric_name not in known_set:
+                reasons.append(unknown_metric(event.metric_name, known))
+        if reasons:
+            problems[index] = reasons
+        elif duplicate:
+            assert key is not None
+            duplicates.append(key)
+        else:
+            rows.append(_row(event, fp, now))
+    if problems:
+        raise InvalidInput(_batch_errors(raw_events, problems))
+
+    inserted = repository.insert_many(session, rows)
+    accepted = len(rows)
+    skipped = [row for row in rows if row["event_id"] is not None and row["event_id"] not in inserted]
+    if skipped:  # stored by a concurrent request after our checks: a duplicate if the payload matches
+        now_stored = repository.fingerprints_by_event_id(session, [row["event_id"] for row in skipped])
+        for row in skipped:
+            if now_stored.get(row["event_id"]) != row["fingerprint"]:
+                raise Conflict(
+                    f"event_id {row['event_id']!r} was stored concurrently with a different payload; "
+                    "nothing from this batch was stored"
+                )
+            duplicates.append(row["event_id"])
+        accepted -= len(skipped)
+    return BatchResult(
+        accepted=accepted, duplicates=len(duplicates), duplicate_event_ids=list(dict.fromkeys(duplicates))
+    )
+
+
+def list_events(
+    session: Session,
+    customer_id: int,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    metric_name: str | None,
+    limit: int,
+    offset: int,
+) -> list[Event]:
+    _check_customer_and_window(session, customer_id, start, end)
+    return repository.list_for_customer(
+        session, customer_id, start=start, end=end, metric_name=metric_name, limit=limit, offset=offset
+    )
+
+
+def usage(session: Session, customer_id: int, *, start: datetime | None, end: datetime | None) -> dict[str, Decimal]:
+    _check_customer_and_window(session, customer_id, start, end)
+    return repository.usage_by_metric(session, customer_id, start=start, end=end)
+
+
+def unknown_metric(name: str, known: Sequence[str]) -> str:
+    if not known:
+        return f"unknown metric {name!r}; no plan prices any metric yet (add a price component for it to a plan)"
+    shown = ", ".join(known[:_METRICS_SHOWN])
+    if len(known) > _METRICS_SHOWN:
+        shown += f" and {len(known) - _METRICS_SHOWN} more"
+    return f"unknown metric {name!r}; known metrics: {shown}"
+
+
+def _check_customer_and_window(
+    session: Session, customer_id: int, start: datetime | None, end: datetime | None
+) -> None:
+    if start is not None and end is not None and start >= end:
+        raise InvalidInput.at(("query", "end_date"), "must be after start_date (the window is [start_date, end_date))")
+    if not repository.customer_exists(session, customer_id):
+        raise NotFound(f"customer {customer_id} not found")
+
+
+def _same_payload_or_conflict(stored: Row[Any], fp: str) -> Row[Any]:
+    if stored.fingerprint != fp:
+        raise Conflict(f"event_id {stored.event_id!r} was already used for an event with a different payload")
+    return stored
+
+
+def _row(event: EventIn, fp: str, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "customer_id": event.customer_id,
+        "metric_name": event.metric_name,
+        "quantity": event.quantity,
+        "event_time": event.event_time if event.event_time is not None else now,
+        "properties": event.properties,
+        "fingerprint": fp,
+        "received_at": now,
+    }
+
+
+def _schema_problems(raw: Any, exc: ValidationError) -> list[str]:
+    if not isinstance(raw, dict):
+        return ["must be a JSON object"]
+    reasons = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"])
+        reasons.append(f"{where}: {error['msg']}" if where else error["msg"])
+    return reasons
+
+
+def _batch_errors(raw_events: Sequence[Any], problems: dict[int, list[str]]) -> dict[str, Any]:
+    errors = []
+    for index in sorted(problems):
+        raw = raw_events[index]
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        errors.append(
+            {
+                "index": index,
+                "event_id": event_id if isinstance(event_id, str) else None,
+                "reason": "; ".join(problems[index]),
+            }
+        )
+    count = len(errors)
+    return {
+        "message": f"{count} of {len(raw_events)} events {'is' if count == 1 else 'are'} invalid; nothing was stored",
+        "errors": errors,
+    }

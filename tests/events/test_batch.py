@@ -1,0 +1,211 @@
+"""POST /events/batch: all-or-nothing validation, duplicates, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from fubble.config import Settings
+from fubble.events import repository
+
+from .helpers import all_events, event, exact, new_customer
+
+
+def usage(client: TestClient, customer_id: int) -> Any:
+    return exact(client.get(f"/events/customers/{customer_id}/usage"))
+
+
+def test_batch_of_three(client: TestClient, customer_id: int) -> None:
+    response = client.post(
+        "/events/batch",
+        json={
+            "events": [
+                event(customer_id, quantity=10),
+                event(customer_id, quantity="0.5", event_id="b-1", event_time="2024-01-10T00:00:00+01:00"),
+                event(customer_id, metric_name="storage_gb", quantity="2.25", properties={"region": "eu"}),
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert exact(response) == {"accepted": 3, "duplicates": 0, "duplicate_event_ids": []}
+    stored = all_events(client, customer_id)
+    assert [(e["event_id"], e["quantity"], e["event_time"]) for e in stored] == [
+        ("b-1", Decimal("0.5"), "2024-01-09T23:00:00Z"),
+        (None, 10, "2024-01-15T12:00:00Z"),
+        (None, Decimal("2.25"), "2024-01-15T12:00:00Z"),
+    ]
+    assert stored[2]["properties"] == {"region": "eu"}
+    assert usage(client, customer_id) == {"api_calls": Decimal("10.5"), "storage_gb": Decimal("2.25")}
+
+
+def test_batch_with_bad_events_lists_each_and_stores_nothing(client: TestClient, customer_id: int) -> None:
+    events = [
+        event(customer_id, event_id="ok-0"),
+        event(customer_id, event_id="bad-1", quantity=0),
+        event(customer_id),
+        event(customer_id, event_id="bad-3", metric_name="api_call"),
+        event(customer_id),
+    ]
+    response = client.post("/events/batch", json={"events": events})
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail["message"] == "2 of 5 events are invalid; nothing was stored"
+    assert [(e["index"], e["event_id"]) for e in detail["errors"]] == [(1, "bad-1"), (3, "bad-3")]
+    assert detail["errors"][0]["reason"].startswith("quantity: ")
+    assert detail["errors"][1]["reason"] == "unknown metric 'api_call'; known metrics: api_calls, storage_gb"
+    assert all_events(client, customer_id) == []
+
+
+def test_batch_reports_every_kind_of_bad_event(client: TestClient, customer_id: int) -> None:
+    assert client.post("/events/", json=event(customer_id, event_id="stored")).status_code == 201
+    events: list[Any] = [
+        "not an object",
+        event(customer_id, quantity="abc", unexpected=1),
+        event(customer_id + 99),
+        event(customer_id, event_id="stored", quantity=2),
+        event(customer_id, event_id="twice"),
+        event(customer_id, event_id="twice", quantity=3),
+        event(customer_id + 99, metric_name="nope"),
+        {"customer_id": customer_id},
+        event(customer_id),
+    ]
+    response = client.post("/events/batch", json={"events": events})
+    assert response.status_code == 422, response.text
+    errors = {e["index"]: e for e in response.json()["detail"]["errors"]}
+    assert sorted(errors) == [0, 1, 2, 3, 5, 6, 7]
+    assert errors[0]["reason"] == "must be a JSON object"
+    assert "quantity: " in errors[1]["reason"] and "unexpected: Extra inputs are not permitted" in errors[1]["reason"]
+    assert errors[2]["reason"] == f"customer {customer_id + 99} not found"
+    assert errors[3] == {
+        "index": 3,
+        "event_id": "stored",
+        "reason": "event_id 'stored' is already stored with a different payload",
+    }
+    assert errors[5]["reason"] == "event_id 'twice' appears at index 4 with a different payload"
+    assert errors[6]["reason"].startswith(f"customer {customer_id + 99} not found; unknown metric 'nope'")
+    assert "metric_name: Field required" in errors[7]["reason"] and "quantity: Field required" in errors[7]["reason"]
+    assert len(all_events(client, customer_id)) == 1
+
+
+def test_duplicates_inside_and_across_batches_count_once(client: TestClient, customer_id: int) -> None:
+    a = event(customer_id, event_id="a", quantity=1)
+    b = event(customer_id, event_id="b", quantity=2)
+    c = event(customer_id, event_id="c", quantity=4)
+    first = client.post("/events/batch", json={"events": [a, a, b, a]})
+    assert first.status_code == 200, first.text
+    assert exact(first) == {"accepted": 2, "duplicates": 2, "duplicate_event_ids": ["a"]}
+    second = client.post("/events/batch", json={"events": [c, b, a, {**a, "quantity": "1.000"}]})
+    assert second.status_code == 200, second.text
+    assert exact(second) == {"accepted": 1, "duplicates": 3, "duplicate_event_ids": ["b", "a"]}
+    assert usage(client, customer_id) == {"api_calls": 7}
+    assert len(all_events(client, customer_id)) == 3
+    # The single-event route sees batch events as replays, and the other way round.
+    assert client.post("/events/", json=b).status_code == 200
+    assert client.post("/events/", json={**b, "quantity": 3}).status_code == 409
+
+
+def test_concurrent_overlapping_batches_do_not_double_count(client: TestClient, customer_id: int) -> None:
+    batches = [
+        {"events": [event(customer_id, event_id=f"e-{i}", quantity=1) for i in range(start, start + 50)]}
+        for start in (0, 25, 10, 40)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda body: client.post("/events/batch", json=body), batches))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    results = [exact(r) for r in responses]
+    assert sum(r["accepted"] for r in results) == 90
+    assert sum(r["duplicates"] for r in results) == 200 - 90
+    assert usage(client, customer_id) == {"api_calls": 90}
+
+
+def test_batch_size_limits(client: TestClient, customer_id: int, settings: Settings) -> None:
+    bodies: list[Any] = [{"events": []}, {"events": [event(customer_id)] * 10_001}]
+    for body in bodies:
+        response = client.post("/events/batch", json=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["body", "events"]
+    settings.max_batch_events = 2  # the app reads its settings per request
+    response = client.post("/events/batch", json={"events": [event(customer_id)] * 3})
+    assert response.status_code == 422
+    assert "at most 2" in response.text
+    assert all_events(client, customer_id) == []
+
+
+def test_malformed_batch_bodies_are_422(client: TestClient, customer_id: int) -> None:
+    bodies: list[Any] = [{}, {"events": "x"}, {"events": {"a": 1}}, {"events": [event(customer_id)], "extra": 1}, []]
+    for body in bodies:
+        response = client.post("/events/batch", json=body)
+        assert response.status_code == 422, (body, response.text)
+    assert all_events(client, customer_id) == []
+
+
+def test_full_batch_of_ten_thousand(client: TestClient, customer_id: int) -> None:
+    other = new_customer(client, "other@example.com")
+    events = [
+        event(customer_id if i % 2 else other, event_id=f"big-{i}" if i % 3 else None, quantity="0.001")
+        for i in range(10_000)
+    ]
+    response = client.post("/events/batch", json={"events": events})
+    assert response.status_code == 200, response.text
+    assert exact(response) == {"accepted": 10_000, "duplicates": 0, "duplicate_event_ids": []}
+    assert usage(client, customer_id) == {"api_calls": Decimal("5.000")}
+    again = client.post("/events/batch", json={"events": events})
+    assert again.status_code == 200, again.text
+    assert exact(again)["accepted"] == 3334  # the events without an event_id cannot be recognised
+    assert exact(again)["duplicates"] == 6666
+    assert usage(client, other) == {"api_calls": Decimal("6.667")}  # 5000 events, then 1667 without event_id again
+
+
+def test_batches_in_opposite_orders_in_parallel(client: TestClient, customer_id: int) -> None:
+    ids = [f"o-{i:03}" for i in range(200)]
+    bodies = [{"events": [event(customer_id, event_id=i, quantity=1) for i in order]} for order in (ids, ids[::-1])] * 3
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda body: client.post("/events/batch", json=body), bodies))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    assert sum(exact(r)["accepted"] for r in responses) == 200
+    assert usage(client, customer_id) == {"api_calls": 200}
+
+
+def test_race_with_a_concurrent_identical_event_counts_a_duplicate(
+    client: TestClient, customer_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = event(customer_id, event_id="a", quantity=1)
+    assert client.post("/events/", json=a).status_code == 201
+    # Pretend the stored event was committed by another request after this batch looked for it.
+    real = repository.fingerprints_by_event_id
+    calls: list[int] = []
+
+    def late_visibility(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(session, event_ids)
+
+    monkeypatch.setattr(repository, "fingerprints_by_event_id", late_visibility)
+    response = client.post("/events/batch", json={"events": [a, event(customer_id, event_id="b", quantity=2)]})
+    assert response.status_code == 200, response.text
+    assert exact(response) == {"accepted": 1, "duplicates": 1, "duplicate_event_ids": ["a"]}
+    assert usage(client, customer_id) == {"api_calls": 3}
+
+
+def test_race_with_a_concurrent_conflicting_event_is_409_and_stores_nothing(
+    client: TestClient, customer_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.post("/events/", json=event(customer_id, event_id="a", quantity=1)).status_code == 201
+    real = repository.fingerprints_by_event_id
+    calls: list[int] = []
+
+    def late_visibility(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(session, event_ids)
+
+    monkeypatch.setattr(repository, "fingerprints_by_event_id", late_visibility)
+    batch = [event(customer_id, quantity=5), event(customer_id, event_id="a", quantity=2)]
+    response = client.post("/events/batch", json={"events": batch})
+    assert response.status_code == 409, response.text
+    assert "'a'" in response.json()["detail"]
+    assert usage(client, customer_id) == {"api_calls": 1}
