@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
-        description="SQLAlchemy URL. sqlite:///path for the embedded default, postgresql://user@host/db for production.",
+        description="SQLAlchemy URL: sqlite:///path (embedded default) or postgresql://user@host/db (production).",
     )
     host: str = Field("127.0.0.1", description="Address `fubble serve` binds to.")
     port: int = Field(8000, description="Port `fubble serve` listens on.")

@@ -24,6 +24,8 @@ def get_customer(customer_id: CustomerId, session: SessionDep) -> CustomerOut:
     return CustomerOut.of(service.get(session, customer_id))
 
 
-@router.put("/{customer_id}", summary="Update a customer (fields present in the body)", responses=responses(404, 409, 422))
+@router.put(
+    "/{customer_id}", summary="Update a customer (fields present in the body)", responses=responses(404, 409, 422)
+)
 def update_customer(customer_id: CustomerId, body: CustomerUpdate, session: SessionDep, clock: ClockDep) -> CustomerOut:
     return CustomerOut.of(service.update(session, customer_id, body, clock=clock))

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
-from typing_extensions import Annotated
 
 from fubble.api.fields import LongText, Metadata, Name, ShortText
 from fubble.db.models import Customer

@@ -1,0 +1,106 @@
+"""Queries of the billing run: who to bill, what they subscribe to, and what earlier invoices already billed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from fubble.db.functions import exact_sum
+from fubble.db.models import BillingCoverage, Invoice, InvoiceItem, Plan, Subscription
+from fubble.invoices.status import InvoiceStatus
+
+NOT_VOID = Invoice.status != InvoiceStatus.VOID.value
+
+
+def _active_in(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Subscriptions whose [start_date, end_date) overlaps the window [start, end)."""
+    return and_(
+        Subscription.start_date < end,
+        or_(Subscription.end_date.is_(None), Subscription.end_date > start),
+        or_(Subscription.end_date.is_(None), Subscription.start_date < Subscription.end_date),
+    )
+
+
+def customer_ids_with_subscriptions(
+    session: Session, start: datetime, end: datetime, *, after_id: int, limit: int
+) -> list[int]:
+    """The next ``limit`` customer ids above ``after_id`` (ascending) with a subscription active in the window."""
+    query = (
+        select(Subscription.customer_id)
+        .where(_active_in(start, end), Subscription.customer_id > after_id)
+        .group_by(Subscription.customer_id)
+        .order_by(Subscription.customer_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def subscriptions_in(session: Session, customer_id: int, start: datetime, end: datetime) -> list[Subscription]:
+    """The customer's subscriptions active in the window, by id, with their plans and price components loaded."""
+    query = (
+        select(Subscription)
+        .where(Subscription.customer_id == customer_id, _active_in(start, end))
+        .options(selectinload(Subscription.plan).selectinload(Plan.price_components))
+        .order_by(Subscription.id)
+    )
+    return list(session.scalars(query))
+
+
+def covered(session: Session, subscription_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of the subscription's time within [start, end) that non-void invoices already bill."""
+    query = (
+        select(BillingCoverage.start, BillingCoverage.end)
+        .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
+        .where(
+            BillingCoverage.subscription_id == subscription_id,
+            BillingCoverage.start < end,
+            BillingCoverage.end > start,
+            NOT_VOID,
+        )
+        .order_by(BillingCoverage.start)
+    )
+    return [(row.start, row.end) for row in session.execute(query)]
+
+
+def billed_in_period(
+    session: Session, subscription_id: int, component_id: int, period_start: datetime, period_end: datetime
+) -> tuple[Decimal, bool]:
+    """Usage already billed for this subscription and component within the period by non-void invoices, and
+    whether any such line exists at all (a flat fee is charged once per period)."""
+    query = (
+        select(exact_sum(InvoiceItem.quantity), func.count(InvoiceItem.id))
+        .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+        .where(
+            InvoiceItem.subscription_id == subscription_id,
+            InvoiceItem.price_component_id == component_id,
+            InvoiceItem.period_start >= period_start,
+            InvoiceItem.period_end <= period_end,
+            NOT_VOID,
+        )
+    )
+    total, count = session.execute(query).one()
+    return (total if total is not None else Decimal(0)), bool(count)
+
+
+def invoices_covering(
+    session: Session, subscription_ids: Sequence[int], start: datetime, end: datetime
+) -> list[Invoice]:
+    """Non-void invoices that bill part of these subscriptions' time within [start, end), by id, with items."""
+    if not subscription_ids:
+        return []
+    covering = select(BillingCoverage.invoice_id).where(
+        BillingCoverage.subscription_id.in_(list(subscription_ids)),
+        BillingCoverage.start < end,
+        BillingCoverage.end > start,
+    )
+    query = (
+        select(Invoice)
+        .where(Invoice.id.in_(covering), NOT_VOID)
+        .options(selectinload(Invoice.invoice_items))
+        .order_by(Invoice.id)
+    )
+    return list(session.scalars(query))

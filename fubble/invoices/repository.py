@@ -1,0 +1,29 @@
+"""Queries over invoices and their items."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from fubble.db.models import Invoice
+
+
+def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice | None:
+    """The invoice, with its items. ``for_update`` locks the row until commit (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite writers are serialized already) and reloads it, so concurrent changes of one invoice queue up."""
+    query = select(Invoice).where(Invoice.id == invoice_id).options(selectinload(Invoice.invoice_items))
+    if for_update:
+        query = query.with_for_update(of=Invoice).execution_options(populate_existing=True)
+    return session.scalars(query).first()
+
+
+def list_page(
+    session: Session, *, status: str | None = None, customer_id: int | None = None, limit: int, offset: int
+) -> list[Invoice]:
+    """Invoices by id, optionally only one status and/or one customer's, with their items loaded."""
+    query = select(Invoice).options(selectinload(Invoice.invoice_items))
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
+    return list(session.scalars(query.order_by(Invoice.id).limit(limit).offset(offset)))

@@ -1,0 +1,136 @@
+"""Request and response bodies of the invoice routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from fubble.api.fields import LongText, NonNegativeQuantity, Ref, ShortText, SignedAmount, UTCTime
+from fubble.db.models import Invoice, InvoiceItem
+from fubble.invoices.status import InvoiceStatus
+
+MAX_ITEMS_PER_REQUEST = 1000
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Description = Annotated[LongText, Field(min_length=1, max_length=1000), AfterValidator(_not_blank)]
+VoidReason = Annotated[LongText, Field(min_length=1, max_length=1000), AfterValidator(_not_blank)]
+
+
+class ItemCreate(BaseModel):
+    """One invoice line.
+
+    * ``amount`` is the line total in the invoice's currency. It may be negative (a credit), but it must not have more
+      decimal places than the currency's minor unit (10.005 USD is refused; 1000.5 JPY too).
+    * ``quantity`` defaults to 1 and may be 0.
+    * ``unit_price`` defaults to ``amount / quantity`` when ``quantity`` is given and > 0 (computed exactly, then
+      rounded half-up to at most 12 decimal places), otherwise to ``amount``. A given ``unit_price`` is stored as is.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Description
+    amount: SignedAmount = Field(examples=[Decimal("10.00")])
+    quantity: NonNegativeQuantity | None = Field(None, examples=[Decimal("1000")])
+    metric_name: ShortText | None = None
+    unit_price: SignedAmount | None = Field(None, examples=[Decimal("0.01")])
+
+
+class InvoiceCreate(BaseModel):
+    """A manual invoice, created in ``draft`` status for the customer's currency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: Ref
+    issue_date: UTCTime | None = Field(None, description="Defaults to now.")
+    due_date: UTCTime | None = Field(
+        None, description="Defaults to issue_date + the payment term (FUBBLE_PAYMENT_TERM_DAYS, 30 days)."
+    )
+    notes: LongText | None = None
+    items: list[ItemCreate] = Field(default_factory=list, max_length=MAX_ITEMS_PER_REQUEST)
+
+
+class StatusUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: InvoiceStatus
+
+
+class VoidRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: VoidReason | None = None
+
+
+class InvoiceItemOut(BaseModel):
+    id: int
+    description: str
+    metric_name: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    subscription_id: int | None
+    price_component_id: int | None
+    period_start: datetime | None
+    period_end: datetime | None
+
+    @classmethod
+    def of(cls, item: InvoiceItem) -> InvoiceItemOut:
+        return cls(
+            id=item.id,
+            description=item.description,
+            metric_name=item.metric_name,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            amount=item.amount,
+            subscription_id=item.subscription_id,
+            price_component_id=item.price_component_id,
+            period_start=item.period_start,
+            period_end=item.period_end,
+        )
+
+
+class InvoiceOut(BaseModel):
+    id: int
+    invoice_number: str
+    customer_id: int
+    status: InvoiceStatus
+    currency: str
+    issue_date: datetime
+    due_date: datetime
+    amount: Decimal
+    paid_date: datetime | None
+    notes: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    invoice_items: list[InvoiceItemOut]
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceOut:
+        return cls(
+            id=invoice.id,
+            invoice_number=invoice.invoice_number,
+            customer_id=invoice.customer_id,
+            status=InvoiceStatus(invoice.status),
+            currency=invoice.currency,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            amount=invoice.amount,
+            paid_date=invoice.paid_date,
+            notes=invoice.notes,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+            created_at=invoice.created_at,
+            updated_at=invoice.updated_at,
+            invoice_items=[InvoiceItemOut.of(item) for item in invoice.invoice_items],
+        )

@@ -1,0 +1,286 @@
+"""Invoices: manual creation, items, listing and the status machine.
+
+Building blocks for invoice generation (:mod:`fubble.billing`) too: :func:`create_invoice`, :func:`add_item`,
+:func:`recompute_total` and :func:`invoice_out`. Nothing here commits; the caller's unit of work does.
+
+Rules kept here:
+
+* An invoice is in its customer's currency. Every line amount has at most the currency's decimal places and is stored
+  with exactly that many; the invoice ``amount`` is the exact sum of its lines (never rounded).
+* Only ``draft`` invoices gain or lose items (409 otherwise).
+* Manual lines may be negative (credits), but a manual change never leaves the invoice total below zero.
+* Status changes follow :mod:`fubble.invoices.status`; they lock the invoice row first (``SELECT ... FOR UPDATE``)
+  so concurrent changes of one invoice serialize. Every change stamps ``updated_at`` from the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from fubble.clock import Clock
+from fubble.customers import service as customers
+from fubble.db.models import Customer, Invoice, InvoiceItem
+from fubble.db.types import to_utc
+from fubble.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from fubble.invoices import repository
+from fubble.invoices.money import default_unit_price, exact_total, in_minor_units
+from fubble.invoices.numbering import next_invoice_number
+from fubble.invoices.schemas import InvoiceCreate, InvoiceOut, ItemCreate
+from fubble.invoices.status import InvoiceStatus, check_transition
+
+
+def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice:
+    """The invoice or :class:`NotFound`; ``for_update`` locks it until the transaction ends."""
+    invoice = repository.get(session, invoice_id, for_update=for_update)
+    if invoice is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    return invoice
+
+
+def list_invoices(
+    session: Session, *, status: InvoiceStatus | None, customer_id: int | None = None, limit: int, offset: int
+) -> list[Invoice]:
+    """Invoices by id, optionally of one status; with ``customer_id``, that customer's (404 if unknown)."""
+    if customer_id is not None:
+        customers.get(session, customer_id)
+    return repository.list_page(
+        session, status=None if status is None else status.value, customer_id=customer_id, limit=limit, offset=offset
+    )
+
+
+# --- building blocks (also used by invoice generation) -------------------------------------------------------------
+
+
+def create_invoice(
+    session: Session,
+    *,
+    customer: Customer,
+    issue_date: datetime,
+    due_date: datetime | None,
+    notes: str | None,
+    clock: Clock,
+    payment_term_days: int,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+) -> Invoice:
+    """Create an empty ``draft`` invoice for ``customer`` in the customer's currency, with amount 0.
+
+    ``due_date`` defaults to ``issue_date + payment_term_days``; a due date before the issue date is
+    :class:`InvalidInput` (422, raised before anything is written). The number is ``INV-YYYYMMDD-CUSTOMERID-NNNNNN``
+    from the issue date and the customer's own sequence (which row-locks the customer until commit).
+    ``period_start``/``period_end`` record the billing window of a generated invoice (``None`` for manual ones).
+    """
+    issue_date = to_utc(issue_date)
+    due = to_utc(due_date) if due_date is not None else issue_date + timedelta(days=payment_term_days)
+    if due < issue_date:
+        raise InvalidInput.at(("body", "due_date"), "due_date must not be before issue_date")
+    now = clock.now()
+    invoice = Invoice(
+        invoice_number=next_invoice_number(session, customer.id, issue_date),
+        customer_id=customer.id,
+        status=InvoiceStatus.DRAFT.value,
+        currency=customer.currency,
+        issue_date=issue_date,
+        due_date=due,
+        amount=exact_total((), customer.currency),
+        paid_date=None,
+        notes=notes,
+        period_start=period_start,
+        period_end=period_end,
+        created_at=now,
+        updated_at=now,
+        invoice_items=[],
+    )
+    session.add(invoice)
+    session.flush()
+    return invoice
+
+
+def add_item(
+    session: Session,
+    invoice: Invoice,
+    *,
+    description: str,
+    amount: Decimal,
+    quantity: Decimal | None = None,
+    unit_price: Decimal | None = None,
+    metric_name: str | None = None,
+    subscription_id: int | None = None,
+    price_component_id: int | None = None,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+    clock: Clock,
+) -> InvoiceItem:
+    """Add a line to a ``draft`` invoice (:class:`Conflict` 409 otherwise) and recompute its total.
+
+    ``amount`` must fit the invoice currency's minor unit (:class:`InvalidInput` 422 otherwise, e.g. 10.005 USD) and
+    is stored with exactly the currency's places. ``quantity`` defaults to 1. ``unit_price`` defaults to
+    ``amount / quantity`` when a quantity > 0 is given (exact, then rounded half-up to at most 12 places), else to
+    ``amount``. This does not check the sign of the total (manual routes do); lines may be negative.
+    """
+    _require_draft(invoice, "add items to")
+    amount = in_minor_units(amount, invoice.currency, ("amount",))
+    item = InvoiceItem(
+        description=description,
+        metric_name=metric_name,
+        quantity=Decimal(1) if quantity is None else quantity,
+        unit_price=default_unit_price(amount, quantity) if unit_price is None else unit_price,
+        amount=amount,
+        subscription_id=subscription_id,
+        price_component_id=price_component_id,
+        period_start=period_start,
+        period_end=period_end,
+        created_at=clock.now(),
+    )
+    invoice.invoice_items.append(item)
+    recompute_total(invoice)
+    invoice.updated_at = clock.now()
+    session.flush()
+    return item
+
+
+def recompute_total(invoice: Invoice) -> None:
+    """Set ``invoice.amount`` to the exact sum of its item amounts (with the currency's decimal places).
+
+    Items appended directly (not through :func:`add_item`) must already be in the currency's minor unit
+    (:func:`fubble.pricing.money.round_money`); otherwise this raises :class:`InvalidInput` rather than round."""
+    invoice.amount = exact_total((item.amount for item in invoice.invoice_items), invoice.currency)
+
+
+def invoice_out(invoice: Invoice) -> InvoiceOut:
+    """The API representation of ``invoice`` (with its items, in id order)."""
+    return InvoiceOut.of(invoice)
+
+
+# --- manual invoices and items -------------------------------------------------------------------------------------
+
+
+def create_manual_invoice(session: Session, data: InvoiceCreate, *, clock: Clock, payment_term_days: int) -> Invoice:
+    """``POST /invoices/``: a draft invoice with the given items. Everything is validated before anything is written:
+    unknown customer 404; an amount with too many decimal places, a due date before the issue date or a negative
+    total 422."""
+    customer = customers.get(session, data.customer_id)
+    amounts = [
+        in_minor_units(item.amount, customer.currency, ("body", "items", index, "amount"))
+        for index, item in enumerate(data.items)
+    ]
+    _require_non_negative(exact_total(amounts, customer.currency), ("body", "items"))
+    invoice = create_invoice(
+        session,
+        customer=customer,
+        issue_date=data.issue_date if data.issue_date is not None else clock.now(),
+        due_date=data.due_date,
+        notes=data.notes,
+        clock=clock,
+        payment_term_days=payment_term_days,
+    )
+    for item in data.items:
+        _add_manual_line(session, invoice, item, clock=clock)
+    return invoice
+
+
+def add_manual_item(session: Session, invoice_id: int, data: ItemCreate, *, clock: Clock) -> Invoice:
+    """``POST /invoices/{id}/items``: 404 unknown invoice, 409 not a draft, 422 bad amount or negative total."""
+    invoice = get(session, invoice_id, for_update=True)
+    _require_draft(invoice, "add items to")
+    amount = in_minor_units(data.amount, invoice.currency, ("body", "amount"))
+    current = [item.amount for item in invoice.invoice_items]
+    _require_non_negative(exact_total([*current, amount], invoice.currency), ("body", "amount"))
+    _add_manual_line(session, invoice, data, clock=clock)
+    return invoice
+
+
+def remove_item(session: Session, invoice_id: int, item_id: int, *, clock: Clock) -> Invoice:
+    """``DELETE /invoices/{id}/items/{item_id}``: 404 unknown invoice or an item not on it, 409 not a draft or when
+    the remaining total would be negative."""
+    invoice = get(session, invoice_id, for_update=True)
+    item = next((i for i in invoice.invoice_items if i.id == item_id), None)
+    if item is None:
+        raise NotFound(f"item {item_id} not found on invoice {invoice_id}")
+    _require_draft(invoice, "remove items from")
+    remaining = [i.amount for i in invoice.invoice_items if i is not item]
+    if exact_total(remaining, invoice.currency) < 0:
+        raise Conflict("removing this item would make the invoice total negative; remove the credits first")
+    invoice.invoice_items.remove(item)  # delete-orphan: the row is deleted on flush
+    recompute_total(invoice)
+    invoice.updated_at = clock.now()
+    session.flush()
+    return invoice
+
+
+def _add_manual_line(session: Session, invoice: Invoice, data: ItemCreate, *, clock: Clock) -> None:
+    add_item(
+        session,
+        invoice,
+        description=data.description,
+        amount=data.amount,
+        quantity=data.quantity,
+        unit_price=data.unit_price,
+        metric_name=data.metric_name,
+        clock=clock,
+    )
+
+
+# --- status ---------------------------------------------------------------------------------------------------------
+
+
+def change_status(session: Session, invoice_id: int, target: InvoiceStatus, *, clock: Clock) -> Invoice:
+    """Move the invoice to ``target`` if the status machine allows it (409 :class:`IllegalTransition` otherwise).
+
+    ``paid`` sets ``paid_date`` to now. A ``void`` invoice keeps its items and billing coverage rows, but invoice
+    generation ignores void invoices, so the time it billed can be billed again.
+    """
+    invoice = get(session, invoice_id, for_update=True)
+    _transition(session, invoice, target, clock=clock)
+    return invoice
+
+
+def finalize(session: Session, invoice_id: int, *, clock: Clock) -> Invoice:
+    """``draft -> pending``; any other current status is 409."""
+    invoice = get(session, invoice_id, for_update=True)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise IllegalTransition(
+            f"cannot finalize invoice {invoice_id}: its status is {invoice.status!r}; only 'draft' invoices can be "
+            "finalized (draft -> pending)"
+        )
+    _transition(session, invoice, InvoiceStatus.PENDING, clock=clock)
+    return invoice
+
+
+def void(session: Session, invoice_id: int, *, reason: str | None, clock: Clock) -> Invoice:
+    """Void a draft, pending or failed invoice (409 if paid or already void). A reason is appended to the notes on
+    a new line as ``Voided: <reason>``."""
+    invoice = get(session, invoice_id, for_update=True)
+    _transition(session, invoice, InvoiceStatus.VOID, clock=clock)
+    if reason is not None:
+        line = f"Voided: {reason}"
+        invoice.notes = f"{invoice.notes}\n{line}" if invoice.notes else line
+        session.flush()
+    return invoice
+
+
+def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, clock: Clock) -> None:
+    check_transition(invoice.status, target)
+    now = clock.now()
+    invoice.status = target.value
+    if target is InvoiceStatus.PAID:
+        invoice.paid_date = now
+    invoice.updated_at = now
+    session.flush()
+
+
+def _require_draft(invoice: Invoice, action: str) -> None:
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise Conflict(
+            f"cannot {action} invoice {invoice.id}: its status is {invoice.status!r}; only 'draft' invoices can be "
+            "modified"
+        )
+
+
+def _require_non_negative(total: Decimal, loc: Sequence[str | int]) -> None:
+    if total < 0:
+        raise InvalidInput.at(tuple(loc), f"the invoice total would be negative ({total}); it must be at least 0")
