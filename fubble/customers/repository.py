@@ -8,7 +8,10 @@ from fubble.db.models import Customer
 
 def get(session: Session, customer_id: int, *, for_update: bool = False) -> Customer | None:
     if for_update:
-        return session.scalars(select(Customer).where(Customer.id == customer_id).with_for_update()).first()
+        # FOR NO KEY UPDATE: serializes billing per customer without blocking event inserts (their FK check takes
+        # FOR KEY SHARE, which this lock does not conflict with).
+        query = select(Customer).where(Customer.id == customer_id).with_for_update(key_share=True)
+        return session.scalars(query).first()
     return session.get(Customer, customer_id)
 
 

@@ -20,13 +20,13 @@ from fubble.db.types import ExactDecimal, decimal_text
 _EXACT = Context(prec=80)
 
 
-class exact_sum(GenericFunction[Decimal]):  # noqa: N801 - SQL function naming
+class exact_sum(GenericFunction[Decimal]):
     type = ExactDecimal()
     inherit_cache = True
     name = "exact_sum"
 
 
-class exact_max(GenericFunction[Decimal]):  # noqa: N801
+class exact_max(GenericFunction[Decimal]):
     type = ExactDecimal()
     inherit_cache = True
     name = "exact_max"

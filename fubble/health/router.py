@@ -3,8 +3,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from fubble.api.routing import new_router
 from fubble.api.deps import SessionDep
+from fubble.api.routing import new_router
 
 router = new_router(tag="health")
 
