@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     default_currency: str = Field("USD", description="Currency of customers created without one (ISO 4217).")
     max_batch_events: int = Field(10_000, ge=1, description="Most events accepted by one POST /events/batch.")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
+    auth_enabled: bool = Field(
+        True,
+        description="Require an API key on every route but /health. `fubble serve --no-auth` turns it off, "
+        "for loopback addresses only.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (JSON list). Empty: no CORS."
+    )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0, description="How long SQLite writers wait for the write lock.")
 
 

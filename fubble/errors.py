@@ -59,6 +59,7 @@ class IllegalTransition(Conflict):
 
 class Unauthorized(FubbleError):
     status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(FubbleError):

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from fubble.api.app import create_app
+from fubble.api_keys import service as key_service
+from fubble.api_keys.scopes import Scope
 from fubble.clock import FrozenClock
 from fubble.config import Settings
 from fubble.db.base import Base
@@ -110,7 +113,36 @@ def settings(db: Database) -> Settings:
 
 
 @pytest.fixture
-def client(db: Database, clock: FrozenClock, settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings, clock=clock, database=db)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
+def make_key(db: Database, clock: FrozenClock) -> Callable[[str], str]:
+    """Create an API key with the given scope and return the secret."""
+
+    def make(scope: str, name: str | None = None) -> str:
+        with db.transaction() as session:
+            _row, key = key_service.create(session, name=name or f"test {scope}", scope=Scope(scope), clock=clock)
+        return key
+
+    return make
+
+
+@pytest.fixture
+def app(db: Database, clock: FrozenClock, settings: Settings) -> FastAPI:
+    return create_app(settings, clock=clock, database=db)
+
+
+@pytest.fixture
+def admin_key(make_key: Callable[[str], str]) -> str:
+    return make_key("admin", "test admin")
+
+
+@pytest.fixture
+def client(app: FastAPI, admin_key: str) -> Iterator[TestClient]:
+    """An HTTP client for the real app, authenticated with an admin key."""
+    with TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_key}"}) as c:
+        yield c
+
+
+@pytest.fixture
+def anon_client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client without an API key."""
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c

@@ -6,8 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 
 from fubble import __version__
+from fubble.api.auth import Authenticator
 from fubble.api.errors import install_error_handlers
 from fubble.api.limits import BodySizeLimit
 from fubble.clock import Clock, SystemClock
@@ -24,6 +27,17 @@ Usage-based billing: meter what customers use, price it with exact decimal arith
 * Every error is `{"detail": ...}` with 404 (unknown object), 409 (conflicts with the current state), 413 (body too
   large) or 422 (invalid values). Nothing is written when a request fails.
 * Lists take `limit` (default 100, max 1000) and `offset`, and are ordered by id.
+
+**Authentication.** Every route but `/health` needs an API key: send `Authorization: Bearer <key>` (in these docs,
+use the *Authorize* button). The first start of `fubble serve` creates an admin key and prints it once; create more
+with `fubble keys create NAME --scope SCOPE` or `POST /api-keys`. Scopes: `admin` (everything), `write` (everything but
+API keys and the audit log), `ingest` (only `POST /events/` and `POST /events/batch`), `read` (every GET but API keys
+and the audit log). Each operation lists its scope as `x-required-scope`. Missing or unknown keys get 401, a scope
+that does not allow the route 403.
+
+**Idempotency.** Send `Idempotency-Key: <unique string>` with any POST, PUT or DELETE: the first successful response
+is stored (48 hours) and replayed, with `Idempotent-Replay: true`, for retries with the same key; the same key with a
+different request is a 409.
 """
 
 
@@ -44,14 +58,43 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.db = db
+    app.state.auth = Authenticator(db, app.state.clock, enabled=settings.auth_enabled)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        # Keys travel in the Authorization header, never in cookies: credentials are not allowed cross-origin.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     for router in _routers():
         app.include_router(router)
+    _document_security(app)
     return app
 
 
+def _document_security(app: FastAPI) -> None:
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {})
+            components.setdefault("securitySchemes", {})["bearerAuth"] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key: `Authorization: Bearer fbl_...`",
+            }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _routers() -> list[APIRouter]:
+    from fubble.api_keys.router import router as api_keys
+    from fubble.audit.router import router as audit
     from fubble.billing.router import router as billing
     from fubble.customers.router import router as customers
     from fubble.events.router import router as events
@@ -62,4 +105,4 @@ def _routers() -> list[APIRouter]:
     from fubble.subscriptions.router import router as subscriptions
 
     # billing before invoices: POST /invoices/generate must not be shadowed by /invoices/{invoice_id} routes.
-    return [health, customers, plans, subscriptions, events, billing, invoices, pricing_factors]
+    return [health, customers, plans, subscriptions, events, billing, invoices, pricing_factors, api_keys, audit]

@@ -18,7 +18,8 @@ log = logging.getLogger("fubble.api")
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FubbleError)
     async def fubble_error(_request: Request, exc: FubbleError) -> Response:
-        return ExactJSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        headers = getattr(exc, "headers", None)
+        return ExactJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

@@ -1,13 +1,17 @@
 """The request pipeline every route goes through.
 
-:class:`FubbleRoute` does three things around each endpoint:
+:class:`FubbleRoute` does this around each endpoint:
 
-1. parses the JSON body with exact decimals (:class:`~fubble.api.json.ExactJSONRequest`);
-2. runs the endpoint inside one database transaction (the *request boundary*): services never commit; the route
+1. authenticates the API key and checks its scope against the route's (``x-required-scope`` in the OpenAPI
+   operation; by default ``read`` for GET and ``write`` for other methods), see :mod:`fubble.api.auth`;
+2. parses the JSON body with exact decimals (:class:`~fubble.api.json.ExactJSONRequest`);
+3. runs the endpoint inside one database transaction (the *request boundary*): services never commit; the route
    commits after the endpoint succeeds and before the response is sent, so a 2xx means the change is durable, and
    rolls back on any error, so a 4xx never leaves a partial write. Deadlocks and serialization failures are retried
    with the whole endpoint re-run;
-3. writes the endpoint's return value (pydantic models, lists, dicts) as exact JSON, keeping decimals' digits.
+4. for writes with an ``Idempotency-Key``, replays the stored response or stores the new one in that same
+   transaction (:mod:`fubble.api.idempotency`);
+5. writes the endpoint's return value (pydantic models, lists, dicts) as exact JSON, keeping decimals' digits.
 """
 
 from __future__ import annotations
@@ -21,12 +25,16 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fubble.api import idempotency
+from fubble.api.auth import Principal
 from fubble.api.json import ExactJSONRequest, ExactJSONResponse
+from fubble.api_keys.scopes import PUBLIC, Scope
+from fubble.errors_doc import responses as error_responses
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRIES = 5
@@ -68,35 +76,86 @@ def _respond_exactly(endpoint: Callable[..., Any], status_code: int | None) -> C
     return sync_endpoint
 
 
+SCOPE_KEY = "x-required-scope"
+
+
 class FubbleRoute(APIRoute):
+    default_scope: Scope | str | None = None  # set per router by new_router(scope=...)
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {m.upper() for m in kwargs.get("methods") or ["GET"]}
+        extra = dict(kwargs.get("openapi_extra") or {})
+        scope = extra.get(SCOPE_KEY) or self.default_scope or (Scope.read if methods <= SAFE_METHODS else Scope.write)
+        self.required_scope = str(scope)
+        extra[SCOPE_KEY] = self.required_scope
+        if self.required_scope != PUBLIC:
+            extra.setdefault("security", [{"bearerAuth": []}])
+            codes = (401, 403) if methods <= SAFE_METHODS else (401, 403, 413)
+            kwargs["responses"] = {**error_responses(*codes), **(kwargs.get("responses") or {})}
+        kwargs["openapi_extra"] = extra
         super().__init__(path, _respond_exactly(endpoint, kwargs.get("status_code")), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         inner = super().get_route_handler()
+        required = self.required_scope
 
         async def handler(request: Request) -> Response:
+            principal = await request.app.state.auth.authenticate(request, required)
             exact_request = ExactJSONRequest(request.scope, request.receive)
-            return await run_in_unit_of_work(exact_request, inner)
+            return await run_in_unit_of_work(exact_request, inner, principal)
 
         return handler
 
 
-async def run_in_unit_of_work(request: Request, inner: Callable[[Request], Awaitable[Response]]) -> Response:
+async def run_in_unit_of_work(
+    request: Request, inner: Callable[[Request], Awaitable[Response]], principal: Principal | None
+) -> Response:
     database = request.app.state.db
+    clock = request.app.state.clock
     write = request.method not in SAFE_METHODS
+    key = idempotency.validated_key(request.headers.get(idempotency.HEADER)) if write else None
+    fingerprint = ""
+    if key is not None:
+        fingerprint = idempotency.request_hash(
+            request.method, request.url.path, request.url.query, await request.body()
+        )
+    owner = principal.key_id if principal is not None and principal.key_id is not None else 0
     attempt = 0
     while True:
         session = database.session(write=write)
+        session.info.update(
+            actor=principal.name if principal else "anonymous",
+            api_key_id=principal.key_id if principal else None,
+            request=f"{request.method} {request.url.path}"[:512],
+            now=clock.now(),
+        )
         request.state.session = session
         try:
+            if key is not None:
+                replay = await run_in_threadpool(
+                    idempotency.stored_response, session, owner, key, fingerprint, clock.now()
+                )
+                if replay is not None:
+                    return replay
             response = await inner(request)
+            if key is not None and response.status_code < 400:
+                await run_in_threadpool(
+                    idempotency.store,
+                    session,
+                    owner,
+                    key,
+                    fingerprint,
+                    request.method,
+                    request.url.path,
+                    response,
+                    clock.now(),
+                )
             if write:
                 await run_in_threadpool(session.commit)
             return response
         except Exception as exc:
             await run_in_threadpool(session.rollback)
-            if attempt < MAX_RETRIES and is_retryable(exc):
+            if attempt < MAX_RETRIES and (is_retryable(exc) or (key is not None and isinstance(exc, IntegrityError))):
                 attempt += 1
                 await asyncio.sleep(random.uniform(0.005, 0.02) * 2**attempt)
                 continue
@@ -105,6 +164,7 @@ async def run_in_unit_of_work(request: Request, inner: Callable[[Request], Await
             await run_in_threadpool(session.close)
 
 
-def new_router(prefix: str = "", tag: str | None = None) -> APIRouter:
-    """A router whose routes run through fubble's request pipeline."""
-    return APIRouter(prefix=prefix, tags=[tag] if tag else None, route_class=FubbleRoute)
+def new_router(prefix: str = "", tag: str | None = None, *, scope: Scope | str | None = None) -> APIRouter:
+    """A router whose routes run through fubble's request pipeline; ``scope`` overrides the per-method default."""
+    route_class = FubbleRoute if scope is None else type("ScopedRoute", (FubbleRoute,), {"default_scope": scope})
+    return APIRouter(prefix=prefix, tags=[tag] if tag else None, route_class=route_class)

@@ -76,6 +76,10 @@ class Database:
             bind=self.engine.execution_options(fubble_write=True), expire_on_commit=False, autoflush=True
         )
 
+        from fubble.audit.recorder import install as install_audit
+
+        install_audit(self._write)
+
     def session(self, *, write: bool) -> Session:
         return (self._write if write else self._read)()
 

@@ -47,6 +47,7 @@ _REPLAY: dict[int | str, dict[str, Any]] = {
     response_model=EventOut,
     summary="Record a usage event",
     responses={**_REPLAY, **responses(404, 409, 422)},
+    openapi_extra={"x-required-scope": "ingest"},
 )
 def record_event(body: EventIn, session: SessionDep, clock: ClockDep) -> EventOut | Response:
     """Store one usage event and return it (201).
@@ -63,7 +64,12 @@ def record_event(body: EventIn, session: SessionDep, clock: ClockDep) -> EventOu
     return event
 
 
-@router.post("/batch", summary="Record many usage events, all or nothing", responses=responses(409, 422))
+@router.post(
+    "/batch",
+    summary="Record many usage events, all or nothing",
+    responses=responses(409, 422),
+    openapi_extra={"x-required-scope": "ingest"},
+)
 def record_batch(body: EventBatchIn, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> BatchResult:
     """Validate every event, then store all of them or none (at most `FUBBLE_MAX_BATCH_EVENTS`, 10,000 by default).
 

@@ -5,8 +5,9 @@ from sqlalchemy import text
 
 from fubble.api.deps import SessionDep
 from fubble.api.routing import new_router
+from fubble.api_keys.scopes import PUBLIC
 
-router = new_router(tag="health")
+router = new_router(tag="health", scope=PUBLIC)
 
 
 class Health(BaseModel):

@@ -1,0 +1,110 @@
+"""Authentication in the request pipeline: ``Authorization: Bearer <key>``, checked against hashed keys.
+
+Verified keys are cached for a few seconds per process (revoking through the API clears the local cache at once;
+other worker processes notice within ``CACHE_SECONDS``). ``last_used_at`` is written at most once a minute per key.
+With authentication disabled (``fubble serve --no-auth``), only requests that arrive on a loopback address are served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import time
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from fubble.api_keys import repository as key_repository
+from fubble.api_keys import service as key_service
+from fubble.api_keys.scopes import PUBLIC, Scope, allows
+from fubble.clock import Clock
+from fubble.db.session import Database
+from fubble.errors import Forbidden, Unauthorized
+
+CACHE_SECONDS = 5.0
+TOUCH_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int | None
+    name: str
+    scope: Scope
+
+
+NO_AUTH_PRINCIPAL = Principal(key_id=None, name="no-auth (loopback)", scope=Scope.admin)
+
+
+def is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost" or host == "testclient":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Authenticator:
+    def __init__(self, database: Database, clock: Clock, *, enabled: bool) -> None:
+        self.database = database
+        self.clock = clock
+        self.enabled = enabled
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._touched: dict[int, float] = {}
+
+    async def authenticate(self, request: Request, required: Scope | str) -> Principal | None:
+        if required == PUBLIC:
+            return None
+        if not self.enabled:
+            server = request.scope.get("server")
+            client = request.scope.get("client")
+            if not (is_loopback(server[0] if server else None) and is_loopback(client[0] if client else None)):
+                raise Forbidden("authentication is disabled (--no-auth), so only loopback requests are served")
+            return NO_AUTH_PRINCIPAL
+        principal = await self._principal(request.headers.get("authorization"))
+        if not allows(principal.scope, Scope(required)):
+            raise Forbidden(f"this API key has scope {principal.scope.value!r}; this route needs {required!r}")
+        return principal
+
+    async def _principal(self, header: str | None) -> Principal:
+        if not header:
+            raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+        scheme, _, presented = header.partition(" ")
+        presented = presented.strip()
+        if scheme.lower() != "bearer" or not presented:
+            raise Unauthorized("use 'Authorization: Bearer <key>'")
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        cached = self._cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            principal = cached[0]
+        else:
+            principal = await run_in_threadpool(self._verify, presented)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (principal, now + CACHE_SECONDS)
+        if principal.key_id is not None and now - self._touched.get(principal.key_id, -TOUCH_SECONDS) >= TOUCH_SECONDS:
+            self._touched[principal.key_id] = now
+            await run_in_threadpool(self._touch, principal.key_id)
+        return principal
+
+    def _verify(self, presented: str) -> Principal:
+        session = self.database.session(write=False)
+        try:
+            row = key_service.verify(session, presented)
+            if row is None:
+                raise Unauthorized("unknown or revoked API key")
+            return Principal(key_id=row.id, name=row.name, scope=Scope(row.scope))
+        finally:
+            session.close()
+
+    def _touch(self, key_id: int) -> None:
+        with self.database.transaction() as session:
+            key_repository.touch(session, key_id, self.clock.now())
+
+    def forget(self, key_id: int) -> None:
+        """Drop a key from the cache (after revocation)."""
+        self._cache = {k: v for k, v in self._cache.items() if v[0].key_id != key_id}
