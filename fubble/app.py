@@ -5,4 +5,4 @@ from __future__ import annotations
 from fubble.cli import serve
 
 if __name__ == "__main__":
-    serve(host=None, port=None, workers=1, migrate=True)
+    serve(host=None, port=None, workers=1, migrate=True, no_auth=False)
