@@ -25,8 +25,9 @@ class Connection:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
         return cls(reader, writer, parts.netloc)
 
-    async def request(self, method: str, path: str, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", "Connection: keep-alive"]
         for key, value in (headers or {}).items():
             lines.append(f"{key}: {value}")
@@ -60,8 +61,9 @@ class Connection:
             return status, data
         return status, await self.reader.readexactly(length)
 
-    async def json(self, method: str, path: str, payload: Any = None,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def json(
+        self, method: str, path: str, payload: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         body = None if payload is None else json.dumps(payload).encode()
         status, data = await self.request(method, path, body, headers)
         return status, (json.loads(data) if data else None)

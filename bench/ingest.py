@@ -1,6 +1,6 @@
 """Ingestion throughput over HTTP: single events with many concurrent clients, and batches with idempotency keys.
 
-    python -m bench ingest --database sqlite --single 5000 --concurrency 64 --batches 20 --batch-size 1000
+python -m bench ingest --database sqlite --single 5000 --concurrency 64 --batches 20 --batch-size 1000
 """
 
 from __future__ import annotations
@@ -13,15 +13,19 @@ import uuid
 from typing import Any
 
 from bench.http_client import Connection
-from bench.server import database_url, running_server
+from bench.server import create_admin_key, database_url, running_server
 
 PLAN = {
     "name": "Bench",
     "billing_frequency": "monthly",
     "price_components": [
-        {"metric_name": "api_calls", "pricing_type": "tiered",
-         "pricing_details": {"tiers": [{"start": 0, "end": 1000, "price": "0.01"},
-                                       {"start": 1000, "end": None, "price": "0.005"}]}},
+        {
+            "metric_name": "api_calls",
+            "pricing_type": "tiered",
+            "pricing_details": {
+                "tiers": [{"start": 0, "end": 1000, "price": "0.01"}, {"start": 1000, "end": None, "price": "0.005"}]
+            },
+        },
     ],
 }
 
@@ -32,23 +36,34 @@ async def setup(base: str, customers: int, headers: dict[str, str]) -> list[int]
     assert status == 201, plan
     ids = []
     for i in range(customers):
-        status, customer = await conn.json("POST", "/customers/", {"name": f"c{i}", "email": f"c{i}@bench.test"},
-                                           headers)
+        status, customer = await conn.json(
+            "POST", "/customers/", {"name": f"c{i}", "email": f"c{i}@bench.example.com"}, headers
+        )
         assert status == 201, customer
         ids.append(customer["id"])
-        await conn.json("POST", f"/customers/{customer['id']}/subscriptions",
-                        {"plan_id": plan["id"], "start_date": "2024-01-01T00:00:00Z"}, headers)
+        await conn.json(
+            "POST",
+            f"/customers/{customer['id']}/subscriptions",
+            {"plan_id": plan["id"], "start_date": "2024-01-01T00:00:00Z"},
+            headers,
+        )
     await conn.close()
     return ids
 
 
 def event(customer_id: int, n: int, run: str) -> dict[str, Any]:
-    return {"event_id": f"{run}-{n}", "customer_id": customer_id, "metric_name": "api_calls", "quantity": 1,
-            "event_time": f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"}
+    return {
+        "event_id": f"{run}-{n}",
+        "customer_id": customer_id,
+        "metric_name": "api_calls",
+        "quantity": 1,
+        "event_time": f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+    }
 
 
-async def single_events(base: str, customer_ids: list[int], total: int, concurrency: int,
-                        headers: dict[str, str]) -> dict[str, float]:
+async def single_events(
+    base: str, customer_ids: list[int], total: int, concurrency: int, headers: dict[str, str]
+) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
     latencies: list[float] = []
     counter = iter(range(total))
@@ -57,8 +72,9 @@ async def single_events(base: str, customer_ids: list[int], total: int, concurre
         conn = await Connection.open(base)
         for n in counter:
             started = time.perf_counter()
-            status, body = await conn.json("POST", "/events/", event(customer_ids[n % len(customer_ids)], n, run),
-                                           headers)
+            status, body = await conn.json(
+                "POST", "/events/", event(customer_ids[n % len(customer_ids)], n, run), headers
+            )
             latencies.append(time.perf_counter() - started)
             assert status in (200, 201), (status, body)
         await conn.close()
@@ -67,17 +83,31 @@ async def single_events(base: str, customer_ids: list[int], total: int, concurre
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"events": total, "seconds": elapsed, "events_per_s": total / elapsed,
-            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]}
+    return {
+        "events": total,
+        "seconds": elapsed,
+        "events_per_s": total / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+    }
 
 
-async def batches(base: str, customer_ids: list[int], count: int, size: int, concurrency: int,
-                  headers: dict[str, str]) -> dict[str, float]:
+async def batches(
+    base: str, customer_ids: list[int], count: int, size: int, concurrency: int, headers: dict[str, str]
+) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
     import json
 
-    bodies = [json.dumps({"events": [event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run)
-                                     for i in range(size)]}).encode() for b in range(count)]
+    bodies = [
+        json.dumps(
+            {
+                "events": [
+                    event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run) for i in range(size)
+                ]
+            }
+        ).encode()
+        for b in range(count)
+    ]
     queue = iter(bodies)
 
     async def worker() -> None:
@@ -109,15 +139,21 @@ def main(argv: list[str] | None = None) -> None:
     async def run(base: str) -> None:
         ids = await setup(base, args.customers, headers)
         single = await single_events(base, ids, args.single, args.concurrency, headers)
-        print(f"single POST /events/ x{single['events']} with {args.concurrency} clients: "
-              f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms")
+        print(
+            f"single POST /events/ x{single['events']} with {args.concurrency} clients: "
+            f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms"
+        )
         batch = await batches(base, ids, args.batches, args.batch_size, 2, headers)
-        print(f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, 2 clients): "
-              f"{batch['events_per_s']:.0f} events/s")
+        print(
+            f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, 2 clients): "
+            f"{batch['events_per_s']:.0f} events/s"
+        )
 
     if args.url:
         asyncio.run(run(args.url))
         return
-    with database_url(args.database) as db_url, running_server(db_url) as base:
-        print(f"server on {args.database}: {base}")
-        asyncio.run(run(base))
+    with database_url(args.database) as db_url:
+        headers["Authorization"] = f"Bearer {create_admin_key(db_url, 'bench')}"
+        with running_server(db_url) as base:
+            print(f"server on {args.database}: {base}")
+            asyncio.run(run(base))
