@@ -1,9 +1,18 @@
-"""Start a real fubble server process for a benchmark (or point at an existing one with --url)."""
+"""Start a real fubble server process for a benchmark or a robustness test (or point at an existing one with --url).
+
+* :func:`database_url`: a fresh, empty SQLite or PostgreSQL database, removed afterwards.
+* :func:`create_admin_key`: ``fubble db upgrade`` then ``fubble keys create ... --scope admin`` (real CLI processes);
+  returns the printed secret.
+* :class:`ServerProcess`: ``python -m fubble serve`` in its own process group, on a fixed port so it can be killed
+  (``SIGKILL``, like a power cut for the process) and started again at the same address.
+* :func:`running_server`: a context manager yielding the base URL of a started server, stopped afterwards.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +21,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 PG_ADMIN = os.environ.get("FUBBLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -46,31 +56,131 @@ def database_url(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
-@contextlib.contextmanager
-def running_server(db_url: str, *, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "FUBBLE_DATABASE_URL": db_url, **(extra_env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fubble", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+def run_cli(db_url: str, *args: str, timeout: float = 60) -> str:
+    """Run ``python -m fubble ARGS`` against ``db_url`` and return its stdout (raises on a non-zero exit)."""
+    env = {**os.environ, "FUBBLE_DATABASE_URL": db_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "fubble", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
+    if done.returncode != 0:
+        raise RuntimeError(f"fubble {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def create_admin_key(db_url: str, name: str = "robustness admin") -> str:
+    """Migrate the database and create an admin API key with the real CLI; returns the secret it prints."""
+    run_cli(db_url, "db", "upgrade")
+    out = run_cli(db_url, "keys", "create", name, "--scope", "admin")
+    key = out.strip().splitlines()[-1].strip()
+    if not key.startswith("fbl_"):
+        raise RuntimeError(f"could not find the key in the output of `fubble keys create`: {out!r}")
+    return key
+
+
+class ServerProcess:
+    """``python -m fubble serve`` on 127.0.0.1 in its own process group (so ``--workers N`` children die with it).
+
+    The port is fixed at construction, so :meth:`start` after :meth:`kill` serves the same address. The server's
+    stderr (uvicorn's log and any traceback) goes to a file, read with :meth:`log`."""
+
+    def __init__(
+        self,
+        db_url: str,
+        *,
+        port: int | None = None,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+        log_dir: str | Path | None = None,
+    ) -> None:
+        self.db_url = db_url
+        self.port = port or free_port()
+        self.workers = workers
+        self.extra_env = dict(extra_env or {})
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="fubble-server-"))
+        self._logs: list[Path] = []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 30) -> str:
+        """Start the server and wait until ``/health`` answers; returns the base URL."""
+        if self.running:
+            raise RuntimeError("the server is already running")
+        env = {**os.environ, "FUBBLE_DATABASE_URL": self.db_url, **self.extra_env}
+        log_path = self._log_dir / f"server-{self.port}-{len(self._logs)}.log"
+        self._logs.append(log_path)
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "fubble",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                with urllib.request.urlopen(f"{self.base}/health", timeout=1) as response:
                     if response.status == 200:
-                        break
+                        return self.base
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start: " + (process.stderr.read().decode()[-2000:]
-                                                                    if process.stderr else "")) from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("server did not start: " + self.log()[-2000:]) from None
+                time.sleep(0.05)
+
+    def _signal_group(self, sig: int) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)  # the group we created with start_new_session: the server and workers
+
+    def kill(self) -> None:
+        """``SIGKILL`` the server and its workers at once (no shutdown code runs), and reap it."""
+        self._signal_group(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop gracefully (``SIGTERM``), killing after ``timeout`` seconds; a no-op when not running."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.process.wait(10)
+        self._signal_group(signal.SIGKILL)  # workers left behind by a parent that died first
+
+    def log(self) -> str:
+        """Everything the server wrote to stderr, across all its starts."""
+        return "".join(p.read_text(errors="replace") for p in self._logs if p.exists())
+
+
+@contextlib.contextmanager
+def running_server(
+    db_url: str, *, extra_env: dict[str, str] | None = None, workers: int = 1, port: int | None = None
+) -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="fubble-server-") as logs:
+        server = ServerProcess(db_url, port=port, workers=workers, extra_env=extra_env, log_dir=logs)
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            yield server.start()
+        finally:
+            server.stop()

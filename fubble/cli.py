@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -24,6 +25,8 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 keys_app = typer.Typer(help="API keys (scopes: admin, write, ingest, read).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+events_app = typer.Typer(help="Usage events.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 
 @app.command()
@@ -104,6 +107,9 @@ def keys_create(
 
     if scope not in {s.value for s in Scope}:
         typer.echo(f"unknown scope {scope!r}: use admin, write, ingest or read", err=True)
+        raise typer.Exit(2)
+    if not 1 <= len(name) <= 255 or not name.strip() or "\x00" in name:
+        typer.echo("the name must be 1 to 255 characters, not blank", err=True)
         raise typer.Exit(2)
     with _session() as session:
         row, key = create(session, name=name, scope=Scope(scope), clock=SystemClock())
@@ -188,6 +194,45 @@ def bill(
                 f"{invoice.invoice_number}\tcustomer {invoice.customer_id}\t{invoice.status}\t"
                 f"{invoice.amount} {invoice.currency}"
             )
+
+
+@events_app.command("import")
+def events_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="NDJSON or CSV file.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="ndjson or csv (default: from the extension .ndjson/.jsonl/.csv).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000, help="Events per transaction.")] = 5000,
+    restart: Annotated[bool, typer.Option("--restart", help="Ignore a checkpoint and import from line 1.")] = False,
+) -> None:
+    """Import usage events from FILE in all-or-nothing batches, like POST /events/batch.
+
+    NDJSON: one event object per line (the fields of POST /events/). CSV: a header line naming the columns
+    event_id, customer_id or external_customer_id, metric_name, quantity, event_time (ISO 8601), and optionally
+    properties (a JSON object) and/or properties.NAME columns (each a string property NAME). Empty cells are
+    left out.
+
+    Idempotent: an event without event_id gets one derived from the file and its line number, so importing the
+    same file again adds nothing. Resumable: after each batch, FILE.fubble-import.json records where to continue;
+    running the command again resumes there (--restart ignores it). A bad line stops the import with exit status
+    2, printing its line number and reason; earlier batches stay stored, so fix the line and run it again.
+    """
+    from fubble.clock import SystemClock
+    from fubble.events.importer import run
+
+    def echo(message: str, err: bool) -> None:
+        typer.echo(message, err=err)
+
+    status = run(
+        get_settings().database_url,
+        file,
+        clock=SystemClock(),
+        fmt=fmt,
+        batch_size=batch_size,
+        restart=restart,
+        echo=echo,
+    )
+    raise typer.Exit(status)
 
 
 @app.command()

@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 
 from fubble import __version__
 from fubble.api.auth import Authenticator
 from fubble.api.errors import install_error_handlers
 from fubble.api.limits import BodySizeLimit
+from fubble.api.openapi import build_openapi
 from fubble.clock import Clock, SystemClock
 from fubble.config import Settings, get_settings
 from fubble.db.session import Database
@@ -69,6 +69,7 @@ def create_app(
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replay"],
         )
     for router in _routers():
         app.include_router(router)
@@ -79,7 +80,7 @@ def create_app(
 def _document_security(app: FastAPI) -> None:
     def openapi() -> dict[str, object]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema = build_openapi(app)
             components = schema.setdefault("components", {})
             components.setdefault("securitySchemes", {})["bearerAuth"] = {
                 "type": "http",
@@ -93,16 +94,35 @@ def _document_security(app: FastAPI) -> None:
 
 
 def _routers() -> list[APIRouter]:
+    from fubble.analytics.router import router as analytics
     from fubble.api_keys.router import router as api_keys
     from fubble.audit.router import router as audit
+    from fubble.billing.preview_router import router as upcoming_invoice
     from fubble.billing.router import router as billing
     from fubble.customers.router import router as customers
     from fubble.events.router import router as events
     from fubble.health.router import router as health
     from fubble.invoices.router import router as invoices
+    from fubble.metrics.router import router as metrics
     from fubble.plans.router import router as plans
     from fubble.pricing_factors.router import router as pricing_factors
     from fubble.subscriptions.router import router as subscriptions
+    from fubble.usage.router import router as usage
 
     # billing before invoices: POST /invoices/generate must not be shadowed by /invoices/{invoice_id} routes.
-    return [health, customers, plans, subscriptions, events, billing, invoices, pricing_factors, api_keys, audit]
+    return [
+        health,
+        customers,
+        plans,
+        subscriptions,
+        events,
+        billing,
+        invoices,
+        pricing_factors,
+        api_keys,
+        audit,
+        metrics,
+        upcoming_invoice,
+        analytics,
+        usage,
+    ]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import time
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -21,6 +23,8 @@ from fubble.api_keys.scopes import PUBLIC, Scope, allows
 from fubble.clock import Clock
 from fubble.db.session import Database
 from fubble.errors import Forbidden, Unauthorized
+
+log = logging.getLogger("fubble.api")
 
 CACHE_SECONDS = 5.0
 TOUCH_SECONDS = 60.0
@@ -102,8 +106,13 @@ class Authenticator:
             session.close()
 
     def _touch(self, key_id: int) -> None:
-        with self.database.transaction() as session:
-            key_repository.touch(session, key_id, self.clock.now())
+        """Record the use; best effort: a busy database must not fail the request itself."""
+        try:
+            with self.database.transaction() as session:
+                key_repository.touch(session, key_id, self.clock.now())
+        except DBAPIError:
+            log.warning("could not record the use of API key %s; will retry on a later request", key_id)
+            self._touched.pop(key_id, None)
 
     def forget(self, key_id: int) -> None:
         """Drop a key from the cache (after revocation)."""

@@ -45,10 +45,16 @@ def _reject_bool(value: Any) -> Any:
     return value
 
 
+_TIME_RANGE = "must be between 1900-01-01 and 9000-01-01"
+
+
 def _utc(value: datetime) -> datetime:
-    value = to_utc(value)
+    try:
+        value = to_utc(value)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 converted to UTC is before the first datetime
+        raise ValueError(_TIME_RANGE) from exc
     if not MIN_TIME <= value < MAX_TIME:
-        raise ValueError("must be between 1900-01-01 and 9000-01-01")
+        raise ValueError(_TIME_RANGE)
     return value
 
 

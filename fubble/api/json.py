@@ -47,6 +47,8 @@ def loads(body: bytes | str) -> Any:
         return json.loads(body, parse_float=_parse_decimal, parse_int=_parse_int, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise json.JSONDecodeError("JSON nested too deeply", "", 0) from exc
+    except UnicodeDecodeError as exc:  # FastAPI would turn this into an undocumented 400; it is invalid JSON (422)
+        raise json.JSONDecodeError("the body is not valid UTF-8", "", exc.start) from exc
 
 
 def _plain(value: Any) -> Any:

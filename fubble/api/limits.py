@@ -22,25 +22,34 @@ class BodySizeLimit:
             await self._reject(send)
             return
         received = 0
+        exceeded = False
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    exceeded = True
                     raise PayloadTooLarge(f"request body exceeds the limit of {self.max_bytes} bytes")
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal response_started
+            if exceeded:
+                # Whatever the app answers once the body was cut off (FastAPI turns an error while reading the
+                # body into its own 400) is replaced by the 413.
+                if message["type"] == "http.response.start" and not response_started:
+                    response_started = True
+                    await self._reject(send)
+                return
             if message["type"] == "http.response.start":
                 response_started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except PayloadTooLarge:
             if not response_started:
                 await self._reject(send)

@@ -9,8 +9,8 @@
    commits after the endpoint succeeds and before the response is sent, so a 2xx means the change is durable, and
    rolls back on any error, so a 4xx never leaves a partial write. Deadlocks and serialization failures are retried
    with the whole endpoint re-run;
-4. for writes with an ``Idempotency-Key``, replays the stored response or stores the new one in that same
-   transaction (:mod:`fubble.api.idempotency`);
+4. for writes with an ``Idempotency-Key``, replays the stored response, or claims the key before running the
+   endpoint and stores the response in that same transaction (:mod:`fubble.api.idempotency`);
 5. writes the endpoint's return value (pydantic models, lists, dicts) as exact JSON, keeping decimals' digits.
 """
 
@@ -23,9 +23,10 @@ import random
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import anyio
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +35,7 @@ from fubble.api import idempotency
 from fubble.api.auth import Principal
 from fubble.api.json import ExactJSONRequest, ExactJSONResponse
 from fubble.api_keys.scopes import PUBLIC, Scope
+from fubble.errors import InvalidInput
 from fubble.errors_doc import responses as error_responses
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -90,7 +92,9 @@ class FubbleRoute(APIRoute):
         extra[SCOPE_KEY] = self.required_scope
         if self.required_scope != PUBLIC:
             extra.setdefault("security", [{"bearerAuth": []}])
-            codes = (401, 403) if methods <= SAFE_METHODS else (401, 403, 413)
+            # Every route can refuse the key (401, 403) and invalid values (422: parameters, an Idempotency-Key);
+            # every write can also meet a reused Idempotency-Key (409) or a body over the limit (413).
+            codes = (401, 403, 422) if methods <= SAFE_METHODS else (401, 403, 409, 413, 422)
             kwargs["responses"] = {**error_responses(*codes), **(kwargs.get("responses") or {})}
         kwargs["openapi_extra"] = extra
         super().__init__(path, _respond_exactly(endpoint, kwargs.get("status_code")), **kwargs)
@@ -101,10 +105,25 @@ class FubbleRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             principal = await request.app.state.auth.authenticate(request, required)
+            reject_nul_characters(request)
             exact_request = ExactJSONRequest(request.scope, request.receive)
             return await run_in_unit_of_work(exact_request, inner, principal)
 
         return handler
+
+
+def reject_nul_characters(request: Request) -> None:
+    """422 for a NUL character in a path or query parameter, whatever its route: PostgreSQL can neither store nor
+    compare text holding one, so it must never reach a query."""
+    located = [("path", k, v) for k, v in request.path_params.items()]
+    located += [("query", k, v) for k, v in request.query_params.multi_items()]
+    errors = [
+        {"loc": [where, name], "msg": "must not contain NUL characters", "type": "value_error"}
+        for where, name, value in located
+        if "\x00" in str(value) or "\x00" in name
+    ]
+    if errors:
+        raise InvalidInput(errors)
 
 
 async def run_in_unit_of_work(
@@ -131,37 +150,34 @@ async def run_in_unit_of_work(
         )
         request.state.session = session
         try:
+            record = None
             if key is not None:
                 replay = await run_in_threadpool(
                     idempotency.stored_response, session, owner, key, fingerprint, clock.now()
                 )
                 if replay is not None:
                     return replay
-            response = await inner(request)
-            if key is not None and response.status_code < 400:
-                await run_in_threadpool(
-                    idempotency.store,
-                    session,
-                    owner,
-                    key,
-                    fingerprint,
-                    request.method,
-                    request.url.path,
-                    response,
-                    clock.now(),
+                record = await run_in_threadpool(
+                    idempotency.claim, session, owner, key, fingerprint, request.method, request.url.path, clock.now()
                 )
+            response = await inner(request)
+            if record is not None:
+                await run_in_threadpool(idempotency.store, session, record, response, clock.now())
             if write:
                 await run_in_threadpool(session.commit)
             return response
         except Exception as exc:
             await run_in_threadpool(session.rollback)
-            if attempt < MAX_RETRIES and (is_retryable(exc) or (key is not None and isinstance(exc, IntegrityError))):
+            if attempt < MAX_RETRIES and (is_retryable(exc) or isinstance(exc, idempotency.KeyInUse)):
                 attempt += 1
                 await asyncio.sleep(random.uniform(0.005, 0.02) * 2**attempt)
                 continue
             raise
         finally:
-            await run_in_threadpool(session.close)
+            # Shielded: a cancelled request (client gone, timeout) must still end its transaction and give the
+            # connection back, or it would hold its locks (SQLite: the whole database) for good.
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
 
 
 def new_router(prefix: str = "", tag: str | None = None, *, scope: Scope | str | None = None) -> APIRouter:

@@ -1,8 +1,12 @@
 """Writes the audit log: every insert, update and delete of an audited object, with its state before and after.
 
-It hooks SQLAlchemy's ``after_flush``, so no service has to remember to log anything: whatever the ORM writes to an
-audited table in a transaction is logged in that same transaction (and rolled back with it). Who did it comes from
-``session.info["actor"]``, set by the request pipeline (the API key's name) or the CLI.
+It hooks the ORM's per-row flush events (``after_insert``, ``after_update``, ``after_delete`` of each audited class), so
+no service has to remember to log anything, and rows the ORM writes on its own are logged too (e.g. a price component
+removed from its plan's collection and deleted as an orphan). The entries are written at the end of each flush, in the
+same transaction (and rolled back with it). Only sessions made by an installed (write) session factory are logged.
+Who did it comes from ``session.info["actor"]``, set by the request pipeline (the API key's name) or the CLI.
+
+Statements that bypass the ORM's unit of work (``session.execute(insert(...))``, ``update(...)``) are not seen here.
 """
 
 from __future__ import annotations
@@ -12,9 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapper, Session, object_session, sessionmaker
 
-from fubble.db.models import Customer, Invoice, InvoiceItem, Plan, PriceComponent, PricingFactor, Subscription
+from fubble.db.models import (
+    Customer,
+    Invoice,
+    InvoiceItem,
+    Metric,
+    Plan,
+    PriceComponent,
+    PricingFactor,
+    Subscription,
+)
 from fubble.db.models.api_key import ApiKey
 from fubble.db.models.audit import AuditEntry
 
@@ -26,11 +39,15 @@ AUDITED: dict[type[Any], str] = {
     Invoice: "invoice",
     InvoiceItem: "invoice_item",
     PricingFactor: "pricing_factor",
+    Metric: "metric",
     ApiKey: "api_key",
 }
 # Columns never copied into the log (secrets) and columns whose change alone is not worth an entry.
 HIDDEN = {"key_hash"}
 IGNORED_CHANGES = {"last_used_at", "updated_at", "invoice_seq"}
+
+_ENABLED = "fubble_audit"  # session.info flag: this session's changes are logged
+_PENDING = "fubble_audit_pending"  # session.info: (action, object, entity id, before) seen in the current flush
 
 
 def _plain(value: Any) -> Any:
@@ -44,18 +61,24 @@ def _plain(value: Any) -> Any:
 
 
 def _state(obj: Any, *, before: bool) -> dict[str, Any]:
+    """The object's columns as loaded from the database (``before``: called during the flush, so it must not load
+    anything; a column never loaded is left out) or as they are now (after the flush)."""
     state = inspect(obj)
     values: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         if attr.key in HIDDEN:
             continue
-        name = attr.columns[0].name
-        value = getattr(obj, attr.key)
         if before:
             history = state.attrs[attr.key].history
             if history.deleted:
                 value = history.deleted[0]
-        values[name] = _plain(value)
+            elif history.unchanged:
+                value = history.unchanged[0]
+            else:
+                continue
+        else:
+            value = getattr(obj, attr.key)
+        values[attr.columns[0].name] = _plain(value)
     return values
 
 
@@ -68,50 +91,107 @@ def _changed(obj: Any) -> bool:
     )
 
 
-def _entity_id(obj: Any) -> str:
-    identity = inspect(obj).identity
-    return "/".join(str(part) for part in identity) if identity else "?"
+def _entity_id(mapper: Mapper[Any], obj: Any) -> str:
+    return "/".join(str(part) for part in mapper.primary_key_from_instance(obj))
+
+
+def _pending(obj: Any) -> list[tuple[str, Any, str, dict[str, Any] | None]] | None:
+    session = object_session(obj)
+    if session is None or not session.info.get(_ENABLED):
+        return None
+    pending: list[tuple[str, Any, str, dict[str, Any] | None]] = session.info.setdefault(_PENDING, [])
+    return pending
+
+
+def _after_insert(mapper: Mapper[Any], _connection: Any, obj: Any) -> None:
+    pending = _pending(obj)
+    if pending is not None:
+        pending.append(("create", obj, _entity_id(mapper, obj), None))
+
+
+def _after_update(mapper: Mapper[Any], _connection: Any, obj: Any) -> None:
+    pending = _pending(obj)
+    if pending is not None and _changed(obj):
+        pending.append(("update", obj, _entity_id(mapper, obj), _state(obj, before=True)))
+
+
+def _after_delete(mapper: Mapper[Any], _connection: Any, obj: Any) -> None:
+    pending = _pending(obj)
+    if pending is not None:
+        pending.append(("delete", obj, _entity_id(mapper, obj), _state(obj, before=True)))
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    session.info[_ENABLED] = True
+    session.info[_PENDING] = []
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    rows: list[dict[str, Any]] = []
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
     info = session.info
     actor = info.get("actor", "system")
     key_id = info.get("api_key_id")
     request = info.get("request")
     now = info.get("now") or datetime.now(UTC)
-    new_invoices = {obj.id for obj in session.new if isinstance(obj, Invoice)}
+    rows = [
+        {
+            "at": now,
+            "actor": actor,
+            "api_key_id": key_id,
+            "action": action,
+            "entity_type": AUDITED[type(obj)],
+            "entity_id": entity_id,
+            "before": before,
+            "after": None if action == "delete" else _state(obj, before=False),
+            "request": request,
+        }
+        for action, obj, entity_id, before in pending
+    ]
+    session.connection().execute(insert(AuditEntry), rows)
 
-    def entry(obj: Any, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        rows.append(
-            {
-                "at": now,
-                "actor": actor,
-                "api_key_id": key_id,
-                "action": action,
-                "entity_type": AUDITED[type(obj)],
-                "entity_id": _entity_id(obj),
-                "before": before,
-                "after": after,
-                "request": request,
-            }
-        )
 
-    for obj in session.new:
-        if type(obj) in AUDITED:
-            # Lines created together with their invoice are part of the invoice's creation entry.
-            if isinstance(obj, InvoiceItem) and obj.invoice_id in new_invoices:
-                continue
-            entry(obj, "create", None, _state(obj, before=False))
-    for obj in session.dirty:
-        if type(obj) in AUDITED and session.is_modified(obj, include_collections=False) and _changed(obj):
-            entry(obj, "update", _state(obj, before=True), _state(obj, before=False))
-    for obj in session.deleted:
-        if type(obj) in AUDITED:
-            entry(obj, "delete", _state(obj, before=True), None)
-    if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+def record_change(session: Session, obj: Any, *, action: str, before: dict[str, Any] | None) -> None:
+    """Log a change written with a Core statement (which the flush hooks cannot see), e.g. an upsert.
+
+    ``obj`` is the object as it is now (freshly loaded); ``before`` its state before the change (None if new).
+    """
+    mapper = inspect(type(obj))
+    session.connection().execute(insert(AuditEntry), [{
+        "at": session.info.get("now") or datetime.now(UTC),
+        "actor": session.info.get("actor", "system"),
+        "api_key_id": session.info.get("api_key_id"),
+        "action": action,
+        "entity_type": AUDITED[type(obj)],
+        "entity_id": _entity_id(mapper, obj),
+        "before": before,
+        "after": _state(obj, before=False),
+        "request": session.info.get("request"),
+    }])
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """An object's current state as the audit log writes it."""
+    return _state(obj, before=False)
+
+
+_mapper_events_installed = False
+
+
+def _install_mapper_events() -> None:
+    global _mapper_events_installed
+    if _mapper_events_installed:
+        return
+    for cls in AUDITED:
+        event.listen(cls, "after_insert", _after_insert)
+        event.listen(cls, "after_update", _after_update)
+        event.listen(cls, "after_delete", _after_delete)
+    _mapper_events_installed = True
 
 
 def install(factory: sessionmaker[Session]) -> None:
+    """Log every change made through sessions of ``factory``."""
+    _install_mapper_events()
+    event.listen(factory, "before_flush", _before_flush)
     event.listen(factory, "after_flush", _after_flush)

@@ -12,6 +12,8 @@ For each customer with a subscription active in the window (or just the one aske
    active then whose plan prices that metric's usage, so overlapping subscriptions never bill the same events
    twice. Tiered, volume and package pricing continue from the usage already billed in the same period; a flat fee
    is charged once per period.
+   A metric's usage is its aggregation (``sum`` by default, see :mod:`fubble.usage.reader`) read from the exact
+   usage rollups; ``weighted_sum`` divides by the length of the slice's billing period.
 5. Everything new for the customer goes on ONE draft invoice, which records the time it bills. If nothing new is
    left, the run returns the existing invoices that bill this window instead, so running a window twice is
    harmless. Voiding an invoice frees its time to be billed again.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -34,12 +36,14 @@ from fubble.customers import repository as customers
 from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, PriceComponent, Subscription
 from fubble.db.types import to_utc
 from fubble.errors import InvalidInput, NotFound
-from fubble.events.repository import sum_usage
 from fubble.invoices import service as invoices
 from fubble.pricing.models import DynamicPricing, FlatPricing, PricingModel, SubscriptionPricing, parse_pricing
 from fubble.pricing.periods import Slice, split
 from fubble.pricing.rating import Line, rate
 from fubble.pricing_factors.repository import values_between
+from fubble.usage.definitions import resolve
+from fubble.usage.reader import usage as reader_usage
+from fubble.usage.reader import usage_in
 
 Span = tuple[datetime, datetime]
 Segments = list[tuple[Decimal, Mapping[str, Decimal]]]
@@ -144,6 +148,8 @@ class _CustomerBilling:
         }
         self.active = {s.id: _active(s, run.window) for s in subscriptions}
         self.owned = self._ownership()
+        # How each priced metric aggregates (weighted_sum divides by the billing period's length).
+        self.definitions = resolve(self.session, {m for plan in self.plans.values() for m in plan.usage_metrics()})
         self.periods: dict[tuple[int, int, datetime, datetime], _PeriodState] = {}
 
     def _ownership(self) -> dict[tuple[int, str], list[Span]]:
@@ -225,10 +231,9 @@ class _CustomerBilling:
         return intersect(self.owned.get((subscription_id, metric), []), [(slice_.start, slice_.end)])
 
     def _usage(self, subscription_id: int, metric: str, slice_: Slice) -> Decimal:
-        total = Decimal(0)
-        for part in self._owned_parts(subscription_id, metric, slice_):
-            total += sum_usage(self.session, self.customer.id, [metric], *part)[metric]
-        return total
+        """The metric's usage (by its aggregation) in the parts of the slice the subscription owns."""
+        parts = self._owned_parts(subscription_id, metric, slice_)
+        return usage_in(self.session, self.customer.id, self.definitions[metric], parts, period=_length(slice_))
 
     def _segments(self, subscription_id: int, metric: str, model: DynamicPricing, slice_: Slice) -> Segments:
         """The owned parts of the slice cut where a factor of the formula changed: (usage, factor values) each."""
@@ -241,7 +246,9 @@ class _CustomerBilling:
             ):
                 if first is None:
                     first = factors
-                usage = sum_usage(self.session, self.customer.id, [metric], seg_start, seg_end)[metric]
+                usage = reader_usage(
+                    self.session, self.customer.id, self.definitions[metric], seg_start, seg_end, period=_length(slice_)
+                )
                 if usage:
                     segments.append((usage, factors))
         if not segments:
@@ -273,6 +280,10 @@ class _CustomerBilling:
             )
         self.session.flush()
         return invoice
+
+
+def _length(slice_: Slice) -> timedelta:
+    return slice_.period_end - slice_.period_start
 
 
 def _active(subscription: Subscription, window: Span) -> list[Span]:

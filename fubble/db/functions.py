@@ -2,7 +2,9 @@
 
 ``exact_sum(col)`` and ``exact_max(col)`` compile to ``sum``/``max`` on PostgreSQL (NUMERIC is exact there) and to
 Python-implemented aggregates on SQLite, where decimals are stored as text and the built-in ``sum`` would go through
-floating point.
+floating point. The scalar ``exact_add(a, b)`` and ``exact_greatest(a, b)`` (used by the rollup upserts) compile to
+``a + b`` / ``GREATEST(a, b)`` on PostgreSQL and to Python-implemented functions on SQLite with the same NULL
+behaviour (a sum with NULL is NULL; ``GREATEST`` ignores a NULL argument).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from sqlalchemy.sql.functions import GenericFunction
 from fubble.db.types import ExactDecimal, decimal_text
 
 _EXACT = Context(prec=80)
+# Scalar additions of rollup totals: far more digits than any stored value can have, so they never round.
+_WIDE = Context(prec=200)
 
 
 class exact_sum(GenericFunction[Decimal]):
@@ -30,6 +34,18 @@ class exact_max(GenericFunction[Decimal]):
     type = ExactDecimal()
     inherit_cache = True
     name = "exact_max"
+
+
+class exact_add(GenericFunction[Decimal]):
+    type = ExactDecimal()
+    inherit_cache = True
+    name = "exact_add"
+
+
+class exact_greatest(GenericFunction[Decimal]):
+    type = ExactDecimal()
+    inherit_cache = True
+    name = "exact_greatest"
 
 
 @compiles(exact_sum)
@@ -50,6 +66,48 @@ def _max_default(element: exact_max, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(exact_max, "sqlite")
 def _max_sqlite(element: exact_max, compiler: SQLCompiler, **kw: Any) -> str:
     return f"fubble_dmax({compiler.process(element.clauses, **kw)})"
+
+
+def _two_arguments(element: GenericFunction[Decimal], compiler: SQLCompiler, **kw: Any) -> tuple[str, str]:
+    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
+    return first, second
+
+
+@compiles(exact_add)
+def _add_default(element: exact_add, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = _two_arguments(element, compiler, **kw)
+    return f"({first} + {second})"
+
+
+@compiles(exact_add, "sqlite")
+def _add_sqlite(element: exact_add, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = _two_arguments(element, compiler, **kw)
+    return f"fubble_dadd({first}, {second})"
+
+
+@compiles(exact_greatest)
+def _greatest_default(element: exact_greatest, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = _two_arguments(element, compiler, **kw)
+    return f"GREATEST({first}, {second})"
+
+
+@compiles(exact_greatest, "sqlite")
+def _greatest_sqlite(element: exact_greatest, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = _two_arguments(element, compiler, **kw)
+    return f"fubble_dgreatest({first}, {second})"
+
+
+def _decimal_add(a: Any, b: Any) -> str | None:
+    if a is None or b is None:
+        return None
+    return decimal_text(_WIDE.add(Decimal(a), Decimal(b)))
+
+
+def _decimal_greatest(a: Any, b: Any) -> str | None:
+    if a is None or b is None:
+        return None if a is None and b is None else decimal_text(Decimal(a if b is None else b))
+    first, second = Decimal(a), Decimal(b)
+    return decimal_text(second if second > first else first)
 
 
 class _DecimalSum:
@@ -81,3 +139,5 @@ class _DecimalMax:
 def register_sqlite_functions(connection: sqlite3.Connection) -> None:
     connection.create_aggregate("fubble_dsum", 1, _DecimalSum)  # type: ignore[arg-type]
     connection.create_aggregate("fubble_dmax", 1, _DecimalMax)  # type: ignore[arg-type]
+    connection.create_function("fubble_dadd", 2, _decimal_add, deterministic=True)
+    connection.create_function("fubble_dgreatest", 2, _decimal_greatest, deterministic=True)

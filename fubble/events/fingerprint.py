@@ -1,6 +1,8 @@
 """The fingerprint of an event's payload, which tells a replay (same ``event_id``, same payload) from a conflict.
 
-It hashes the payload *as sent*: ``event_time`` is ``null`` when the client left it out (so a retry later, when "now"
+It hashes the payload *as sent*: the customer as the client named it (``customer_id`` and/or
+``external_customer_id``, not the resolved id, so a retry is a replay even if the customer's external id has changed
+since), ``event_time`` is ``null`` when the client left it out (so a retry later, when "now"
 has moved on, is still a replay), and every number is compared by value (``1 == 1.0 == "1.00"``), in the quantity and
 inside ``properties`` alike.
 """
@@ -50,4 +52,6 @@ def fingerprint(event: EventIn) -> str:
         "event_time": None if event.event_time is None else event.event_time.isoformat(),
         "properties": _canonical(event.properties),
     }
+    if event.external_customer_id is not None:  # absent otherwise, so fingerprints stored before it existed still match
+        payload["external_customer_id"] = event.external_customer_id
     return hashlib.sha256(dumps_exact(payload).encode("utf-8")).hexdigest()

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Insert, Row, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from fubble.db.functions import exact_sum
 from fubble.db.models import Customer, Event
 
 # Bound parameters per IN (...) list: far below SQLite's limit (32,766) and PostgreSQL's (65,535).
@@ -39,6 +37,16 @@ def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[
 
 def customer_exists(session: Session, customer_id: int) -> bool:
     return bool(existing_customer_ids(session, [customer_id]))
+
+
+def customer_ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """``{external_id: customer id}`` of the customers among ``external_ids`` (one query per chunk)."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for chunk in _chunks(wanted):
+        query = select(Customer.external_id, Customer.id).where(Customer.external_id.in_(chunk))
+        found.update((external_id, customer_id) for external_id, customer_id in session.execute(query) if external_id)
+    return found
 
 
 def fingerprints_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
@@ -73,18 +81,22 @@ def insert_one(session: Session, row: dict[str, Any]) -> Row[Any] | None:
     return session.execute(statement.returning(EVENTS), row).first()
 
 
-def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     """Store events in bulk: rows without an ``event_id`` with a plain insert, the others with an insert that skips
-    event_ids already taken (also by a concurrent transaction). Returns the event_ids actually inserted."""
+    event_ids already taken (also by a concurrent transaction). Returns ``(id, row)`` of the rows actually inserted
+    (one ``INSERT ... RETURNING`` executed with many rows each: SQLAlchemy's insertmanyvalues)."""
     anonymous = [row for row in rows if row["event_id"] is None]
     # Sorted so overlapping concurrent batches take the unique-index locks in the same order (no deadlocks).
     keyed = sorted((row for row in rows if row["event_id"] is not None), key=lambda row: str(row["event_id"]))
+    inserted: list[tuple[int, dict[str, Any]]] = []
     if anonymous:
-        session.execute(insert(EVENTS), anonymous)
-    if not keyed:
-        return set()
-    result = session.execute(_insert_ignoring_duplicate_event_ids(session).returning(EVENTS.c.event_id), keyed)
-    return set(result.scalars())
+        ids = session.execute(insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True), anonymous)
+        inserted.extend(zip(ids.scalars(), anonymous, strict=True))
+    if keyed:
+        statement = _insert_ignoring_duplicate_event_ids(session).returning(EVENTS.c.id, EVENTS.c.event_id)
+        by_key = {row["event_id"]: row for row in keyed}
+        inserted.extend((event_id, by_key[key]) for event_id, key in session.execute(statement, keyed))
+    return inserted
 
 
 def list_for_customer(
@@ -105,38 +117,3 @@ def list_for_customer(
     if end is not None:
         query = query.where(Event.event_time < end)
     return list(session.scalars(query.order_by(Event.event_time, Event.id).limit(limit).offset(offset)))
-
-
-def usage_by_metric(
-    session: Session, customer_id: int, *, start: datetime | None, end: datetime | None
-) -> dict[str, Decimal]:
-    """Total quantity per metric the customer has events for in [start, end) (either bound optional)."""
-    query = select(Event.metric_name, exact_sum(Event.quantity)).where(Event.customer_id == customer_id)
-    if start is not None:
-        query = query.where(Event.event_time >= start)
-    if end is not None:
-        query = query.where(Event.event_time < end)
-    rows = session.execute(query.group_by(Event.metric_name).order_by(Event.metric_name))
-    return {name: total if total is not None else Decimal(0) for name, total in rows}
-
-
-def sum_usage(
-    session: Session, customer_id: int, metric_names: Sequence[str], start: datetime, end: datetime
-) -> dict[str, Decimal]:
-    """Total quantity per metric over the half-open window [start, end); metrics without events map to 0."""
-    totals = {name: Decimal(0) for name in metric_names}
-    if not metric_names or start >= end:
-        return totals
-    rows = session.execute(
-        select(Event.metric_name, exact_sum(Event.quantity))
-        .where(
-            Event.customer_id == customer_id,
-            Event.metric_name.in_(list(metric_names)),
-            Event.event_time >= start,
-            Event.event_time < end,
-        )
-        .group_by(Event.metric_name)
-    )
-    for name, total in rows:
-        totals[name] = total if total is not None else Decimal(0)
-    return totals

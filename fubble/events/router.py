@@ -52,7 +52,8 @@ _REPLAY: dict[int | str, dict[str, Any]] = {
 def record_event(body: EventIn, session: SessionDep, clock: ClockDep) -> EventOut | Response:
     """Store one usage event and return it (201).
 
-    `customer_id` must exist (404) and `metric_name` must be a metric some plan prices (422 naming the known
+    The customer is named by `customer_id` or by `external_customer_id` (its `external_id`); it must exist (404).
+    `metric_name` must be a known metric, defined with `POST /metrics/` or priced by some plan (422 naming the known
     metrics, so a typo is caught). `event_time` defaults to now. With an `event_id`, the event is stored at most
     once: sending it again with the same payload returns the stored event with status 200 and the header
     `Idempotent-Replay: true`; with a different payload it is a 409.
@@ -111,12 +112,16 @@ def list_customer_events(
 
 @router.get(
     "/customers/{customer_id}/usage",
-    summary="A customer's total usage per metric",
+    summary="A customer's usage per metric (by each metric's aggregation)",
     responses=responses(404, 422),
 )
 def customer_usage(
     customer_id: CustomerId, session: SessionDep, start_date: StartDate = None, end_date: EndDate = None
 ) -> dict[str, Decimal]:
-    """`{metric_name: total quantity}` (exact decimals) for every metric the customer has events for in the window
-    `[start_date, end_date)` (either bound optional)."""
+    """`{metric_name: usage}` (exact decimals) for every metric with events counted in the window
+    `[start_date, end_date)` (either bound optional), each by its metric's aggregation (see `POST /metrics/`; a
+    metric without a definition is the sum of quantities). Events a metric's filters exclude do not count (a metric
+    whose events in the window are all excluded is not listed). `weighted_sum` is the time-weighted average over the
+    window; an open bound is then the metric's first event (start) or just after its last one (end). For a time
+    series, see `GET /customers/{customer_id}/usage`."""
     return service.usage(session, customer_id, start=start_date, end=end_date)

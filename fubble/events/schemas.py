@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, model_validator
 from sqlalchemy import Row
 
 from fubble.api.fields import Metadata, Name, Quantity, Ref, ShortText, UTCTime
@@ -15,6 +15,8 @@ from fubble.db.models import Event
 
 # A client's idempotency key: 1..255 characters, no NUL.
 EventKey = Annotated[ShortText, Field(min_length=1)]
+# A customer's external_id as events name it: 1..255 characters, no NUL.
+ExternalCustomerId = Annotated[ShortText, Field(min_length=1)]
 
 _SPACE_FOR_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 
@@ -33,10 +35,25 @@ QueryTime = Annotated[UTCTime, BeforeValidator(_plus_from_query)]
 class EventIn(BaseModel):
     """One usage event as sent by a client."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["customer_id"], "properties": {"customer_id": {"type": "integer"}}},
+                {"required": ["external_customer_id"], "properties": {"external_customer_id": {"type": "string"}}},
+            ]
+        },
+    )
 
-    customer_id: Ref
-    metric_name: Name = Field(description="A metric some plan prices (see the price components of your plans).")
+    customer_id: Ref | None = Field(None, description="The customer's id. Send it or `external_customer_id`.")
+    external_customer_id: ExternalCustomerId | None = Field(
+        None,
+        description="The customer's `external_id`, instead of `customer_id` (sending both is allowed only when they "
+        "name the same customer). A retry must spell the customer the same way to be recognized as a replay.",
+    )
+    metric_name: Name = Field(
+        description="A known metric: one defined with POST /metrics/ or priced by some plan (a typo is a 422)."
+    )
     quantity: Quantity = Field(description="How much was used: an exact decimal greater than 0.")
     event_time: UTCTime | None = Field(
         None, description="When the usage happened (UTC; naive means UTC, offsets are converted). Defaults to now."
@@ -47,6 +64,12 @@ class EventIn(BaseModel):
         description="Your idempotency key. Sending the same event_id with the same payload again stores nothing new "
         "and returns the stored event; the same event_id with a different payload is a 409.",
     )
+
+    @model_validator(mode="after")
+    def _names_a_customer(self) -> EventIn:
+        if self.customer_id is None and self.external_customer_id is None:
+            raise ValueError("customer_id or external_customer_id is required")
+        return self
 
 
 def _raw_events(value: Any) -> list[Any]:

@@ -24,7 +24,9 @@ from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.events import repository
 from fubble.events.fingerprint import fingerprint
 from fubble.events.schemas import BatchResult, EventIn
-from fubble.plans.repository import known_metric_names
+from fubble.metrics.repository import known_metric_names
+from fubble.usage import rollups
+from fubble.usage import service as usage_service
 
 _METRICS_SHOWN = 20
 
@@ -42,13 +44,13 @@ def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
         stored = repository.get_by_event_id(session, data.event_id)
         if stored is not None:
             return Recorded(_same_payload_or_conflict(stored, fp), replay=True)
-    if not repository.customer_exists(session, data.customer_id):
-        raise NotFound(f"customer {data.customer_id} not found")
+    data = data.model_copy(update={"customer_id": _named_customer(session, data)})
     known = known_metric_names(session)
     if data.metric_name not in known:
         raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known))
     inserted = repository.insert_one(session, _row(data, fp, clock.now()))
     if inserted is not None:
+        rollups.apply(session, [rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))])
         return Recorded(inserted, replay=False)
     # A concurrent request stored this event_id between our lookup and our insert.
     assert data.event_id is not None  # only keyed inserts can be skipped
@@ -80,7 +82,10 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
             continue
         parsed.append((index, event, fingerprint(event)))
 
-    customers = repository.existing_customer_ids(session, (event.customer_id for _, event, _ in parsed))
+    customers = repository.existing_customer_ids(session, (e.customer_id for _, e, _ in parsed if e.customer_id))
+    by_external = repository.customer_ids_by_external_id(
+        session, (e.external_customer_id for _, e, _ in parsed if e.external_customer_id is not None)
+    )
     known = known_metric_names(session)
     known_set = set(known)
     stored = repository.fingerprints_by_event_id(session, [e.event_id for _, e, _ in parsed if e.event_id is not None])
@@ -105,8 +110,10 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
         elif key is not None:
             first_seen[key] = (index, fp)
         if not (duplicate and key in stored):  # a replay of a stored event was valid when it was stored
-            if event.customer_id not in customers:
-                reasons.append(f"customer {event.customer_id} not found")
+            try:
+                event = event.model_copy(update={"customer_id": _customer_id(event, customers, by_external)})
+            except (NotFound, InvalidInput) as exc:
+                reasons.append(exc.detail if isinstance(exc.detail, str) else exc.detail[0]["msg"])
             if event.metric_name not in known_set:
                 reasons.append(unknown_metric(event.metric_name, known))
         if reasons:
@@ -120,8 +127,10 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
         raise InvalidInput(_batch_errors(raw_events, problems))
 
     inserted = repository.insert_many(session, rows)
+    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted])
     accepted = len(rows)
-    skipped = [row for row in rows if row["event_id"] is not None and row["event_id"] not in inserted]
+    taken = {row["event_id"] for _, row in inserted}
+    skipped = [row for row in rows if row["event_id"] is not None and row["event_id"] not in taken]
     if skipped:  # stored by a concurrent request after our checks: a duplicate if the payload matches
         now_stored = repository.fingerprints_by_event_id(session, [row["event_id"] for row in skipped])
         for row in skipped:
@@ -155,12 +164,15 @@ def list_events(
 
 def usage(session: Session, customer_id: int, *, start: datetime | None, end: datetime | None) -> dict[str, Decimal]:
     _check_customer_and_window(session, customer_id, start, end)
-    return repository.usage_by_metric(session, customer_id, start=start, end=end)
+    return usage_service.totals(session, customer_id, start=start, end=end)
 
 
 def unknown_metric(name: str, known: Sequence[str]) -> str:
     if not known:
-        return f"unknown metric {name!r}; no plan prices any metric yet (add a price component for it to a plan)"
+        return (
+            f"unknown metric {name!r}; no plan prices any metric yet and none is defined (define it with "
+            "POST /metrics/ or add a price component for it to a plan)"
+        )
     shown = ", ".join(known[:_METRICS_SHOWN])
     if len(known) > _METRICS_SHOWN:
         shown += f" and {len(known) - _METRICS_SHOWN} more"
@@ -176,10 +188,42 @@ def _check_customer_and_window(
         raise NotFound(f"customer {customer_id} not found")
 
 
+def _named_customer(session: Session, event: EventIn) -> int:
+    """The id of the customer a single event names (404 if none, 422 if its two names disagree)."""
+    existing = repository.existing_customer_ids(session, [event.customer_id] if event.customer_id else [])
+    external = [event.external_customer_id] if event.external_customer_id is not None else []
+    return _customer_id(event, existing, repository.customer_ids_by_external_id(session, external))
+
+
+def _customer_id(event: EventIn, existing: set[int], by_external: dict[str, int]) -> int:
+    """The customer id an event names, given which ids exist and the ids of the external ids it may use."""
+    if event.external_customer_id is None:
+        assert event.customer_id is not None  # EventIn requires one of the two
+        if event.customer_id not in existing:
+            raise NotFound(f"customer {event.customer_id} not found")
+        return event.customer_id
+    resolved = by_external.get(event.external_customer_id)
+    if resolved is None:
+        raise NotFound(f"customer with external_id {event.external_customer_id!r} not found")
+    if event.customer_id is not None and event.customer_id != resolved:
+        raise InvalidInput.at(
+            ("body", "external_customer_id"),
+            f"customer_id {event.customer_id} and external_customer_id {event.external_customer_id!r} name "
+            "different customers",
+        )
+    return resolved
+
+
 def _same_payload_or_conflict(stored: Row[Any], fp: str) -> Row[Any]:
     if stored.fingerprint != fp:
         raise Conflict(f"event_id {stored.event_id!r} was already used for an event with a different payload")
     return stored
+
+
+def _event_row(event_id: int, row: dict[str, Any]) -> rollups.EventRow:
+    return rollups.EventRow(
+        event_id, row["customer_id"], row["metric_name"], row["quantity"], row["event_time"], row["properties"]
+    )
 
 
 def _row(event: EventIn, fp: str, now: datetime) -> dict[str, Any]:

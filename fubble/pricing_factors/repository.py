@@ -30,6 +30,12 @@ def upsert(session: Session, name: str, value: Decimal, effective_from: datetime
     return row
 
 
+def at_instant(session: Session, name: str, effective_from: datetime) -> PricingFactor | None:
+    """The value set for ``name`` exactly at ``effective_from``, if any."""
+    query = select(PricingFactor).where(PricingFactor.name == name, PricingFactor.effective_from == effective_from)
+    return session.scalars(query).first()
+
+
 def history(session: Session, name: str) -> list[PricingFactor]:
     """Every value of ``name``, oldest ``effective_from`` first."""
     query = select(PricingFactor).where(PricingFactor.name == name).order_by(PricingFactor.effective_from)

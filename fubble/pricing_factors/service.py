@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from fubble.audit import recorder as audit
 from fubble.clock import Clock
 from fubble.errors import InvalidInput, NotFound
 from fubble.pricing.formula import FUNCTIONS
@@ -25,7 +26,12 @@ def set_value(session: Session, name: str, data: FactorSet, *, clock: Clock) -> 
         reserved = ", ".join(sorted(RESERVED_NAMES))
         raise InvalidInput.at(("path", "name"), f"{name!r} is reserved in formulas ({reserved}); choose another name")
     now = clock.now()
-    row = repository.upsert(session, name, data.value, data.effective_from or now, now=now)
+    effective_from = data.effective_from or now
+    existing = repository.at_instant(session, name, effective_from)
+    before = audit.snapshot(existing) if existing is not None else None
+    row = repository.upsert(session, name, data.value, effective_from, now=now)
+    # The upsert is a Core statement the audit hooks cannot see: log it explicitly.
+    audit.record_change(session, row, action="update" if before else "create", before=before)
     return FactorValueOut.of(row)
 
 

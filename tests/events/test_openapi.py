@@ -12,7 +12,8 @@ def test_openapi_documents_event_bodies(client: TestClient) -> None:
     assert batch["type"] == "array"
     assert batch["items"] == {"$ref": "#/components/schemas/EventIn"}
     assert batch["minItems"] == 1
-    assert set(schemas["EventIn"]["required"]) == {"customer_id", "metric_name", "quantity"}
+    assert set(schemas["EventIn"]["required"]) == {"metric_name", "quantity"}
+    assert [branch["required"] for branch in schemas["EventIn"]["anyOf"]] == [["customer_id"], ["external_customer_id"]]
     assert schemas["EventIn"]["additionalProperties"] is False
     record = spec["paths"]["/events/"]["post"]["responses"]
     assert set(record) >= {"200", "201", "404", "409", "422"}

@@ -13,7 +13,10 @@ from fubble.db.types import ExactDecimal, UTCDateTime
 
 class Invoice(Base):
     __tablename__ = "invoices"
-    __table_args__ = (Index("ix_invoices_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_invoices_customer_status", "customer_id", "status"),
+        Index("ix_invoices_issue_date", "issue_date"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invoice_number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)

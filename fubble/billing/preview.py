@@ -1,0 +1,130 @@
+"""The upcoming invoice: what the billing run would put on a draft for the customer's current periods, right now.
+
+For each subscription of the customer, its *current period* is the billing period containing now (anchored at the
+subscription's start, :func:`~fubble.pricing.periods.period_containing`). A subscription takes part when it is active
+during some of its current period (so one that ended earlier in the period, and whose last stretch is not invoiced
+yet, still shows up). The preview prices the part of each current period that no non-void invoice bills yet:
+
+* subscription fees and flat fees cover that part up to the period's end (exactly what a billing run over the current
+  period would charge if it ran now);
+* usage counts the events up to now (``event_time < now``): the usage so far (a ``weighted_sum`` gauge counts the
+  time it held up to now, as a share of the whole period);
+* tiers continue from the usage already invoiced in the period, a flat fee already charged in the period is not
+  charged again, and overlapping subscriptions split a metric's usage as the billing run does.
+
+How: this module reuses the billing run's own per-customer code (:class:`fubble.billing.service._CustomerBilling`)
+unchanged, through a subclass that (1) restricts each subscription's billable time to its current period, (2) cuts
+every subscription's *ownership* of usage at now, so usage stops at now while fee slices reach the period end, and
+(3) replaces the step that stores the draft (invoice number, coverage rows) by keeping the computed lines in memory.
+The lines are transient ORM objects never added to the session, so nothing is written (no invoice number taken, no
+coverage, no audit entry); the route runs in a read-only transaction anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from fubble.billing import repository
+from fubble.billing.intervals import intersect
+from fubble.billing.service import Span, _active, _CustomerBilling, _Run
+from fubble.clock import Clock
+from fubble.config import Settings
+from fubble.customers import service as customers
+from fubble.db.models import Customer, Invoice, InvoiceItem, Subscription
+from fubble.invoices.money import exact_total
+from fubble.pricing.periods import period_containing
+
+# A billing period is at most a year (366 days): subscriptions that ended longer ago have no current-period time.
+_LOOKBACK = timedelta(days=367)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class UpcomingInvoice:
+    """The preview of one customer's next draft. ``items`` are transient (never added to a session)."""
+
+    customer: Customer
+    issue_date: datetime
+    due_date: datetime
+    usage_as_of: datetime
+    period_start: datetime | None
+    period_end: datetime | None
+    amount: Decimal
+    items: list[InvoiceItem]
+
+
+def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settings: Settings) -> UpcomingInvoice:
+    """The draft invoice the customer's current billing periods would produce if billed now (404 unknown customer).
+
+    ``period_start``/``period_end`` span the current periods of the subscriptions taking part (``None`` without any);
+    a customer without such a subscription gets no items and amount 0. Reads only.
+    """
+    customer = customers.get(session, customer_id)
+    now = clock.now()
+    # Every subscription active at some instant of [now - a year, now]. Those starting after now have no time in
+    # their current period and own no usage before now, so they cannot change the preview.
+    candidates = repository.subscriptions_in(session, customer_id, now - _LOOKBACK, now + _MICROSECOND)
+    periods = _current_periods(candidates, now)
+    items: list[InvoiceItem] = []
+    hull: Span | None = None
+    if periods:
+        hull = (min(start for start, _ in periods.values()), max(end for _, end in periods.values()))
+        run = _Run(session, hull, clock=clock, settings=settings)
+        preview = _Preview(run, customer, [s for s in candidates if _active(s, hull)], periods, now)
+        preview.bill()
+        items = preview.lines
+    return UpcomingInvoice(
+        customer=customer,
+        issue_date=now,
+        due_date=now + timedelta(days=settings.payment_term_days),
+        usage_as_of=now,
+        period_start=hull[0] if hull else None,
+        period_end=hull[1] if hull else None,
+        amount=exact_total((item.amount for item in items), customer.currency),
+        items=items,
+    )
+
+
+def _current_periods(subscriptions: list[Subscription], now: datetime) -> dict[int, Span]:
+    """Subscription id -> its period containing now, for the subscriptions active during some of that period."""
+    result: dict[int, Span] = {}
+    for subscription in subscriptions:
+        period = period_containing(subscription.start_date, subscription.plan.billing_frequency, now)
+        if _active(subscription, period):
+            result[subscription.id] = period
+    return result
+
+
+class _Preview(_CustomerBilling):
+    """The billing run's per-customer computation, limited to the current periods, with usage cut at now and
+    nothing stored."""
+
+    def __init__(
+        self,
+        run: _Run,
+        customer: Customer,
+        subscriptions: list[Subscription],
+        periods: Mapping[int, Span],
+        now: datetime,
+    ) -> None:
+        # Ownership of usage is decided over the whole window with every subscription, exactly as a run would (it is
+        # a per-instant rule); then each subscription's billable time shrinks to its current period, and usage to
+        # the time before now.
+        super().__init__(run, customer, subscriptions)
+        self.active = {
+            sub_id: intersect(active, [periods[sub_id]]) if sub_id in periods else []
+            for sub_id, active in self.active.items()
+        }
+        self.owned = {key: intersect(parts, [(run.window[0], now)]) for key, parts in self.owned.items()}
+        self.lines: list[InvoiceItem] = []
+
+    def _invoice(self, items: list[InvoiceItem], coverage: list[tuple[int, Span]], now: datetime) -> Invoice:
+        """Keep the lines instead of storing a draft: no invoice number, no coverage rows, nothing flushed."""
+        del coverage, now
+        self.lines = items
+        return Invoice()  # transient and empty: bill()'s caller here only reads self.lines

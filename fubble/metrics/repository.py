@@ -1,0 +1,48 @@
+"""Queries over metric definitions, and the names events may use."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, union
+from sqlalchemy.orm import Session
+
+from fubble.db.models import PriceComponent
+from fubble.db.models.metric import Metric
+
+
+def get(session: Session, metric_id: int) -> Metric | None:
+    return session.get(Metric, metric_id)
+
+
+def get_by_name(session: Session, name: str) -> Metric | None:
+    return session.scalars(select(Metric).where(Metric.name == name)).first()
+
+
+def list_page(session: Session, *, limit: int, offset: int) -> list[Metric]:
+    return list(session.scalars(select(Metric).order_by(Metric.id).limit(limit).offset(offset)))
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Metric)) or 0)
+
+
+def implicit_names(session: Session) -> list[str]:
+    """Names priced by some plan but without a ``metrics`` row (implicitly a ``sum``), in code-point order (sorted
+    here, not by the database, whose collation may differ; there are few distinct names)."""
+    query = (
+        select(PriceComponent.metric_name)
+        .where(~select(Metric.id).where(Metric.name == PriceComponent.metric_name).exists())
+        .distinct()
+    )
+    return sorted(session.scalars(query))
+
+
+def priced_by_plans(session: Session, name: str) -> bool:
+    query = select(PriceComponent.id).where(PriceComponent.metric_name == name).limit(1)
+    return session.scalars(query).first() is not None
+
+
+def known_metric_names(session: Session) -> list[str]:
+    """Every name an event may carry: the defined metrics and the names priced by any plan (active or not), distinct
+    and sorted (code-point order on both databases)."""
+    names = union(select(Metric.name), select(PriceComponent.metric_name)).subquery()
+    return sorted(session.scalars(select(names.c[0])))

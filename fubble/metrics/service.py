@@ -1,0 +1,137 @@
+"""Metric definitions: how the events of a ``metric_name`` turn into usage.
+
+A name priced by a plan but never defined here is implicitly the ``sum`` of quantities with no filters. Defining a
+metric (or changing its aggregation, property or filters) rebuilds its usage rollups from the raw events in the same
+transaction, so every usage read afterwards (usage endpoints, previews, invoices generated from then on) follows the
+new definition. Invoices already issued keep their amounts: a change affects only what is computed after it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fubble.api.fields import MAX_ID
+from fubble.clock import Clock
+from fubble.db.models.metric import Metric
+from fubble.errors import Conflict, InvalidInput, NotFound
+from fubble.metrics import repository
+from fubble.metrics.schemas import MetricCreate, MetricOut, MetricUpdate
+from fubble.pricing.aggregation import Aggregation
+from fubble.pricing.filters import parse_filters
+from fubble.usage import definitions
+from fubble.usage.definitions import MetricDefinition
+
+
+def create(session: Session, data: MetricCreate, *, clock: Clock) -> Metric:
+    filters = _stored_filters(data.filters)
+    _check_property(data.aggregation, data.property)
+    if repository.get_by_name(session, data.name) is not None:
+        raise Conflict(f"a metric named {data.name!r} already exists")
+    now = clock.now()
+    metric = Metric(
+        name=data.name,
+        display_name=data.display_name,
+        unit=data.unit,
+        aggregation=data.aggregation.value,
+        property=data.property,
+        filters=filters,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(metric)
+    session.flush()
+    # Until now the name (if plans priced it) was the plain sum: rebuild when the definition says otherwise.
+    if definitions.of(metric) != MetricDefinition(metric.name):
+        _rebuild(session, metric.name)
+    return metric
+
+
+def update(session: Session, ref: str, data: MetricUpdate, *, clock: Clock) -> Metric:
+    metric = _defined(session, ref)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes.pop("name") != metric.name:
+        raise InvalidInput.at(("body", "name"), "a metric's name cannot change (events refer to it)")
+    if "aggregation" in changes and changes["aggregation"] is None:
+        raise InvalidInput.at(("body", "aggregation"), "aggregation cannot be cleared")
+    if "filters" in changes:
+        changes["filters"] = _stored_filters(changes["filters"])
+    aggregation = Aggregation(changes.get("aggregation", metric.aggregation))
+    _check_property(aggregation, changes.get("property", metric.property))
+    before = definitions.of(metric)
+    for field, value in changes.items():
+        setattr(metric, field, value.value if isinstance(value, Aggregation) else value)
+    metric.updated_at = clock.now()
+    session.flush()
+    if definitions.of(metric) != before:
+        _rebuild(session, metric.name)
+    return metric
+
+
+def get(session: Session, ref: str) -> MetricOut:
+    """A defined metric, or the implicit ``sum`` of a name only plans price."""
+    metric = _find(session, ref)
+    if metric is not None:
+        return MetricOut.of(metric)
+    if not _is_id(ref) and repository.priced_by_plans(session, ref):
+        return MetricOut.implicit_sum(ref)
+    raise NotFound(_not_found(ref))
+
+
+def list_page(session: Session, *, include_implicit: bool, limit: int, offset: int) -> list[MetricOut]:
+    """Defined metrics by id; with ``include_implicit``, followed by the plan-only names in code-point order."""
+    page = [MetricOut.of(m) for m in repository.list_page(session, limit=limit, offset=offset)]
+    if not include_implicit or len(page) == limit:
+        return page
+    skip = max(offset - repository.count(session), 0)
+    names = repository.implicit_names(session)[skip : skip + limit - len(page)]
+    return page + [MetricOut.implicit_sum(name) for name in names]
+
+
+def _defined(session: Session, ref: str) -> Metric:
+    metric = _find(session, ref)
+    if metric is not None:
+        return metric
+    if not _is_id(ref) and repository.priced_by_plans(session, ref):
+        raise NotFound(
+            f"metric {ref!r} is not defined (plans price it as the implicit sum); define it with POST /metrics/"
+        )
+    raise NotFound(_not_found(ref))
+
+
+def _find(session: Session, ref: str) -> Metric | None:
+    if _is_id(ref):
+        metric_id = int(ref)
+        if not 1 <= metric_id <= MAX_ID:
+            raise InvalidInput.at(("path", "metric"), f"a metric id is between 1 and {MAX_ID}")
+        return repository.get(session, metric_id)
+    return repository.get_by_name(session, ref)
+
+
+def _not_found(ref: str) -> str:
+    return f"metric {ref} not found" if _is_id(ref) else f"metric {ref!r} not found"
+
+
+def _is_id(ref: str) -> bool:
+    """``ref`` is the metric's id when it is all (ASCII) digits, else its name."""
+    return ref.isascii() and ref.isdigit()
+
+
+def _stored_filters(raw: Any) -> list[dict[str, Any]]:
+    return [f.to_json() for f in parse_filters(raw, ("body", "filters"))]
+
+
+def _check_property(aggregation: Aggregation, prop: str | None) -> None:
+    if aggregation is Aggregation.unique_count and prop is None:
+        raise InvalidInput.at(("body", "property"), "unique_count needs the property whose distinct values count")
+    if aggregation is not Aggregation.unique_count and prop is not None:
+        raise InvalidInput.at(
+            ("body", "property"), f"property is only for unique_count, not {aggregation.value} (send null to clear it)"
+        )
+
+
+def _rebuild(session: Session, name: str) -> None:
+    from fubble.usage import rollups
+
+    rollups.rebuild(session, name)

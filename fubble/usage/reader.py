@@ -1,0 +1,260 @@
+"""A customer's usage of a metric over a window, read from the rollups, exactly as if computed from raw events.
+
+A window ``[a, b)`` is read as: raw events for the partial hours at its edges (``[a, ceil_hour(a))`` and
+``[floor_hour(b), b)``; a window that contains no whole hour is read raw), hour rollups for the partial days, day
+rollups for the whole days in between. The pieces' :class:`~fubble.pricing.aggregation.Summary` objects are merged in
+time order and :func:`~fubble.pricing.aggregation.usage_of` turns them into the usage, with
+
+* for ``weighted_sum``: the value in effect at ``a`` (``carry_in``): the last counted value before ``a``, from the raw
+  events of ``[floor_hour(a), a)`` or else the latest hour rollup before that hour;
+* for ``unique_count``: the number of distinct values in the hour buckets' distinct sets plus the raw edge events'
+  values (counted in SQL: only the edge values are compared, the stored sets are never loaded).
+
+A month is ~80 rollup rows plus the raw events of two partial hours. Usage is exact (``Decimal``); only
+``weighted_sum`` divides, rounded half-up to 12 decimal places. Every function takes the metric's
+:class:`~fubble.usage.definitions.MetricDefinition` (filters are applied to raw events here, and were applied to the
+rollups when they were written).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+from sqlalchemy.orm import Session
+
+from fubble.pricing.aggregation import Aggregation, Summary, merge, summarize, usage_of
+from fubble.usage import repository
+from fubble.usage.buckets import Granularity, boundaries, ceil_day, ceil_hour, floor_day, floor_hour
+from fubble.usage.definitions import MetricDefinition
+from fubble.usage.repository import RawEvent, Span
+
+__all__ = ["Measured", "measure", "series", "usage", "usage_by_metric", "usage_in"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The usage of a window and the summary of the counted events in it."""
+
+    value: Decimal
+    summary: Summary
+
+
+def usage(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    start: datetime,
+    end: datetime,
+    *,
+    period: timedelta | None = None,
+) -> Decimal:
+    """The usage of ``[start, end)``; ``period`` is what ``weighted_sum`` divides by (default: the window length)."""
+    return measure(session, customer_id, definition, start, end, period=period).value
+
+
+def measure(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    start: datetime,
+    end: datetime,
+    *,
+    period: timedelta | None = None,
+) -> Measured:
+    """Like :func:`usage`, also telling how many events counted (``summary.count``)."""
+    if start >= end:
+        return Measured(_ZERO, Summary())
+    bucket = _evaluate(session, customer_id, definition, [start, end], fine=False, period=period)[0]
+    return Measured(bucket.value, bucket.summary)
+
+
+def usage_in(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    spans: Sequence[Span],
+    *,
+    period: timedelta | None = None,
+) -> Decimal:
+    """The usage of the union of disjoint windows (e.g. the parts of a billing period a subscription owns).
+
+    ``sum``, ``count`` and ``weighted_sum`` add up over the windows; ``max`` is the largest, ``latest`` the last
+    counted value of the last window with events, ``unique_count`` the distinct values across all of them.
+    """
+    ordered = sorted((a, b) for a, b in spans if a < b)
+    if not ordered:
+        return _ZERO
+    parts = [_evaluate(session, customer_id, definition, [a, b], fine=False, period=period)[0] for a, b in ordered]
+    if len(parts) == 1:
+        return parts[0].value
+    aggregation = definition.aggregation
+    if aggregation is Aggregation.max:
+        return max(part.value for part in parts)
+    if aggregation is Aggregation.latest:
+        counted = [part for part in parts if part.summary.count]
+        return counted[-1].value if counted else _ZERO
+    if aggregation is Aggregation.unique_count:
+        hours = [part.hours for part in parts if part.hours is not None]
+        values = set().union(*(part.values for part in parts))
+        return Decimal(repository.distinct_count(session, customer_id, definition.name, hours, values))
+    return sum((part.value for part in parts), _ZERO)
+
+
+def usage_by_metric(
+    session: Session,
+    customer_id: int,
+    definitions: Mapping[str, MetricDefinition],
+    start: datetime,
+    end: datetime,
+) -> dict[str, Decimal]:
+    """``{metric name: usage of [start, end)}`` for each given metric."""
+    return {name: usage(session, customer_id, d, start, end) for name, d in sorted(definitions.items())}
+
+
+def series(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity | str,
+) -> list[tuple[datetime, datetime, Decimal]]:
+    """The usage of each UTC calendar hour, day or month touching ``[start, end)``, clipped to the window.
+
+    Each point is the usage of its own bucket (``weighted_sum``: the time-weighted average over the bucket; the value
+    held at its start carries over from the previous bucket).
+    """
+    granularity = Granularity(granularity)
+    bounds = boundaries(start, end, granularity)
+    if not bounds:
+        return []
+    buckets = _evaluate(session, customer_id, definition, bounds, fine=granularity is Granularity.hour, period=None)
+    return [(b.start, b.end, b.value) for b in buckets]
+
+
+@dataclass
+class _Bucket:
+    start: datetime
+    end: datetime
+    rollups: list[Summary] = field(default_factory=list)
+    front: list[RawEvent] = field(default_factory=list)  # raw events before the rollup region (or all, without one)
+    back: list[RawEvent] = field(default_factory=list)  # raw events after the rollup region
+    hours: Span | None = None  # the hour buckets of the rollup region inside this bucket
+    values: set[str] = field(default_factory=set)  # unique_count: the distinct values of the raw events
+    summary: Summary = field(default_factory=Summary)
+    value: Decimal = _ZERO
+
+
+@dataclass(frozen=True)
+class _Layout:
+    raw: list[Span]
+    hours: list[Span]
+    days: list[Span]
+    region: Span | None  # the whole hours read from rollups: [ceil_hour(start), floor_hour(end))
+
+
+def _layout(start: datetime, end: datetime, *, fine: bool) -> _Layout:
+    first_hour, last_hour = ceil_hour(start), floor_hour(end)
+    if first_hour >= last_hour:
+        return _Layout([(start, end)], [], [], None)
+    raw = [(start, first_hour), (last_hour, end)]
+    if fine:
+        return _Layout(raw, [(first_hour, last_hour)], [], (first_hour, last_hour))
+    first_day, last_day = ceil_day(first_hour), floor_day(last_hour)
+    if first_day >= last_day:
+        return _Layout(raw, [(first_hour, last_hour)], [], (first_hour, last_hour))
+    hours = [(first_hour, first_day), (last_day, last_hour)]
+    return _Layout(raw, hours, [(first_day, last_day)], (first_hour, last_hour))
+
+
+def _evaluate(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    bounds: Sequence[datetime],
+    *,
+    fine: bool,
+    period: timedelta | None,
+) -> list[_Bucket]:
+    """The usage of each bucket ``[bounds[i], bounds[i+1])``. With ``fine`` the rollup region is read from hour
+    rollups only (for hourly series); otherwise the bounds must fall on day boundaries inside the window."""
+    start, end = bounds[0], bounds[-1]
+    name, aggregation = definition.name, definition.aggregation
+    weighted = aggregation is Aggregation.weighted_sum
+    layout = _layout(start, end, fine=fine)
+    carry_span = (floor_hour(start), start)
+    raw = repository.raw_events(session, customer_id, definition, [*layout.raw, *([carry_span] if weighted else [])])
+    buckets = [_Bucket(lo, hi) for lo, hi in pairwise(bounds)]
+    for summary in repository.rollups(session, customer_id, name, hours=layout.hours, days=layout.days):
+        assert summary.first_time is not None
+        buckets[bisect_right(bounds, summary.first_time) - 1].rollups.append(summary)
+    before: list[RawEvent] = []
+    for event in raw:
+        if event.event_time < start:
+            before.append(event)
+            continue
+        bucket = buckets[bisect_right(bounds, event.event_time) - 1]
+        after_region = layout.region is not None and event.event_time >= layout.region[1]
+        (bucket.back if after_region else bucket.front).append(event)
+    carry = _carry_in(session, customer_id, name, start, before) if weighted else None
+    by_hour = _distinct_by_hour(session, customer_id, name, layout.region) if fine and _unique(definition) else {}
+    for bucket in buckets:
+        parts = [_summarize(bucket.front), *bucket.rollups, _summarize(bucket.back)]
+        bucket.summary = merge(parts)
+        if layout.region is not None:
+            lo, hi = max(bucket.start, layout.region[0]), min(bucket.end, layout.region[1])
+            bucket.hours = (lo, hi) if lo < hi else None
+        distinct = 0
+        if _unique(definition):
+            bucket.values = {v for e in (*bucket.front, *bucket.back) if (v := definition.distinct_value(e.properties))}
+            distinct = _distinct(session, customer_id, name, bucket, by_hour if fine else None)
+        bucket.value = usage_of(
+            aggregation,
+            bucket.summary,
+            start=bucket.start,
+            end=bucket.end,
+            period=period,
+            carry_in=carry,
+            distinct=distinct,
+        )
+        if bucket.summary.count:
+            carry = bucket.summary.last_value
+    return buckets
+
+
+def _unique(definition: MetricDefinition) -> bool:
+    return definition.aggregation is Aggregation.unique_count
+
+
+def _summarize(events: list[RawEvent]) -> Summary:
+    return summarize((e.event_time, e.id, e.quantity) for e in events)
+
+
+def _carry_in(
+    session: Session, customer_id: int, metric_name: str, start: datetime, before: list[RawEvent]
+) -> Decimal | None:
+    """The gauge value in effect at ``start``: the last counted value before it."""
+    if before:
+        return max(before, key=lambda e: (e.event_time, e.id)).quantity
+    return repository.last_value_before(session, customer_id, metric_name, floor_hour(start))
+
+
+def _distinct_by_hour(session: Session, customer_id: int, metric_name: str, region: Span | None) -> dict[datetime, int]:
+    return repository.distinct_counts_by_hour(session, customer_id, metric_name, region) if region else {}
+
+
+def _distinct(
+    session: Session, customer_id: int, metric_name: str, bucket: _Bucket, by_hour: dict[datetime, int] | None
+) -> int:
+    if bucket.hours is None:
+        return len(bucket.values)
+    if by_hour is not None and not bucket.values and bucket.hours[1] - bucket.hours[0] == timedelta(hours=1):
+        return by_hour.get(bucket.hours[0], 0)
+    return repository.distinct_count(session, customer_id, metric_name, [bucket.hours], bucket.values)

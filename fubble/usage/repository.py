@@ -1,0 +1,233 @@
+"""Queries over raw events, usage rollups and distinct values, for the rollup maintenance and the reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import ColumnElement, Table, and_, delete, distinct, func, literal, null, or_, select
+from sqlalchemy.orm import Session
+
+from fubble.db.models import Event, Metric, PriceComponent, Subscription
+from fubble.db.models.rollup import UsageDistinct, UsageRollup
+from fubble.pricing.aggregation import Aggregation, Summary
+from fubble.usage.buckets import Width, floor_hour
+from fubble.usage.definitions import MetricDefinition
+
+EVENTS = cast(Table, Event.__table__)
+ROLLUPS = cast(Table, UsageRollup.__table__)
+DISTINCT = cast(Table, UsageDistinct.__table__)
+
+Span = tuple[datetime, datetime]
+_IN_CHUNK = 1000
+FEE_ONLY_TYPES = ("flat", "subscription")  # pricing types that charge no usage
+
+
+class RawEvent(NamedTuple):
+    """A stored event as the rollups see it (``properties`` only loaded when the metric needs them)."""
+
+    id: int
+    event_time: datetime
+    quantity: Decimal
+    properties: Mapping[str, Any] | None
+
+
+def needs_properties(definition: MetricDefinition) -> bool:
+    return bool(definition.filters) or definition.property is not None
+
+
+def _raw_query(definition: MetricDefinition) -> Any:
+    properties = EVENTS.c.properties if needs_properties(definition) else null().label("properties")
+    return select(EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, properties)
+
+
+def _in_spans(column: Any, spans: Iterable[Span]) -> list[ColumnElement[bool]]:
+    return [and_(column >= lo, column < hi) for lo, hi in spans if lo < hi]
+
+
+def raw_events(
+    session: Session, customer_id: int, definition: MetricDefinition, spans: Iterable[Span]
+) -> list[RawEvent]:
+    """The customer's events of the metric inside any of the spans that the metric counts (filters applied)."""
+    ranges = _in_spans(EVENTS.c.event_time, spans)
+    if not ranges:
+        return []
+    query = _raw_query(definition).where(
+        EVENTS.c.customer_id == customer_id, EVENTS.c.metric_name == definition.name, or_(*ranges)
+    )
+    return [RawEvent(*row) for row in session.execute(query) if not definition.filters or definition.counts(row[3])]
+
+
+def raw_event_pages(
+    session: Session, customer_id: int, definition: MetricDefinition, *, page_size: int
+) -> Iterator[list[RawEvent]]:
+    """All the customer's events of the metric in (event_time, id) order, in pages (keyset pagination), unfiltered."""
+    base = _raw_query(definition).where(EVENTS.c.customer_id == customer_id, EVENTS.c.metric_name == definition.name)
+    after: tuple[datetime, int] | None = None
+    while True:
+        query = base
+        if after is not None:
+            query = query.where(
+                or_(
+                    EVENTS.c.event_time > after[0],
+                    and_(EVENTS.c.event_time == after[0], EVENTS.c.id > after[1]),
+                )
+            )
+        page = [
+            RawEvent(*row) for row in session.execute(query.order_by(EVENTS.c.event_time, EVENTS.c.id).limit(page_size))
+        ]
+        if not page:
+            return
+        yield page
+        if len(page) < page_size:
+            return
+        after = (page[-1].event_time, page[-1].id)
+
+
+def customers_with_events(session: Session, metric_name: str) -> list[int]:
+    query = select(EVENTS.c.customer_id).where(EVENTS.c.metric_name == metric_name).distinct()
+    return sorted(session.scalars(query))
+
+
+def summary_of(row: Any) -> Summary:
+    return Summary(
+        count=row.event_count,
+        total=row.total,
+        maximum=row.maximum,
+        first_time=row.first_time,
+        first_value=row.first_value,
+        last_time=row.last_time,
+        last_value=row.last_value,
+        last_order=row.last_event_id,
+        integral=row.integral,
+    )
+
+
+def rollups(
+    session: Session, customer_id: int, metric_name: str, *, hours: Sequence[Span], days: Sequence[Span]
+) -> list[Summary]:
+    """The stored summaries of the hour buckets starting inside ``hours`` and day buckets inside ``days``, by time."""
+    c = ROLLUPS.c
+    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
+    ranges += [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
+    if not ranges:
+        return []
+    query = select(ROLLUPS).where(c.customer_id == customer_id, c.metric_name == metric_name, or_(*ranges))
+    return [summary_of(row) for row in session.execute(query.order_by(c.bucket))]
+
+
+def last_value_before(session: Session, customer_id: int, metric_name: str, hour: datetime) -> Decimal | None:
+    """The last counted value of the metric before ``hour`` (from the latest hour rollup before it)."""
+    c = ROLLUPS.c
+    query = (
+        select(c.last_value)
+        .where(c.customer_id == customer_id, c.metric_name == metric_name, c.width == Width.hour.value, c.bucket < hour)
+        .order_by(c.bucket.desc())
+        .limit(1)
+    )
+    value: Decimal | None = session.scalar(query)
+    return value
+
+
+def distinct_count(session: Session, customer_id: int, metric_name: str, hours: Sequence[Span], extra: set[str]) -> int:
+    """How many distinct values the hour buckets starting inside ``hours`` hold together with ``extra``."""
+    c = DISTINCT.c
+    ranges = _in_spans(c.bucket, hours)
+    if not ranges:
+        return len(extra)
+    where = (c.customer_id == customer_id, c.metric_name == metric_name, or_(*ranges))
+    stored = session.scalar(select(func.count(distinct(c.value))).where(*where)) or 0
+    wanted = sorted(extra)
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        extra = extra - set(session.scalars(select(c.value).where(*where, c.value.in_(chunk)).distinct()))
+    return int(stored) + len(extra)
+
+
+def distinct_counts_by_hour(session: Session, customer_id: int, metric_name: str, span: Span) -> dict[datetime, int]:
+    """``{hour bucket: number of distinct values}`` for the hour buckets starting inside ``span``."""
+    c = DISTINCT.c
+    query = (
+        select(c.bucket, func.count(literal(1)))
+        .where(c.customer_id == customer_id, c.metric_name == metric_name, c.bucket >= span[0], c.bucket < span[1])
+        .group_by(c.bucket)
+    )
+    return {bucket: int(count) for bucket, count in session.execute(query)}
+
+
+class Extent(NamedTuple):
+    first_time: datetime
+    last_time: datetime
+
+
+def extents(
+    session: Session, customer_id: int, *, since_day: datetime | None, before: datetime | None
+) -> dict[str, Extent]:
+    """Metrics with counted events in the customer's day buckets from ``since_day`` to before ``before`` (either
+    optional), with the first and last counted event time among them."""
+    c = ROLLUPS.c
+    query = select(c.metric_name, func.min(c.first_time), func.max(c.last_time)).where(
+        c.customer_id == customer_id, c.width == Width.day.value
+    )
+    if since_day is not None:
+        query = query.where(c.bucket >= since_day)
+    if before is not None:
+        query = query.where(c.bucket < before)
+    rows = session.execute(query.group_by(c.metric_name))
+    return {name: Extent(first, last) for name, first, last in rows}
+
+
+def lock_metric(session: Session, metric_name: str) -> None:
+    """Lock the metric's row (PostgreSQL) so ingestion waits while its rollups are rebuilt."""
+    session.execute(select(Metric.id).where(Metric.name == metric_name).with_for_update())
+
+
+def delete_rollups(session: Session, metric_name: str) -> None:
+    session.execute(delete(ROLLUPS).where(ROLLUPS.c.metric_name == metric_name))
+    session.execute(delete(DISTINCT).where(DISTINCT.c.metric_name == metric_name))
+
+
+def priced_metrics(session: Session, customer_id: int, start: datetime, end: datetime) -> set[str]:
+    """Metrics whose usage the plans of the customer's subscriptions active in ``[start, end)`` price (every
+    pricing type but the fee-only ``flat`` and ``subscription``)."""
+    query = (
+        select(PriceComponent.metric_name)
+        .join(Subscription, Subscription.plan_id == PriceComponent.plan_id)
+        .where(
+            Subscription.customer_id == customer_id,
+            Subscription.start_date < end,
+            or_(Subscription.end_date.is_(None), Subscription.end_date > start),
+            or_(Subscription.end_date.is_(None), Subscription.start_date < Subscription.end_date),
+            PriceComponent.pricing_type.not_in(FEE_ONLY_TYPES),
+        )
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def labels(session: Session, names: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """``{name: (display_name, unit)}`` of the defined metrics among ``names``."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    query = select(Metric.name, Metric.display_name, Metric.unit).where(Metric.name.in_(wanted))
+    return {name: (display_name, unit) for name, display_name, unit in session.execute(query)}
+
+
+def gauges_held_at(session: Session, customer_id: int, moment: datetime) -> set[str]:
+    """The customer's ``weighted_sum`` metrics with a value reported before ``moment``'s hour (still held then)."""
+    c = ROLLUPS.c
+    held = (
+        select(c.metric_name)
+        .where(
+            c.customer_id == customer_id,
+            c.metric_name == Metric.name,
+            c.width == Width.hour.value,
+            c.bucket < floor_hour(moment),
+        )
+        .exists()
+    )
+    query = select(Metric.name).where(Metric.aggregation == Aggregation.weighted_sum.value, held)
+    return set(session.scalars(query))

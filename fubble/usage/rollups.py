@@ -1,0 +1,353 @@
+"""Exact usage rollups, maintained in the same transaction as the events they summarize.
+
+For every customer, metric and UTC hour and day with events the metric counts (its filters pass), ``usage_rollups``
+holds a :class:`~fubble.pricing.aggregation.Summary` of those events: count, total, maximum, first and last
+(time, value), and for ``weighted_sum`` metrics the time-weighted integral inside the bucket (0 for the others). For
+``unique_count`` metrics, ``usage_distinct`` holds the distinct values of the counted property per hour.
+
+* :func:`apply` adds newly inserted events. Each bucket is upserted with ONE ``INSERT ... ON CONFLICT DO UPDATE``
+  executed with many parameter sets, whose ``SET`` does the combining in SQL (exact ``+``, greatest, the first and
+  last by (event time, event id)), so concurrent transactions never lose an update: PostgreSQL re-evaluates the
+  ``SET`` against the latest committed row after waiting for its lock. Buckets are written in key order, so two
+  batches touching the same buckets cannot deadlock. A late event in the middle of a bucket makes an incremental
+  integral wrong, so for ``weighted_sum`` metrics the touched buckets are then recomputed from their raw events (the
+  rows are locked by the upsert, so this is race-free too).
+* :func:`rebuild` recomputes one metric's rollups from its raw events, streaming them customer by customer in pages.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Context, Decimal, Inexact, localcontext
+from itertools import pairwise
+from typing import Any, NamedTuple
+
+from sqlalchemy import Insert, and_, bindparam, case, insert, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from fubble.db.functions import exact_add, exact_greatest
+from fubble.pricing.aggregation import Aggregation, Summary
+from fubble.usage import repository
+from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
+from fubble.usage.definitions import MetricDefinition, resolve
+from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
+
+__all__ = ["EventRow", "apply", "rebuild"]
+
+# Sums of quantities and value x microseconds products never round (an inexact result would raise instead).
+_EXACT = Context(prec=200, traps=[Inexact])
+_PAGE = 5000
+_WRITE_CHUNK = 2000
+_ZERO = Decimal(0)
+_KEY = ("customer_id", "metric_name", "width", "bucket")
+
+BucketKey = tuple[int, str, str, datetime]  # (customer_id, metric_name, width, bucket)
+Point = tuple[datetime, int, Decimal]  # (event_time, event id, quantity)
+
+
+class EventRow(NamedTuple):
+    """An event as stored, as event ingestion hands it to :func:`apply`."""
+
+    id: int
+    customer_id: int
+    metric_name: str
+    quantity: Decimal
+    event_time: datetime
+    properties: Mapping[str, Any] | None
+
+
+def apply(session: Session, events: Sequence[EventRow]) -> None:
+    """Add events just inserted in this transaction (never duplicates) to the rollups."""
+    if not events:
+        return
+    definitions = resolve(session, {e.metric_name for e in events}, lock=True)
+    groups: dict[BucketKey, list[Point]] = defaultdict(list)
+    values: set[tuple[int, str, datetime, str]] = set()
+    for event in events:
+        definition = definitions[event.metric_name]
+        if definition.filters and not definition.counts(event.properties):
+            continue
+        point = (event.event_time, event.id, event.quantity)
+        hour = floor_hour(event.event_time)
+        groups[(event.customer_id, event.metric_name, Width.hour.value, hour)].append(point)
+        groups[(event.customer_id, event.metric_name, Width.day.value, floor_day(hour))].append(point)
+        if definition.aggregation is Aggregation.unique_count:
+            value = definition.distinct_value(event.properties)
+            if value is not None:
+                values.add((event.customer_id, event.metric_name, hour, value))
+    if not groups:
+        return
+    dialect = session.get_bind().dialect.name
+    with localcontext(_EXACT):
+        rows = [_row(key, _combined(points)) for key, points in sorted(groups.items())]
+    session.execute(_upsert(dialect), rows)
+    if values:
+        session.execute(
+            _insert_distinct(dialect),
+            [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(values)],
+        )
+    weighted = [key for key in groups if definitions[key[1]].aggregation is Aggregation.weighted_sum]
+    if weighted:
+        _recompute(session, definitions, weighted)
+
+
+def rebuild(session: Session, metric_name: str) -> None:
+    """Recompute the metric's rollups (and distinct values) from its raw events, with its current definition.
+
+    Call it in the transaction that changed the metric's aggregation, property or filters (after the change is
+    flushed). Memory stays bounded: events are read customer by customer in pages of a few thousand.
+    """
+    repository.lock_metric(session, metric_name)
+    definition = resolve(session, [metric_name])[metric_name]
+    repository.delete_rollups(session, metric_name)
+    writer = _Writer(session)
+    with localcontext(_EXACT):
+        for customer_id in repository.customers_with_events(session, metric_name):
+            folder = _Folder(customer_id, definition, writer)
+            for page in repository.raw_event_pages(session, customer_id, definition, page_size=_PAGE):
+                for event in page:
+                    folder.add(event)
+            folder.close()
+    writer.flush()
+
+
+def _combined(points: list[Point]) -> Summary:
+    """The summary of a bucket's new events, without the integral (maintained separately, see module docstring)."""
+    first = min(points)
+    last = max(points)
+    return Summary(
+        count=len(points),
+        total=sum((p[2] for p in points), _ZERO),
+        maximum=max(p[2] for p in points),
+        first_time=first[0],
+        first_value=first[2],
+        last_time=last[0],
+        last_value=last[2],
+        last_order=last[1],
+    )
+
+
+def _row(key: BucketKey, summary: Summary) -> dict[str, Any]:
+    return {
+        "customer_id": key[0],
+        "metric_name": key[1],
+        "width": key[2],
+        "bucket": key[3],
+        "event_count": summary.count,
+        "total": summary.total,
+        "maximum": summary.maximum,
+        "first_time": summary.first_time,
+        "first_value": summary.first_value,
+        "last_time": summary.last_time,
+        "last_value": summary.last_value,
+        "last_event_id": summary.last_order,
+        "integral": summary.integral,
+    }
+
+
+def _dialect_insert(dialect: str) -> Any:
+    return postgresql.insert(ROLLUPS) if dialect == "postgresql" else sqlite.insert(ROLLUPS)
+
+
+def _upsert(dialect: str) -> Insert:
+    """``INSERT ... ON CONFLICT (bucket key) DO UPDATE`` combining the stored summary with the new one in SQL."""
+    statement = _dialect_insert(dialect)
+    old, new = ROLLUPS.c, statement.excluded
+    earlier_first = new.first_time < old.first_time  # a tie keeps the stored one (stored earlier: a lower event id)
+    later_last = or_(
+        new.last_time > old.last_time, and_(new.last_time == old.last_time, new.last_event_id > old.last_event_id)
+    )
+    upsert: Insert = statement.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={
+            "event_count": old.event_count + new.event_count,
+            "total": exact_add(old.total, new.total),
+            "maximum": exact_greatest(old.maximum, new.maximum),
+            "first_time": case((earlier_first, new.first_time), else_=old.first_time),
+            "first_value": case((earlier_first, new.first_value), else_=old.first_value),
+            "last_time": case((later_last, new.last_time), else_=old.last_time),
+            "last_value": case((later_last, new.last_value), else_=old.last_value),
+            "last_event_id": case((later_last, new.last_event_id), else_=old.last_event_id),
+        },
+    )
+    return upsert
+
+
+def _insert_distinct(dialect: str) -> Insert:
+    statement = postgresql.insert(DISTINCT) if dialect == "postgresql" else sqlite.insert(DISTINCT)
+    result: Insert = statement.on_conflict_do_nothing(index_elements=["customer_id", "metric_name", "bucket", "value"])
+    return result
+
+
+def _recompute(session: Session, definitions: Mapping[str, MetricDefinition], keys: list[BucketKey]) -> None:
+    """Rewrite the touched buckets of weighted_sum metrics from their raw events (whole days at a time)."""
+    days: dict[tuple[int, str], set[datetime]] = defaultdict(set)
+    touched = set(keys)
+    for customer_id, metric_name, width, bucket in keys:
+        if width == Width.day.value:
+            days[(customer_id, metric_name)].add(bucket)
+    updates: list[dict[str, Any]] = []
+    for (customer_id, metric_name), day_set in sorted(days.items()):
+        definition = definitions[metric_name]
+        for lo, hi in _runs(sorted(day_set)):
+            events = repository.raw_events(session, customer_id, definition, [(lo, hi)])
+            by_bucket: dict[BucketKey, list[Point]] = defaultdict(list)
+            for e in events:
+                point = (e.event_time, e.id, e.quantity)
+                hour = floor_hour(e.event_time)
+                by_bucket[(customer_id, metric_name, Width.hour.value, hour)].append(point)
+                by_bucket[(customer_id, metric_name, Width.day.value, floor_day(hour))].append(point)
+            with localcontext(_EXACT):
+                updates.extend(
+                    _row(key, _summarize(points)) for key, points in sorted(by_bucket.items()) if key in touched
+                )
+    if updates:
+        session.execute(_update_by_key(), [{f"k_{k}": row.pop(k) for k in _KEY} | row for row in updates])
+
+
+def _update_by_key() -> Any:
+    """``UPDATE usage_rollups SET <the other columns, from the parameters> WHERE <key> = <k_ parameters>``."""
+    return update(ROLLUPS).where(*(ROLLUPS.c[k] == bindparam(f"k_{k}") for k in _KEY))
+
+
+def _runs(days: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """Consecutive days merged into ``[first day, day after the last)`` ranges."""
+    runs: list[tuple[datetime, datetime]] = []
+    for day in days:
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + DAY)
+        else:
+            runs.append((day, day + DAY))
+    return runs
+
+
+def _summarize(points: list[Point]) -> Summary:
+    ordered = sorted(points)
+    integral = _ZERO
+    for (t0, _, v0), (t1, _, _) in pairwise(ordered):
+        integral += v0 * ((t1 - t0) // MICROSECOND)
+    return replace(_combined(ordered), integral=integral)
+
+
+class _Running:
+    """The summary of a bucket's events, fed in (event_time, id) order."""
+
+    __slots__ = ("bucket", "count", "first", "integral", "last", "maximum", "total")
+
+    def __init__(self, bucket: datetime, first: Point) -> None:
+        self.bucket = bucket
+        self.count = 1
+        self.total = first[2]
+        self.maximum = first[2]
+        self.first = first
+        self.last = first
+        self.integral = _ZERO
+
+    def add(self, point: Point, weighted: bool) -> None:
+        if weighted:
+            self.integral += self.last[2] * ((point[0] - self.last[0]) // MICROSECOND)
+        self.count += 1
+        self.total += point[2]
+        if point[2] > self.maximum:
+            self.maximum = point[2]
+        self.last = point
+
+    def summary(self) -> Summary:
+        return Summary(
+            count=self.count,
+            total=self.total,
+            maximum=self.maximum,
+            first_time=self.first[0],
+            first_value=self.first[2],
+            last_time=self.last[0],
+            last_value=self.last[2],
+            last_order=self.last[1],
+            integral=self.integral,
+        )
+
+
+class _Writer:
+    """Buffers rebuilt rows and writes them with bulk inserts."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rollups: list[dict[str, Any]] = []
+        self.values: list[dict[str, Any]] = []
+
+    def rollup(self, key: BucketKey, summary: Summary) -> None:
+        self.rollups.append(_row(key, summary))
+        if len(self.rollups) >= _WRITE_CHUNK:
+            self.session.execute(insert(ROLLUPS), self.rollups)
+            self.rollups = []
+
+    def distinct(self, customer_id: int, metric_name: str, hour: datetime, values: set[str]) -> None:
+        self.values.extend(
+            {"customer_id": customer_id, "metric_name": metric_name, "bucket": hour, "value": v} for v in sorted(values)
+        )
+        if len(self.values) >= _WRITE_CHUNK:
+            self.session.execute(insert(DISTINCT), self.values)
+            self.values = []
+
+    def flush(self) -> None:
+        if self.rollups:
+            self.session.execute(insert(ROLLUPS), self.rollups)
+        if self.values:
+            self.session.execute(insert(DISTINCT), self.values)
+        self.rollups, self.values = [], []
+
+
+class _Folder:
+    """Folds one customer's events of one metric, in time order, into hour and day rollups."""
+
+    def __init__(self, customer_id: int, definition: MetricDefinition, writer: _Writer) -> None:
+        self.customer_id = customer_id
+        self.definition = definition
+        self.writer = writer
+        self.weighted = definition.aggregation is Aggregation.weighted_sum
+        self.unique = definition.aggregation is Aggregation.unique_count
+        self.hour: _Running | None = None
+        self.day: _Running | None = None
+        self.values: set[str] = set()
+
+    def add(self, event: RawEvent) -> None:
+        if self.definition.filters and not self.definition.counts(event.properties):
+            return
+        point = (event.event_time, event.id, event.quantity)
+        hour = floor_hour(event.event_time)
+        if self.hour is not None and self.hour.bucket == hour:
+            self.hour.add(point, self.weighted)
+        else:
+            self._close_hour()
+            self.hour = _Running(hour, point)
+        day = floor_day(hour)
+        if self.day is not None and self.day.bucket == day:
+            self.day.add(point, self.weighted)
+        else:
+            self._close_day()
+            self.day = _Running(day, point)
+        if self.unique:
+            value = self.definition.distinct_value(event.properties)
+            if value is not None:
+                self.values.add(value)
+
+    def _close_hour(self) -> None:
+        if self.hour is not None:
+            name = self.definition.name
+            self.writer.rollup((self.customer_id, name, Width.hour.value, self.hour.bucket), self.hour.summary())
+            if self.values:
+                self.writer.distinct(self.customer_id, name, self.hour.bucket, self.values)
+            self.hour, self.values = None, set()
+
+    def _close_day(self) -> None:
+        if self.day is not None:
+            key = (self.customer_id, self.definition.name, Width.day.value, self.day.bucket)
+            self.writer.rollup(key, self.day.summary())
+            self.day = None
+
+    def close(self) -> None:
+        self._close_hour()
+        self._close_day()
