@@ -6,7 +6,13 @@ import sys
 
 
 def main() -> None:
-    commands = {"ingest": "bench.ingest", "billing": "bench.billing"}
+    commands = {
+        "ingest": "bench.ingest",
+        "billing": "bench.billing",
+        "invoice_run": "bench.invoice_run",
+        "latency": "bench.latency",
+        "compare_seed": "bench.compare_seed",
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print("usage: python -m bench {" + ",".join(commands) + "} [options]  (--help for each)")
         raise SystemExit(2)

@@ -27,6 +27,7 @@ import anyio
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -163,7 +164,7 @@ async def run_in_unit_of_work(
             response = await inner(request)
             if record is not None:
                 await run_in_threadpool(idempotency.store, session, record, response, clock.now())
-            if write:
+            if write and _has_work(session):  # an untouched session has nothing to commit (no thread hop)
                 await run_in_threadpool(session.commit)
             return response
         except Exception as exc:
@@ -177,7 +178,16 @@ async def run_in_unit_of_work(
             # Shielded: a cancelled request (client gone, timeout) must still end its transaction and give the
             # connection back, or it would hold its locks (SQLite: the whole database) for good.
             with anyio.CancelScope(shield=True):
-                await run_in_threadpool(session.close)
+                if _has_work(session) or session.identity_map:
+                    await run_in_threadpool(session.close)
+                else:
+                    session.close()  # no transaction, no objects: nothing to release
+
+
+def _has_work(session: Session) -> bool:
+    """Whether the session began a transaction or holds changes a commit would flush (routes like ``POST /events/``
+    hand their writes to a shared transaction and never touch theirs)."""
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
 
 
 def new_router(prefix: str = "", tag: str | None = None, *, scope: Scope | str | None = None) -> APIRouter:

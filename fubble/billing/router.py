@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Body, Query
+from fastapi import Body, Query, Response
 
 from fubble.api.deps import ClockDep, SessionDep, SettingsDep
 from fubble.api.fields import Ref, UTCTime
 from fubble.api.routing import new_router
 from fubble.billing import service
+from fubble.billing.render import invoices_json
 from fubble.billing.schemas import WINDOW_NOTE, GenerateRequest, GenerateWindow
 from fubble.errors import InvalidInput
 from fubble.errors_doc import responses
 from fubble.invoices.schemas import InvoiceOut
-from fubble.invoices.service import invoice_out
 
 router = new_router("/invoices", tag="invoices")
 
@@ -72,6 +72,7 @@ def _window(
     summary="Generate invoices for a billing window",
     description=DESCRIPTION,
     responses=responses(404, 422),
+    response_model=list[InvoiceOut],
 )
 def generate_invoices(
     session: SessionDep,
@@ -81,7 +82,7 @@ def generate_invoices(
     end_date: Annotated[UTCTime | None, Query(description="End of the window (exclusive).")] = None,
     customer_id: Annotated[Ref | None, Query(description="Bill only this customer.")] = None,
     body: Annotated[GenerateRequest | None, Body(description="The window as JSON instead of query parameters.")] = None,
-) -> list[InvoiceOut]:
+) -> Response:
     window = _window(start_date, end_date, customer_id, body)
     invoices = service.generate_invoices(
         session,
@@ -91,4 +92,5 @@ def generate_invoices(
         clock=clock,
         settings=settings,
     )
-    return [invoice_out(invoice) for invoice in invoices]
+    # Written directly (same bytes as the generic encoder, much faster for thousands of invoices).
+    return Response(content=invoices_json(invoices), media_type="application/json")

@@ -83,6 +83,14 @@ def to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def sqlite_time(value: datetime) -> str:
+    """An instant as :class:`UTCDateTime` stores it on SQLite (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), for code
+    that writes through the raw driver."""
+    if value.tzinfo is not UTC:
+        value = to_utc(value)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
 def dumps_exact(value: Any) -> str:
     return simplejson.dumps(value, use_decimal=True, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

@@ -14,7 +14,9 @@ from sqlalchemy import Insert, Row, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fubble.db import bulk
 from fubble.db.models import Customer, Event
+from fubble.db.types import decimal_text, dumps_exact, to_utc
 
 # Bound parameters per IN (...) list: far below SQLite's limit (32,766) and PostgreSQL's (65,535).
 _IN_CHUNK = 1000
@@ -53,14 +55,31 @@ def fingerprints_by_event_id(session: Session, event_ids: Iterable[str]) -> dict
     """``{event_id: fingerprint}`` of the stored events among ``event_ids``."""
     wanted = sorted(set(event_ids))
     found: dict[str, str] = {}
+    if not wanted:
+        return found
+    # On the raw driver: this runs for every event of a batch, and SQLAlchemy's expanding IN costs more than the query.
+    driver = bulk.driver_connection(session)
+    if session.connection().dialect.name == "postgresql":  # one query with an array, not thousands of parameters
+        with driver.cursor() as cursor:
+            cursor.execute("SELECT event_id, fingerprint FROM events WHERE event_id = ANY(%s)", (wanted,))
+            found.update(cursor.fetchall())
+        return found
+    cursor = driver.cursor()
+    try:
+        for chunk in _chunks(wanted):
+            marks = ", ".join("?" * len(chunk))
+            found.update(cursor.execute(f"SELECT event_id, fingerprint FROM events WHERE event_id IN ({marks})", chunk))
+    finally:
+        cursor.close()
+    return found
+
+
+def events_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, Row[Any]]:
+    """``{event_id: stored event row}`` of the stored events among ``event_ids``."""
+    wanted = sorted(set(event_ids))
+    found: dict[str, Row[Any]] = {}
     for chunk in _chunks(wanted):
-        found.update(
-            (event_id, fp)
-            for event_id, fp in session.execute(
-                select(Event.event_id, Event.fingerprint).where(Event.event_id.in_(chunk))
-            )
-            if event_id is not None
-        )
+        found.update((row.event_id, row) for row in session.execute(select(EVENTS).where(EVENTS.c.event_id.in_(chunk))))
     return found
 
 
@@ -81,22 +100,98 @@ def insert_one(session: Session, row: dict[str, Any]) -> Row[Any] | None:
     return session.execute(statement.returning(EVENTS), row).first()
 
 
-def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    """Store events in bulk: rows without an ``event_id`` with a plain insert, the others with an insert that skips
-    event_ids already taken (also by a concurrent transaction). Returns ``(id, row)`` of the rows actually inserted
-    (one ``INSERT ... RETURNING`` executed with many rows each: SQLAlchemy's insertmanyvalues)."""
-    anonymous = [row for row in rows if row["event_id"] is None]
+_COLUMNS = (
+    "id",
+    "event_id",
+    "customer_id",
+    "metric_name",
+    "quantity",
+    "event_time",
+    "properties",
+    "fingerprint",
+    "received_at",
+)
+
+
+def insert_batch(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Store events in bulk on the raw driver connection (the hot path of batch ingestion): ids are
+    allocated up front, then SQLite takes one ``executemany`` and PostgreSQL a ``COPY`` into a temporary staging
+    table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``. The values are
+    converted exactly as the column types would (:mod:`fubble.db.types`). Returns ``(id, row)`` of the rows actually
+    inserted; a row whose ``event_id`` is already taken (also by a concurrent transaction) is skipped."""
+    if not rows:
+        return []
+    ordered = [row for row in rows if row["event_id"] is None]
     # Sorted so overlapping concurrent batches take the unique-index locks in the same order (no deadlocks).
-    keyed = sorted((row for row in rows if row["event_id"] is not None), key=lambda row: str(row["event_id"]))
-    inserted: list[tuple[int, dict[str, Any]]] = []
-    if anonymous:
-        ids = session.execute(insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True), anonymous)
-        inserted.extend(zip(ids.scalars(), anonymous, strict=True))
-    if keyed:
-        statement = _insert_ignoring_duplicate_event_ids(session).returning(EVENTS.c.id, EVENTS.c.event_id)
-        by_key = {row["event_id"]: row for row in keyed}
-        inserted.extend((event_id, by_key[key]) for event_id, key in session.execute(statement, keyed))
-    return inserted
+    ordered += sorted((row for row in rows if row["event_id"] is not None), key=lambda row: str(row["event_id"]))
+    if session.connection().dialect.name == "postgresql":
+        return _insert_postgresql(session, ordered)
+    return _insert_sqlite(bulk.driver_connection(session), ordered)
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else dumps_exact(value)
+
+
+def _insert_sqlite(driver: Any, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    cursor = driver.cursor()
+    try:
+        # This transaction holds SQLite's write lock (BEGIN IMMEDIATE), so these ids stay free until it ends.
+        (last,) = cursor.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+        times: dict[datetime, str] = {}
+        params = [
+            (
+                last + n,
+                row["event_id"],
+                row["customer_id"],
+                row["metric_name"],
+                decimal_text(row["quantity"]),
+                bulk.sqlite_value(row["event_time"], times),
+                _json_text(row["properties"]),
+                row["fingerprint"],
+                bulk.sqlite_value(row["received_at"], times),
+            )
+            for n, row in enumerate(rows, start=1)
+        ]
+        cursor.executemany(
+            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+            "ON CONFLICT (event_id) DO NOTHING",
+            params,
+        )
+        if cursor.rowcount == len(rows):
+            return [(last + n, row) for n, row in enumerate(rows, start=1)]
+        taken = {i for (i,) in cursor.execute("SELECT id FROM events WHERE id > ?", (last,))}
+        return [(last + n, row) for n, row in enumerate(rows, start=1) if last + n in taken]
+    finally:
+        cursor.close()
+
+
+def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    with bulk.driver_connection(session).cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (len(rows),)
+        )
+        ids = sorted(i for (i,) in cursor.fetchall())
+    values = [
+        (
+            event_id,
+            row["event_id"],
+            row["customer_id"],
+            row["metric_name"],
+            row["quantity"],
+            to_utc(row["event_time"]),
+            _json_text(row["properties"]),
+            row["fingerprint"],
+            to_utc(row["received_at"]),
+        )
+        for event_id, row in zip(ids, rows, strict=True)
+    ]
+    # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
+    returned = bulk.pg_insert_through_stage(
+        session, "events", _COLUMNS, values, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+    )
+    taken = {i for (i,) in returned}
+    return [(i, row) for i, row in zip(ids, rows, strict=True) if i in taken]
 
 
 def list_for_customer(

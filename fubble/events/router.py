@@ -4,14 +4,17 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 
+from fubble.api import idempotency
 from fubble.api.deps import ClockDep, CustomerId, PageDep, SessionDep, SettingsDep
 from fubble.api.fields import ShortText
 from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import new_router
 from fubble.errors_doc import responses
-from fubble.events import service
+from fubble.events import group_commit, service
 from fubble.events.schemas import BatchResult, EventBatchIn, EventIn, EventOut, QueryTime
 
 router = new_router("/events", tag="events")
@@ -49,17 +52,24 @@ _REPLAY: dict[int | str, dict[str, Any]] = {
     responses={**_REPLAY, **responses(404, 409, 422)},
     openapi_extra={"x-required-scope": "ingest"},
 )
-def record_event(body: EventIn, session: SessionDep, clock: ClockDep) -> EventOut | Response:
-    """Store one usage event and return it (201).
+async def record_event(body: EventIn, request: Request, session: SessionDep, clock: ClockDep) -> EventOut | Response:
+    """Store one usage event and return it (201) once it is durable.
 
     The customer is named by `customer_id` or by `external_customer_id` (its `external_id`); it must exist (404).
     `metric_name` must be a known metric, defined with `POST /metrics/` or priced by some plan (422 naming the known
     metrics, so a typo is caught). `event_time` defaults to now. With an `event_id`, the event is stored at most
     once: sending it again with the same payload returns the stored event with status 200 and the header
     `Idempotent-Replay: true`; with a different payload it is a 409.
+
+    Concurrent requests are committed together (group commit): each is answered after the commit that stored its
+    event, with the outcome it would have had alone. A request with an `Idempotency-Key` header is recorded in its
+    own transaction instead, together with its stored response (`event_id` is the natural key for events).
     """
-    recorded = service.record(session, body, clock=clock)
-    event = EventOut.of(recorded.event)
+    if request.headers.get(idempotency.HEADER) is not None:
+        recorded = await run_in_threadpool(service.record, session, body, clock=clock)
+    else:
+        recorded = await group_commit.committer(request.app.state).record(body)
+    event = recorded.event
     if recorded.replay:
         return ExactJSONResponse(event, status_code=200, headers={"Idempotent-Replay": "true"})
     return event

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
 from fubble.db.models import Event
-from fubble.errors import Conflict, InvalidInput, NotFound
+from fubble.db.types import dumps_exact, loads_exact
+from fubble.errors import Conflict, FubbleError, InvalidInput, NotFound
 from fubble.events import repository
+from fubble.events.fast import ParsedEvent, quick_parse
 from fubble.events.fingerprint import fingerprint
-from fubble.events.schemas import BatchResult, EventIn
+from fubble.events.schemas import BatchResult, EventIn, EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
@@ -33,7 +35,7 @@ _METRICS_SHOWN = 20
 
 @dataclass(frozen=True)
 class Recorded:
-    event: Row[Any]
+    event: EventOut
     replay: bool  # True when the event_id was already stored with this payload; nothing new was written
 
 
@@ -43,7 +45,7 @@ def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
     if data.event_id is not None:
         stored = repository.get_by_event_id(session, data.event_id)
         if stored is not None:
-            return Recorded(_same_payload_or_conflict(stored, fp), replay=True)
+            return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
     data = data.model_copy(update={"customer_id": _named_customer(session, data)})
     known = known_metric_names(session)
     if data.metric_name not in known:
@@ -51,13 +53,105 @@ def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
     inserted = repository.insert_one(session, _row(data, fp, clock.now()))
     if inserted is not None:
         rollups.apply(session, [rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))])
-        return Recorded(inserted, replay=False)
+        return Recorded(EventOut.of(inserted), replay=False)
     # A concurrent request stored this event_id between our lookup and our insert.
     assert data.event_id is not None  # only keyed inserts can be skipped
     stored = repository.get_by_event_id(session, data.event_id)
     if stored is None:
         raise Conflict(f"event_id {data.event_id!r} is being recorded concurrently; retry the request")
-    return Recorded(_same_payload_or_conflict(stored, fp), replay=True)
+    return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
+
+
+def record_many(session: Session, events: Sequence[EventIn], *, clock: Clock) -> list[Recorded | FubbleError]:
+    """Record several independent single events (``POST /events/`` requests committed together, see
+    :mod:`fubble.events.group_commit`): each gets exactly the outcome :func:`record` would give it if they were
+    recorded one after another in this order (an event, a replay, or its own 404/409/422 error), while the lookups,
+    the insert and the rollup update are done once for all of them."""
+    now = clock.now()
+    prints = [fingerprint(event) for event in events]
+    stored = repository.events_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
+    customers = repository.existing_customer_ids(session, (e.customer_id for e in events if e.customer_id))
+    by_external = repository.customer_ids_by_external_id(
+        session, (e.external_customer_id for e in events if e.external_customer_id is not None)
+    )
+    known = known_metric_names(session)
+    known_set = set(known)
+    outcomes: list[Recorded | FubbleError | None] = [None] * len(events)
+    rows: dict[int, dict[str, Any]] = {}  # index -> row to insert
+    claimed: dict[str, int] = {}  # event_id -> index of the event (earlier in this group) that inserts it
+    later: list[int] = []  # events repeating the event_id of an earlier one in this group
+    for index, (event, fp) in enumerate(zip(events, prints, strict=True)):
+        key = event.event_id
+        if key is not None and key in stored:
+            outcomes[index] = _replay(stored[key], fp)
+        elif key is not None and key in claimed:
+            later.append(index)
+        else:
+            try:
+                customer_id = _customer_id(event, customers, by_external)
+                if event.metric_name not in known_set:
+                    raise InvalidInput.at(("body", "metric_name"), unknown_metric(event.metric_name, known))
+            except (NotFound, InvalidInput) as exc:
+                outcomes[index] = exc
+                continue
+            rows[index] = _row(event, fp, now) | {"customer_id": customer_id}
+            if key is not None:
+                claimed[key] = index
+    inserted = repository.insert_batch(session, list(rows.values()))
+    ids = {id(row): event_id for event_id, row in inserted}
+    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted])
+    skipped = [row["event_id"] for row in rows.values() if id(row) not in ids]
+    now_stored = repository.events_by_event_id(session, skipped) if skipped else {}
+    written: dict[str, tuple[str, EventOut]] = {}  # event_id -> (fingerprint, event) of the events inserted here
+    for index, row in rows.items():
+        if id(row) in ids:
+            stored_event = _stored_event(ids[id(row)], row)
+            outcomes[index] = Recorded(stored_event, replay=False)
+            if row["event_id"] is not None:
+                written[row["event_id"]] = (row["fingerprint"], stored_event)
+        else:  # a concurrent transaction stored this event_id between our lookup and our insert
+            outcomes[index] = _replay_or_retry(now_stored.get(row["event_id"]), row["event_id"], row["fingerprint"])
+    for index in later:
+        key = str(events[index].event_id)
+        if key in written:
+            fp, stored_event = written[key]
+            outcomes[index] = (
+                Recorded(stored_event, replay=True)
+                if fp == prints[index]
+                else Conflict(f"event_id {key!r} was already used for an event with a different payload")
+            )
+        else:
+            outcomes[index] = _replay_or_retry(now_stored.get(key), key, prints[index])
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _replay(stored: Row[Any], fp: str) -> Recorded | Conflict:
+    try:
+        return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
+    except Conflict as exc:
+        return exc
+
+
+def _replay_or_retry(stored: Row[Any] | None, event_id: str, fp: str) -> Recorded | Conflict:
+    if stored is None:
+        return Conflict(f"event_id {event_id!r} is being recorded concurrently; retry the request")
+    return _replay(stored, fp)
+
+
+def _stored_event(event_id: int, row: dict[str, Any]) -> EventOut:
+    """The event as :func:`record` would read it back after inserting ``row`` (properties round-trip through their
+    stored JSON, so their keys come back sorted, as from the database)."""
+    properties = row["properties"]
+    return EventOut(
+        id=event_id,
+        event_id=row["event_id"],
+        customer_id=row["customer_id"],
+        metric_name=row["metric_name"],
+        quantity=row["quantity"],
+        event_time=row["event_time"],
+        properties=None if properties is None else loads_exact(dumps_exact(properties)),
+        received_at=row["received_at"],
+    )
 
 
 def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, max_events: int) -> BatchResult:
@@ -73,13 +167,15 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
         raise InvalidInput.at(("body", "events"), f"holds {len(raw_events)} events; at most {max_events} are allowed")
     now = clock.now()
     problems: dict[int, list[str]] = {}
-    parsed: list[tuple[int, EventIn, str]] = []
+    parsed: list[tuple[int, ParsedEvent, str]] = []
     for index, raw in enumerate(raw_events):
-        try:
-            event = EventIn.model_validate(raw)
-        except ValidationError as exc:
-            problems[index] = _schema_problems(raw, exc)
-            continue
+        event = quick_parse(raw)  # the common shape, checked exactly like EventIn but far cheaper
+        if event is None:
+            try:
+                event = _parsed(EventIn.model_validate(raw))
+            except ValidationError as exc:
+                problems[index] = _schema_problems(raw, exc)
+                continue
         parsed.append((index, event, fingerprint(event)))
 
     customers = repository.existing_customer_ids(session, (e.customer_id for _, e, _ in parsed if e.customer_id))
@@ -111,7 +207,9 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
             first_seen[key] = (index, fp)
         if not (duplicate and key in stored):  # a replay of a stored event was valid when it was stored
             try:
-                event = event.model_copy(update={"customer_id": _customer_id(event, customers, by_external)})
+                resolved = _customer_id(event, customers, by_external)
+                if resolved != event.customer_id:
+                    event = event._replace(customer_id=resolved)
             except (NotFound, InvalidInput) as exc:
                 reasons.append(exc.detail if isinstance(exc.detail, str) else exc.detail[0]["msg"])
             if event.metric_name not in known_set:
@@ -126,7 +224,7 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
     if problems:
         raise InvalidInput(_batch_errors(raw_events, problems))
 
-    inserted = repository.insert_many(session, rows)
+    inserted = repository.insert_batch(session, rows)
     rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted])
     accepted = len(rows)
     taken = {row["event_id"] for _, row in inserted}
@@ -195,7 +293,7 @@ def _named_customer(session: Session, event: EventIn) -> int:
     return _customer_id(event, existing, repository.customer_ids_by_external_id(session, external))
 
 
-def _customer_id(event: EventIn, existing: set[int], by_external: dict[str, int]) -> int:
+def _customer_id(event: EventIn | ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:
     """The customer id an event names, given which ids exist and the ids of the external ids it may use."""
     if event.external_customer_id is None:
         assert event.customer_id is not None  # EventIn requires one of the two
@@ -226,7 +324,19 @@ def _event_row(event_id: int, row: dict[str, Any]) -> rollups.EventRow:
     )
 
 
-def _row(event: EventIn, fp: str, now: datetime) -> dict[str, Any]:
+def _parsed(event: EventIn) -> ParsedEvent:
+    return ParsedEvent(
+        event.customer_id,
+        event.external_customer_id,
+        event.metric_name,
+        event.quantity,
+        event.event_time,
+        event.properties,
+        event.event_id,
+    )
+
+
+def _row(event: EventIn | ParsedEvent, fp: str, now: datetime) -> dict[str, Any]:
     return {
         "event_id": event.event_id,
         "customer_id": event.customer_id,

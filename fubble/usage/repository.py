@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import ColumnElement, Table, and_, delete, distinct, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
+from fubble.db.functions import exact_max, exact_sum
 from fubble.db.models import Event, Metric, PriceComponent, Subscription
 from fubble.db.models.rollup import UsageDistinct, UsageRollup
 from fubble.pricing.aggregation import Aggregation, Summary
@@ -116,6 +117,74 @@ def rollups(
         return []
     query = select(ROLLUPS).where(c.customer_id == customer_id, c.metric_name == metric_name, or_(*ranges))
     return [summary_of(row) for row in session.execute(query.order_by(c.bucket))]
+
+
+def raw_totals(
+    session: Session, customer_id: int, metric_name: str, span: Span
+) -> tuple[int, Decimal, Decimal | None, datetime | None, datetime | None]:
+    """(count, exact total, exact maximum, first time, last time) of the customer's events of the metric in the span,
+    added up in SQL (for unfiltered sum/count/max metrics: no need to load the events)."""
+    c = EVENTS.c
+    query = select(
+        func.count(), exact_sum(c.quantity), exact_max(c.quantity), func.min(c.event_time), func.max(c.event_time)
+    ).where(c.customer_id == customer_id, c.metric_name == metric_name, c.event_time >= span[0], c.event_time < span[1])
+    count, total, maximum, first, last = session.execute(query).one()
+    return int(count or 0), total if total is not None else Decimal(0), maximum, first, last
+
+
+def raw_events_many(
+    session: Session, customer_ids: Sequence[int], definition: MetricDefinition, spans: Iterable[Span]
+) -> dict[int, list[RawEvent]]:
+    """:func:`raw_events` for many customers in one query: ``{customer id: events}`` (only customers with events)."""
+    ranges = _in_spans(EVENTS.c.event_time, spans)
+    result: dict[int, list[RawEvent]] = {}
+    if not ranges or not customer_ids:
+        return result
+    properties = EVENTS.c.properties if needs_properties(definition) else null().label("properties")
+    query = select(EVENTS.c.customer_id, EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, properties).where(
+        EVENTS.c.customer_id.in_(list(customer_ids)), EVENTS.c.metric_name == definition.name, or_(*ranges)
+    )
+    for row in session.execute(query):
+        if not definition.filters or definition.counts(row[4]):
+            result.setdefault(row[0], []).append(RawEvent(*row[1:]))
+    return result
+
+
+def rollups_many(
+    session: Session, customer_ids: Sequence[int], metric_name: str, *, hours: Sequence[Span], days: Sequence[Span]
+) -> dict[int, list[Summary]]:
+    """:func:`rollups` for many customers in one query: ``{customer id: summaries by time}``."""
+    c = ROLLUPS.c
+    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
+    ranges += [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
+    result: dict[int, list[Summary]] = {}
+    if not ranges or not customer_ids:
+        return result
+    query = select(ROLLUPS).where(c.customer_id.in_(list(customer_ids)), c.metric_name == metric_name, or_(*ranges))
+    for row in session.execute(query.order_by(c.customer_id, c.bucket)):
+        result.setdefault(row.customer_id, []).append(summary_of(row))
+    return result
+
+
+def rollup_totals_many(
+    session: Session, customer_ids: Sequence[int], metric_name: str, *, hours: Sequence[Span], days: Sequence[Span]
+) -> dict[int, tuple[int, Decimal, Decimal | None]]:
+    """``{customer id: (event count, exact total, exact maximum)}`` over the same rollups as :func:`rollups_many`,
+    added up in SQL (one row per customer)."""
+    c = ROLLUPS.c
+    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
+    ranges += [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
+    if not ranges or not customer_ids:
+        return {}
+    query = (
+        select(c.customer_id, func.sum(c.event_count), exact_sum(c.total), exact_max(c.maximum))
+        .where(c.customer_id.in_(list(customer_ids)), c.metric_name == metric_name, or_(*ranges))
+        .group_by(c.customer_id)
+    )
+    return {
+        row[0]: (int(row[1] or 0), row[2] if row[2] is not None else Decimal(0), row[3])
+        for row in session.execute(query)
+    }
 
 
 def last_value_before(session: Session, customer_id: int, metric_name: str, hour: datetime) -> Decimal | None:

@@ -17,6 +17,7 @@ holds a :class:`~fubble.pricing.aggregation.Summary` of those events: count, tot
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -28,7 +29,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Insert, and_, bindparam, case, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
+from fubble.db import bulk
 from fubble.db.functions import exact_add, exact_greatest
 from fubble.pricing.aggregation import Aggregation, Summary
 from fubble.usage import repository
@@ -84,15 +87,47 @@ def apply(session: Session, events: Sequence[EventRow]) -> None:
     dialect = session.get_bind().dialect.name
     with localcontext(_EXACT):
         rows = [_row(key, _combined(points)) for key, points in sorted(groups.items())]
-    session.execute(_upsert(dialect), rows)
+    _execute_many(session, _upsert(dialect), rows)
     if values:
-        session.execute(
+        _execute_many(
+            session,
             _insert_distinct(dialect),
             [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(values)],
         )
     weighted = [key for key in groups if definitions[key[1]].aggregation is Aggregation.weighted_sum]
     if weighted:
         _recompute(session, definitions, weighted)
+
+
+_COMPILED: dict[tuple[str, int], SQLCompiler] = {}
+
+
+def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """``session.execute(statement, rows)`` on the raw driver connection (the hot path of ingestion): the statement
+    is compiled once per dialect and the values are converted as the column types would (:mod:`fubble.db.bulk`).
+    SQLite takes one ``executemany``; PostgreSQL takes the rows by ``COPY`` and then one ``INSERT ... SELECT`` with
+    the statement's ``ON CONFLICT`` clause. The rows come sorted by key, and stay in that order."""
+    dialect = session.connection().dialect
+    key = (dialect.name, id(statement))  # the statements are built once (cached), so their ids are stable
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = statement.compile(dialect=dialect)
+    if dialect.name == "postgresql":
+        head, _, rest = compiled.string.partition(" VALUES (")
+        names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
+        conflict = rest.partition(") ON CONFLICT ")[2]
+        table = statement.table.name
+        bulk.pg_insert_through_stage(
+            session, table, names, [[row[n] for n in names] for row in rows], f"ON CONFLICT {conflict}"
+        )
+        return
+    names = list(compiled.positiontup or [])
+    times: dict[datetime, str] = {}
+    cursor = bulk.driver_connection(session).cursor()
+    try:
+        cursor.executemany(compiled.string, [tuple(bulk.sqlite_value(row[n], times) for n in names) for row in rows])
+    finally:
+        cursor.close()
 
 
 def rebuild(session: Session, metric_name: str) -> None:
@@ -153,6 +188,7 @@ def _dialect_insert(dialect: str) -> Any:
     return postgresql.insert(ROLLUPS) if dialect == "postgresql" else sqlite.insert(ROLLUPS)
 
 
+@functools.cache
 def _upsert(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT (bucket key) DO UPDATE`` combining the stored summary with the new one in SQL."""
     statement = _dialect_insert(dialect)
@@ -177,6 +213,7 @@ def _upsert(dialect: str) -> Insert:
     return upsert
 
 
+@functools.cache
 def _insert_distinct(dialect: str) -> Insert:
     statement = postgresql.insert(DISTINCT) if dialect == "postgresql" else sqlite.insert(DISTINCT)
     result: Insert = statement.on_conflict_do_nothing(index_elements=["customer_id", "metric_name", "bucket", "value"])

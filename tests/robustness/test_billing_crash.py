@@ -31,7 +31,7 @@ from tests.robustness.harness import (
     subscribe,
 )
 
-CUSTOMERS = 40
+CUSTOMERS = 600  # two batches of the billing run (500 customers each), so it is still running when killed
 WINDOW = {"start_date": "2024-01-01T00:00:00Z", "end_date": "2025-01-01T00:00:00Z"}  # 12 monthly periods
 
 

@@ -1,0 +1,163 @@
+"""Writing a batch of generated draft invoices with bulk statements (the billing run's last step).
+
+Per batch of customers: the invoice numbers are taken from each customer's own sequence (the customers are locked by
+the run; the increments are flushed by the ORM in one ``executemany``), then the invoices, their items and their
+coverage rows are written with one Core ``INSERT`` each (``RETURNING`` the invoice ids in parameter order). The audit
+recorder only sees ORM flushes, so each invoice's ``create`` entry (its state as stored, with its final amount) is
+written here, in one ``INSERT``; generated lines are not logged one by one. Nothing commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, insert, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from fubble.audit import recorder
+from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem
+from fubble.db.models.audit import AuditEntry
+from fubble.db.types import to_utc
+from fubble.invoices.money import exact_total
+from fubble.invoices.status import InvoiceStatus
+
+INVOICES = cast(Table, Invoice.__table__)
+ITEMS = cast(Table, InvoiceItem.__table__)
+COVERAGE = cast(Table, BillingCoverage.__table__)
+_INVOICE_COLUMNS = [column.name for column in INVOICES.columns]
+_AUDIT_FLAG = "fubble_audit"  # set on sessions whose changes the audit recorder logs (fubble.audit.recorder)
+
+Span = tuple[datetime, datetime]
+
+
+class ItemLine(NamedTuple):
+    """A generated invoice line before it is stored (cheaper than a transient ORM object; :meth:`orm` makes one)."""
+
+    description: str
+    metric_name: str | None
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    subscription_id: int | None
+    price_component_id: int | None
+    period_start: datetime | None
+    period_end: datetime | None
+    created_at: datetime
+
+    def orm(self) -> InvoiceItem:
+        return InvoiceItem(**self._asdict())
+
+
+@dataclass
+class Draft:
+    """One customer's new invoice: its lines and the time it bills."""
+
+    customer: Customer
+    items: list[ItemLine]
+    coverage: list[tuple[int, Span]]
+
+
+def invoice_number(customer_id: int, issue_date: datetime, seq: int) -> str:
+    """Same format as :func:`fubble.invoices.numbering.next_invoice_number`."""
+    return f"INV-{issue_date:%Y%m%d}-{customer_id}-{seq:06d}"
+
+
+def store(
+    session: Session, drafts: Sequence[Draft], *, window: Span, now: datetime, payment_term_days: int
+) -> list[int]:
+    """Write the drafts; returns the new invoice ids, in the drafts' order."""
+    if not drafts:
+        return []
+    seqs = _take_invoice_seqs(session, [d.customer for d in drafts])
+    due = now + timedelta(days=payment_term_days)
+    rows = [
+        {
+            "invoice_number": invoice_number(d.customer.id, now, seqs[d.customer.id]),
+            "customer_id": d.customer.id,
+            "status": InvoiceStatus.DRAFT.value,
+            "currency": d.customer.currency,
+            "issue_date": now,
+            "due_date": due,
+            "amount": exact_total((item.amount for item in d.items), d.customer.currency),
+            "paid_date": None,
+            "notes": None,
+            "period_start": window[0],
+            "period_end": window[1],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for d in drafts
+    ]
+    statement = insert(INVOICES).returning(INVOICES.c.id, sort_by_parameter_order=True)
+    ids = [int(i) for i in session.execute(statement, rows).scalars()]
+    items = [_item_row(invoice_id, item) for invoice_id, d in zip(ids, drafts, strict=True) for item in d.items]
+    if items:
+        session.execute(insert(ITEMS), items)
+    coverage = [
+        {"invoice_id": invoice_id, "subscription_id": sub_id, "start": span[0], "end": span[1]}
+        for invoice_id, d in zip(ids, drafts, strict=True)
+        for sub_id, span in d.coverage
+    ]
+    session.execute(insert(COVERAGE), coverage)
+    if audited(session):
+        _audit(session, [{**row, "id": invoice_id} for invoice_id, row in zip(ids, rows, strict=True)], now)
+    return ids
+
+
+def _take_invoice_seqs(session: Session, customers: list[Customer]) -> dict[int, int]:
+    """Take each customer's next invoice sequence number in ONE ``UPDATE ... RETURNING`` (atomic, like
+    :func:`fubble.customers.repository.next_invoice_seq`), keeping the loaded customers in step."""
+    table = cast(Table, Customer.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id.in_([c.id for c in customers]))
+        .values(invoice_seq=table.c.invoice_seq + 1)
+        .returning(table.c.id, table.c.invoice_seq)
+    )
+    seqs = {int(row[0]): int(row[1]) for row in session.execute(statement)}
+    for customer in customers:
+        set_committed_value(customer, "invoice_seq", seqs[customer.id])
+    return seqs
+
+
+def audited(session: Session) -> bool:
+    """Whether the audit recorder logs this session's changes (its factory is installed, see
+    :func:`fubble.audit.recorder.install`), even before its first flush."""
+    return bool(session.info.get(_AUDIT_FLAG)) or recorder._before_flush in list(session.dispatch.before_flush)
+
+
+def _item_row(invoice_id: int, item: ItemLine) -> dict[str, Any]:
+    row = item._asdict()
+    row["invoice_id"] = invoice_id
+    return row
+
+
+def _audit_value(value: Any) -> Any:
+    """A column value as the audit recorder writes it (UTC times as ISO 8601 with ``Z``)."""
+    if isinstance(value, datetime):
+        return to_utc(value).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _audit(session: Session, invoices: list[dict[str, Any]], now: datetime) -> None:
+    info = session.info
+    entries = [
+        {
+            "at": info.get("now") or now,
+            "actor": info.get("actor", "system"),
+            "api_key_id": info.get("api_key_id"),
+            "action": "create",
+            "entity_type": "invoice",
+            "entity_id": str(row["id"]),
+            "before": None,
+            "after": {column: _audit_value(row[column]) for column in _INVOICE_COLUMNS},
+            "request": info.get("request"),
+        }
+        for row in invoices
+    ]
+    session.execute(insert(AuditEntry), entries)

@@ -1,0 +1,56 @@
+"""Bulk writes on the raw driver connection, for the ingestion hot path (events and their rollups).
+
+SQLAlchemy's per-row parameter processing costs more than the database does for large batches, so these helpers take
+values already converted as the column types would convert them (:mod:`fubble.db.types`; see :func:`sqlite_value`).
+They run inside the session's transaction (the same connection), so they commit or roll back with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fubble.db.types import decimal_text, sqlite_time
+
+
+def driver_connection(session: Session) -> Any:
+    """The DBAPI connection (sqlite3 or psycopg) of the session's transaction, which is begun if it was not."""
+    return session.connection().connection.driver_connection
+
+
+def sqlite_value(value: Any, times: dict[datetime, str]) -> Any:
+    """A value as the column types bind it on SQLite: decimals as exact text, instants as naive UTC text (``times``
+    caches the text of instants: events of a batch share their ``received_at`` and often their ``event_time``)."""
+    kind = type(value)
+    if kind is Decimal:
+        return decimal_text(value)
+    if kind is datetime:
+        text = times.get(value)
+        if text is None:
+            text = times[value] = sqlite_time(value)
+        return text
+    return value
+
+
+def pg_insert_through_stage(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], tail: str
+) -> list[tuple[Any, ...]]:
+    """``INSERT INTO table (columns) SELECT ... <tail>`` on PostgreSQL, the rows coming in by ``COPY`` (by far the
+    fastest way in) through a temporary staging table shaped like ``table``. ``tail`` is the rest of the statement
+    (``ON CONFLICT ...``, ``RETURNING ...``). The rows are inserted in the order given (so callers that sort them take
+    index locks in a consistent order). Returns the rows of a ``RETURNING`` clause, else ``[]``."""
+    stage = f"fubble_stage_{table}"
+    names = ", ".join(columns)
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (fubble_seq serial, LIKE {table})")
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY fubble_seq {tail}")
+        returned = cursor.fetchall() if cursor.description is not None else []
+        cursor.execute(f"TRUNCATE {stage}")
+    return [tuple(row) for row in returned]
