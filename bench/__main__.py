@@ -1,4 +1,7 @@
-"""Benchmarks: ``python -m bench ingest|billing ...`` (or ``./dev bench ...``). See bench/README.md."""
+"""Benchmarks: ``python -m bench NAME ...`` or ``./dev bench NAME ...`` (figures: README).
+
+NAME is ingest, invoice_run, latency, billing or compare_seed; each takes --help.
+"""
 
 from __future__ import annotations
 
