@@ -10,36 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from fubble.billing.preview import UpcomingInvoice
-from fubble.db.models import InvoiceItem
+from fubble.invoices.schemas import InvoiceItemOut
 
 
-class UpcomingItemOut(BaseModel):
-    """A line the billing run would produce; the fields of an invoice item, with ``id`` always null."""
+class UpcomingItemOut(InvoiceItemOut):
+    """A line the billing run would produce: an invoice item's fields, with ``id`` always null."""
 
-    id: None = None
-    description: str
-    metric_name: str | None
-    quantity: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    subscription_id: int | None
-    price_component_id: int | None
-    period_start: datetime | None
-    period_end: datetime | None
-
-    @classmethod
-    def of(cls, item: InvoiceItem) -> UpcomingItemOut:
-        return cls(
-            description=item.description,
-            metric_name=item.metric_name,
-            quantity=item.quantity,
-            unit_price=item.unit_price,
-            amount=item.amount,
-            subscription_id=item.subscription_id,
-            price_component_id=item.price_component_id,
-            period_start=item.period_start,
-            period_end=item.period_end,
-        )
+    id: None = None  # type: ignore[assignment]  # nothing is stored, so there is no id
 
 
 class UpcomingInvoiceOut(BaseModel):
