@@ -1,6 +1,6 @@
 """Benchmarks: ``python -m bench NAME ...`` or ``./dev bench NAME ...`` (figures: README).
 
-NAME is ingest, invoice_run, latency, billing or compare_seed; each takes --help.
+NAME is ingest, invoice_run, latency, billing, compare_seed or storage_floor; each takes --help.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ def main() -> None:
         "invoice_run": "bench.invoice_run",
         "latency": "bench.latency",
         "compare_seed": "bench.compare_seed",
+        "storage_floor": "bench.storage_floor",
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print("usage: python -m bench {" + ",".join(commands) + "} [options]  (--help for each)")

@@ -91,8 +91,10 @@ class ServerProcess:
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
         log_dir: str | Path | None = None,
+        access_log: bool = True,
     ) -> None:
         self.db_url = db_url
+        self.access_log = access_log
         self.port = port or free_port()
         self.workers = workers
         self.extra_env = dict(extra_env or {})
@@ -125,6 +127,7 @@ class ServerProcess:
                     str(self.port),
                     "--workers",
                     str(self.workers),
+                    "--access-log" if self.access_log else "--no-access-log",
                 ],
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -176,10 +179,17 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def running_server(
-    db_url: str, *, extra_env: dict[str, str] | None = None, workers: int = 1, port: int | None = None
+    db_url: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+    port: int | None = None,
+    access_log: bool = True,
 ) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="fubble-server-") as logs:
-        server = ServerProcess(db_url, port=port, workers=workers, extra_env=extra_env, log_dir=logs)
+        server = ServerProcess(
+            db_url, port=port, workers=workers, extra_env=extra_env, log_dir=logs, access_log=access_log
+        )
         try:
             yield server.start()
         finally:

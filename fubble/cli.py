@@ -38,6 +38,7 @@ def serve(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve without API keys, for local demos; only on a loopback address.")
     ] = False,
+    access_log: Annotated[bool, typer.Option(help="Log every request (one line each) to stderr.")] = True,
 ) -> None:
     """Serve the HTTP API (creating or upgrading the database first).
 
@@ -73,6 +74,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
     )
 
 

@@ -73,6 +73,9 @@ def create_app(
         )
     for router in _routers():
         app.include_router(router)
+    from fubble.events import ingest_route
+
+    ingest_route.install(app)  # in front of the FastAPI routes, which stay their documentation and fallback
     _document_security(app)
     return app
 

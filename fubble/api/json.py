@@ -27,7 +27,7 @@ MAX_NUMBER_CHARS = 64
 MAX_EXPONENT = 40
 
 
-def _parse_decimal(text: str) -> Decimal:
+def parse_decimal(text: str) -> Decimal:
     value = Decimal(text)
     if len(text) > MAX_NUMBER_CHARS or (value and abs(value.adjusted()) > MAX_EXPONENT):
         raise json.JSONDecodeError(f"number {text[:20]}... is out of range", text, 0)
@@ -44,7 +44,7 @@ def loads(body: bytes | str) -> Any:
     """Parse JSON with every non-integer number as an exact ``Decimal``; NaN, Infinity and absurdly large or long
     numbers are rejected."""
     try:
-        return json.loads(body, parse_float=_parse_decimal, parse_int=_parse_int, parse_constant=_reject_constant)
+        return json.loads(body, parse_float=parse_decimal, parse_int=_parse_int, parse_constant=_reject_constant)
     except RecursionError as exc:
         raise json.JSONDecodeError("JSON nested too deeply", "", 0) from exc
     except UnicodeDecodeError as exc:  # FastAPI would turn this into an undocumented 400; it is invalid JSON (422)

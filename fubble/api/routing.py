@@ -12,6 +12,8 @@
 4. for writes with an ``Idempotency-Key``, replays the stored response, or claims the key before running the
    endpoint and stores the response in that same transaction (:mod:`fubble.api.idempotency`);
 5. writes the endpoint's return value (pydantic models, lists, dicts) as exact JSON, keeping decimals' digits.
+
+The transaction part (3) is :func:`in_transaction`, shared with the raw routes of :mod:`fubble.api.fast_route`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import functools
 import inspect
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import APIRouter
@@ -38,6 +40,8 @@ from fubble.api.json import ExactJSONRequest, ExactJSONResponse
 from fubble.api_keys.scopes import PUBLIC, Scope
 from fubble.errors import InvalidInput
 from fubble.errors_doc import responses as error_responses
+
+T = TypeVar("T")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRIES = 5
@@ -130,7 +134,6 @@ def reject_nul_characters(request: Request) -> None:
 async def run_in_unit_of_work(
     request: Request, inner: Callable[[Request], Awaitable[Response]], principal: Principal | None
 ) -> Response:
-    database = request.app.state.db
     clock = request.app.state.clock
     write = request.method not in SAFE_METHODS
     key = idempotency.validated_key(request.headers.get(idempotency.HEADER)) if write else None
@@ -140,33 +143,52 @@ async def run_in_unit_of_work(
             request.method, request.url.path, request.url.query, await request.body()
         )
     owner = principal.key_id if principal is not None and principal.key_id is not None else 0
+
+    async def work(session: Session) -> Response:
+        request.state.session = session
+        record = None
+        if key is not None:
+            replay = await run_in_threadpool(idempotency.stored_response, session, owner, key, fingerprint, clock.now())
+            if replay is not None:
+                return replay
+            record = await run_in_threadpool(
+                idempotency.claim, session, owner, key, fingerprint, request.method, request.url.path, clock.now()
+            )
+        response = await inner(request)
+        if record is not None:
+            await run_in_threadpool(idempotency.store, session, record, response, clock.now())
+        return response
+
+    return await in_transaction(request.app.state, principal, f"{request.method} {request.url.path}", work, write=write)
+
+
+async def in_transaction(
+    state: Any,
+    principal: Principal | None,
+    request_line: str,
+    work: Callable[[Session], Awaitable[T]],
+    *,
+    write: bool = True,
+) -> T:
+    """Run ``work`` in one session of ``state.db`` (``state`` is ``app.state``): commit it if ``write`` (before
+    returning, so the caller answers only once the change is durable), roll back on any error, re-run it on a
+    retryable database error, and always close the session, even when the request is cancelled."""
+    database = state.db
+    clock = state.clock
     attempt = 0
     while True:
         session = database.session(write=write)
         session.info.update(
             actor=principal.name if principal else "anonymous",
             api_key_id=principal.key_id if principal else None,
-            request=f"{request.method} {request.url.path}"[:512],
+            request=request_line[:512],
             now=clock.now(),
         )
-        request.state.session = session
         try:
-            record = None
-            if key is not None:
-                replay = await run_in_threadpool(
-                    idempotency.stored_response, session, owner, key, fingerprint, clock.now()
-                )
-                if replay is not None:
-                    return replay
-                record = await run_in_threadpool(
-                    idempotency.claim, session, owner, key, fingerprint, request.method, request.url.path, clock.now()
-                )
-            response = await inner(request)
-            if record is not None:
-                await run_in_threadpool(idempotency.store, session, record, response, clock.now())
+            result = await work(session)
             if write and _has_work(session):  # an untouched session has nothing to commit (no thread hop)
                 await run_in_threadpool(session.commit)
-            return response
+            return result
         except Exception as exc:
             await run_in_threadpool(session.rollback)
             if attempt < MAX_RETRIES and (is_retryable(exc) or isinstance(exc, idempotency.KeyInUse)):

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from sqlalchemy.orm import Session
 
 from fubble.db.types import decimal_text, sqlite_time
@@ -34,6 +35,44 @@ def sqlite_value(value: Any, times: dict[datetime, str]) -> Any:
             text = times[value] = sqlite_time(value)
         return text
     return value
+
+
+def pg_copy_unless_duplicate(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> bool:
+    """``COPY`` the rows straight into ``table`` (the fastest way in) inside a savepoint; if a row violates a unique
+    constraint (a key stored before, or by a concurrent transaction that committed meanwhile), roll back to the
+    savepoint and return ``False``, leaving the transaction as it was, so the caller can insert with ``ON CONFLICT``.
+    """
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute("SAVEPOINT fubble_copy")
+        try:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT fubble_copy")
+            cursor.execute("RELEASE SAVEPOINT fubble_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT fubble_copy")
+    return True
+
+
+def pg_insert_from_arrays(
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    values: Sequence[list[Any]],
+    tail: str,
+) -> None:
+    """``INSERT INTO table (columns) SELECT * FROM unnest(...) <tail>`` on PostgreSQL: one statement whose parameters
+    are one array per column (``values[i]`` holds column ``i``'s values, ``types[i]`` its SQL type), so any number of
+    rows costs one round trip, with no staging table. The rows are inserted in the order given."""
+    arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in types)
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}"
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(statement, list(values))
 
 
 def pg_insert_through_stage(

@@ -1,27 +1,27 @@
 """A fast path for validating the common shape of an event, used by batch ingestion.
 
 :func:`quick_parse` accepts only events it can check exactly like :class:`~fubble.events.schemas.EventIn` (plain JSON
-types: integer ids, integer or plain-decimal quantities, ``...Z``/``+00:00`` timestamps) and returns ``None`` for
-anything else, which then goes through ``EventIn`` itself (so every error message, and every lenient conversion
-pydantic does, stays exactly as before). It never accepts what ``EventIn`` would refuse and, for what it accepts,
-yields the same values.
+types: integer ids, integer or plain-decimal quantities, ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` timestamps with ``Z``, an
+offset or none) and returns ``None`` for anything else, which then goes through ``EventIn`` itself (so every error
+message, and every lenient conversion pydantic does, stays exactly as before). It never accepts what ``EventIn`` would
+refuse and, for what it accepts, yields the same values. The HTTP fast path decodes request bodies with
+:mod:`fubble.events.decoder` instead (straight from bytes); this one serves values already parsed (``fubble events
+import``, batches the HTTP fast path left to the FastAPI route).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from fubble.api.fields import MAX_ID, MAX_METADATA_BYTES, MAX_TIME, MIN_TIME
-from fubble.db.types import dumps_exact
+from fubble.db.types import dumps_exact, to_utc
 
 _FIELDS = frozenset(
     {"customer_id", "external_customer_id", "metric_name", "quantity", "event_time", "properties", "event_id"}
 )
-# Instants the fast path parses itself: seconds, optional fraction (at most microseconds), and UTC.
-_UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|\+00:00)")
 _WHOLE_LIMIT = 10**20  # Quantity: at most 20 digits before the decimal point and 12 after
 
 
@@ -63,7 +63,7 @@ def quick_parse(raw: Any) -> ParsedEvent | None:
         return None
     event_time = get("event_time")
     if event_time is not None:
-        event_time = _utc_time(event_time)
+        event_time = utc_time(event_time)
         if event_time is None:
             return None
     properties = get("properties")
@@ -99,10 +99,13 @@ def _quantity(value: Any) -> Decimal | None:
 
 _TIMES: dict[str, datetime | None] = {}
 _TIMES_LIMIT = 65_536
+# Instants parsed here: seconds, an optional fraction (at most microseconds), and ``Z``, an offset or none (UTC).
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?")
 
 
-def _utc_time(value: Any) -> datetime | None:
-    """The instant, for a ``...Z``/``+00:00`` timestamp in range (cached: many events share their timestamp)."""
+def utc_time(value: Any) -> datetime | None:
+    """The instant in UTC, for a timestamp of the shape above within 1900..9000; ``None`` for anything else (cached:
+    many events share their timestamp)."""
     if type(value) is not str:
         return None
     try:
@@ -111,16 +114,15 @@ def _utc_time(value: Any) -> datetime | None:
         pass
     if len(_TIMES) >= _TIMES_LIMIT:
         _TIMES.clear()
-    parsed = _TIMES[value] = _parse_utc_time(value)
+    parsed = _TIMES[value] = _parse_time(value)
     return parsed
 
 
-def _parse_utc_time(value: str) -> datetime | None:
-    if not _UTC_TIME.fullmatch(value):
+def _parse_time(value: str) -> datetime | None:
+    if not _TIME.fullmatch(value):
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+        parsed = to_utc(datetime.fromisoformat(value))
+    except (ValueError, OverflowError):  # no such day; an offset taking it out of datetime's range
         return None
-    parsed = parsed.replace(tzinfo=UTC)  # the offset is zero
     return parsed if MIN_TIME <= parsed < MAX_TIME else None

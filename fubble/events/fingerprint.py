@@ -10,7 +10,7 @@ inside ``properties`` alike.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any, Protocol
 
@@ -76,25 +76,43 @@ def _canonical(value: Any) -> Any:
 def fingerprint(event: EventPayload) -> str:
     """SHA-256 of the canonical JSON of the payload: :func:`reference_fingerprint`'s text, written directly (the same
     keys in sorted order, the same separators and string escaping), so it is the same hash, only cheaper."""
+    customer_id = event.customer_id
+    external = event.external_customer_id
     properties = event.properties
-    parts = [
-        '{"customer_id":',
-        "null" if event.customer_id is None else str(int(event.customer_id)),
-        ',"event_time":',
-        "null" if event.event_time is None else '"' + event.event_time.isoformat() + '"',
-    ]
-    if event.external_customer_id is not None:
-        parts += [',"external_customer_id":', encode_basestring(event.external_customer_id)]
-    parts += [
-        ',"metric_name":',
-        encode_basestring(event.metric_name),
-        ',"properties":',
-        "null" if properties is None else dumps_exact(_canonical(properties)),
-        ',"quantity":"',
-        canonical_number(event.quantity),
-        '"}',
-    ]
-    return hashlib.sha256("".join(parts).encode("utf-8")).hexdigest()
+    text = (
+        '{"customer_id":'
+        + ("null" if customer_id is None else str(int(customer_id)))
+        + ',"event_time":'
+        + _time_json(event.event_time)
+        + ("" if external is None else ',"external_customer_id":' + encode_basestring(external))
+        + ',"metric_name":'
+        + encode_basestring(event.metric_name)
+        + ',"properties":'
+        + ("null" if properties is None else dumps_exact(_canonical(properties)))
+        + ',"quantity":"'
+        + canonical_number(event.quantity)
+        + '"}'
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_TIME_CACHE: dict[datetime, str] = {}
+
+
+def _time_json(value: datetime | None) -> str:
+    """The instant's ISO text as a JSON string, cached for UTC instants (many events share their timestamp; equal
+    instants with other offsets would have another text, so only ``UTC`` ones are cached)."""
+    if value is None:
+        return "null"
+    if value.tzinfo is not UTC:
+        return '"' + value.isoformat() + '"'
+    text = _TIME_CACHE.get(value)
+    if text is None:
+        text = '"' + value.isoformat() + '"'
+        if len(_TIME_CACHE) >= _CACHE_LIMIT:
+            _TIME_CACHE.clear()
+        _TIME_CACHE[value] = text
+    return text
 
 
 def reference_fingerprint(event: EventPayload) -> str:

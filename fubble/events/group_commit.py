@@ -28,7 +28,6 @@ from fubble.clock import Clock
 from fubble.db.session import Database
 from fubble.errors import FubbleError
 from fubble.events import service
-from fubble.events.schemas import EventIn
 
 MAX_GROUP = 1000  # events per transaction
 
@@ -39,11 +38,11 @@ class GroupCommitter:
     def __init__(self, database: Database, clock: Clock) -> None:
         self.database = database
         self.clock = clock
-        self._waiting: list[tuple[EventIn, asyncio.Future[service.Recorded]]] = []
+        self._waiting: list[tuple[service.ValidEvent, asyncio.Future[service.Recorded]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def record(self, event: EventIn) -> service.Recorded:
+    async def record(self, event: service.ValidEvent) -> service.Recorded:
         """Record the event (in a transaction shared with other requests) and return it once committed; raises the
         same errors as :func:`fubble.events.service.record`."""
         loop = asyncio.get_running_loop()
@@ -68,7 +67,7 @@ class GroupCommitter:
                 else:
                     future.set_result(outcome)
 
-    def _commit(self, events: Sequence[EventIn]) -> list[service.Recorded | Exception]:
+    def _commit(self, events: Sequence[service.ValidEvent]) -> list[service.Recorded | Exception]:
         try:
             return list(self._transaction(events))
         except Exception:
@@ -83,7 +82,7 @@ class GroupCommitter:
                 outcomes.append(exc)
         return outcomes
 
-    def _transaction(self, events: Sequence[EventIn]) -> list[service.Recorded | FubbleError]:
+    def _transaction(self, events: Sequence[service.ValidEvent]) -> list[service.Recorded | FubbleError]:
         attempt = 0
         while True:
             session = self.database.session(write=True)

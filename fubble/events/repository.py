@@ -115,9 +115,10 @@ _COLUMNS = (
 
 def insert_batch(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
     """Store events in bulk on the raw driver connection (the hot path of batch ingestion): ids are
-    allocated up front, then SQLite takes one ``executemany`` and PostgreSQL a ``COPY`` into a temporary staging
-    table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``. The values are
-    converted exactly as the column types would (:mod:`fubble.db.types`). Returns ``(id, row)`` of the rows actually
+    allocated up front, then SQLite takes one ``executemany`` and PostgreSQL one ``COPY`` straight into the table (the
+    common case: no ``event_id`` is taken yet), or, when that meets a taken ``event_id``, a ``COPY`` into a temporary
+    staging table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``. The values
+    are converted exactly as the column types would (:mod:`fubble.db.types`). Returns ``(id, row)`` of the rows actually
     inserted; a row whose ``event_id`` is already taken (also by a concurrent transaction) is skipped."""
     if not rows:
         return []
@@ -167,7 +168,8 @@ def _insert_sqlite(driver: Any, rows: list[dict[str, Any]]) -> list[tuple[int, d
 
 
 def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    with bulk.driver_connection(session).cursor() as cursor:
+    driver = bulk.driver_connection(session)
+    with driver.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (len(rows),)
         )
@@ -187,6 +189,8 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tup
         for event_id, row in zip(ids, rows, strict=True)
     ]
     # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
+    if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, values):
+        return list(zip(ids, rows, strict=True))
     returned = bulk.pg_insert_through_stage(
         session, "events", _COLUMNS, values, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
     )

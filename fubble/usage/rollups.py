@@ -20,13 +20,13 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, localcontext
 from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, and_, bindparam, case, insert, or_, update
+from sqlalchemy import Insert, Table, and_, bindparam, case, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -39,7 +39,7 @@ from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
 
-__all__ = ["EventRow", "apply", "rebuild"]
+__all__ = ["EventRow", "Pending", "apply", "prepare", "rebuild"]
 
 # Sums of quantities and value x microseconds products never round (an inexact result would raise instead).
 _EXACT = Context(prec=200, traps=[Inexact])
@@ -63,50 +63,151 @@ class EventRow(NamedTuple):
     properties: Mapping[str, Any] | None
 
 
-def apply(session: Session, events: Sequence[EventRow]) -> None:
-    """Add events just inserted in this transaction (never duplicates) to the rollups."""
+def apply(session: Session, events: Sequence[EventRow], *, prepared: Pending | None = None) -> None:
+    """Add events just inserted in this transaction (never duplicates) to the rollups.
+
+    ``prepared`` is what :func:`prepare` made of the same events before the transaction (before their ids were
+    known, so ``events[i]`` must be the i-th event given to it): it is used if the metrics' definitions are still the
+    ones it was prepared with, so a writer holding a lock (SQLite's) only has to write.
+    """
     if not events:
         return
+    if any(a.id >= b.id for a, b in pairwise(events)):
+        events = sorted(events, key=lambda e: e.id)
+        prepared = None  # its positions were for the order given
     definitions = resolve(session, {e.metric_name for e in events}, lock=True)
-    groups: dict[BucketKey, list[Point]] = defaultdict(list)
-    values: set[tuple[int, str, datetime, str]] = set()
-    for event in events:
-        definition = definitions[event.metric_name]
-        if definition.filters and not definition.counts(event.properties):
-            continue
-        point = (event.event_time, event.id, event.quantity)
-        hour = floor_hour(event.event_time)
-        groups[(event.customer_id, event.metric_name, Width.hour.value, hour)].append(point)
-        groups[(event.customer_id, event.metric_name, Width.day.value, floor_day(hour))].append(point)
-        if definition.aggregation is Aggregation.unique_count:
-            value = definition.distinct_value(event.properties)
-            if value is not None:
-                values.add((event.customer_id, event.metric_name, hour, value))
-    if not groups:
+    if prepared is None or prepared.definitions != definitions:
+        prepared = prepare(definitions, events)
+    hours, days = prepared.hours, prepared.days
+    if not hours:
         return
+    groups = {(c, m, Width.hour.value, b): bucket for (c, m, b), bucket in hours.items()}
+    groups.update(((c, m, Width.day.value, b), bucket) for (c, m, b), bucket in days.items())
     dialect = session.get_bind().dialect.name
-    with localcontext(_EXACT):
-        rows = [_row(key, _combined(points)) for key, points in sorted(groups.items())]
+    rows = [_row(key, groups[key].summary(events)) for key in sorted(groups)]
     _execute_many(session, _upsert(dialect), rows)
-    if values:
+    if prepared.values:
         _execute_many(
             session,
             _insert_distinct(dialect),
-            [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(values)],
+            [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(prepared.values)],
         )
     weighted = [key for key in groups if definitions[key[1]].aggregation is Aggregation.weighted_sum]
     if weighted:
         _recompute(session, definitions, weighted)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """New events summarized per hour and day bucket, ready to be written by :func:`apply`."""
+
+    definitions: Mapping[str, MetricDefinition]
+    hours: dict[tuple[int, str, datetime], _Bucket]
+    days: dict[tuple[int, str, datetime], _Bucket]
+    values: set[tuple[int, str, datetime, str]]
+
+
+def prepare(definitions: Mapping[str, MetricDefinition], events: Sequence[EventRow]) -> Pending:
+    """Summarize events per bucket (pure: no database). Events are ordered by their position in ``events`` (which
+    must be the order of their ids, as :func:`apply` checks); their ``id`` is not read here."""
+    hours: dict[tuple[int, str, datetime], _Bucket] = {}
+    values: set[tuple[int, str, datetime, str]] = set()
+    floors: dict[datetime, datetime] = {}  # event time -> its hour (events often share their time)
+    with localcontext(_EXACT):
+        for position, event in enumerate(events):
+            definition = definitions[event.metric_name]
+            if definition.filters and not definition.counts(event.properties):
+                continue
+            moment = event.event_time
+            hour = floors.get(moment)
+            if hour is None:
+                hour = floors[moment] = floor_hour(moment)
+            key = (event.customer_id, event.metric_name, hour)
+            bucket = hours.get(key)
+            if bucket is None:
+                hours[key] = _Bucket(moment, position, event.quantity)
+            else:
+                bucket.add(moment, position, event.quantity)
+            if definition.aggregation is Aggregation.unique_count:
+                value = definition.distinct_value(event.properties)
+                if value is not None:
+                    values.add((event.customer_id, event.metric_name, hour, value))
+        days: dict[tuple[int, str, datetime], _Bucket] = {}
+        for (customer_id, metric_name, hour), bucket in hours.items():
+            day_key = (customer_id, metric_name, floor_day(hour))
+            day = days.get(day_key)
+            if day is None:
+                days[day_key] = bucket.copy()
+            else:
+                day.merge(bucket)
+    return Pending(dict(definitions), hours, days, values)
+
+
+class _Bucket:
+    """The summary of a bucket's new events (without the integral, see the module docstring), fed in any order."""
+
+    __slots__ = ("count", "first", "last", "maximum", "total")
+
+    def __init__(self, moment: datetime, order: int, value: Decimal) -> None:
+        self.count = 1
+        self.total = value
+        self.maximum = value
+        self.first = self.last = (moment, order, value)
+
+    def add(self, moment: datetime, order: int, value: Decimal) -> None:
+        self.count += 1
+        self.total += value
+        if value > self.maximum:
+            self.maximum = value
+        point = (moment, order, value)
+        if point < self.first:
+            self.first = point
+        elif point > self.last:
+            self.last = point
+
+    def copy(self) -> _Bucket:
+        twin = _Bucket.__new__(_Bucket)
+        twin.count, twin.total, twin.maximum, twin.first, twin.last = (
+            self.count,
+            self.total,
+            self.maximum,
+            self.first,
+            self.last,
+        )
+        return twin
+
+    def merge(self, other: _Bucket) -> None:
+        self.count += other.count
+        self.total += other.total
+        self.maximum = max(self.maximum, other.maximum)
+        self.first = min(self.first, other.first)
+        self.last = max(self.last, other.last)
+
+    def summary(self, events: Sequence[EventRow]) -> Summary:
+        """The summary, with the id of the last event (``events`` are the events whose positions were fed in)."""
+        return Summary(
+            count=self.count,
+            total=self.total,
+            maximum=self.maximum,
+            first_time=self.first[0],
+            first_value=self.first[2],
+            last_time=self.last[0],
+            last_value=self.last[2],
+            last_order=events[self.last[1]].id,
+        )
+
+
 _COMPILED: dict[tuple[str, int], SQLCompiler] = {}
+_ARRAYS_UP_TO = 100  # rows: PostgreSQL upserts up to this many from arrays, more through a staging table
 
 
 def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """``session.execute(statement, rows)`` on the raw driver connection (the hot path of ingestion): the statement
     is compiled once per dialect and the values are converted as the column types would (:mod:`fubble.db.bulk`).
-    SQLite takes one ``executemany``; PostgreSQL takes the rows by ``COPY`` and then one ``INSERT ... SELECT`` with
-    the statement's ``ON CONFLICT`` clause. The rows come sorted by key, and stay in that order."""
+    SQLite takes one ``executemany``. PostgreSQL takes one ``INSERT ... SELECT`` with the statement's ``ON CONFLICT``
+    clause, from arrays of column values for a few rows (one round trip, as for the small groups of single events), or
+    from a staging table filled by ``COPY`` for many (``COPY`` converts values faster, which outweighs its fixed cost
+    of about a millisecond). The rows come sorted by key, and stay in that order."""
     dialect = session.connection().dialect
     key = (dialect.name, id(statement))  # the statements are built once (cached), so their ids are stable
     compiled = _COMPILED.get(key)
@@ -116,10 +217,14 @@ def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]
         head, _, rest = compiled.string.partition(" VALUES (")
         names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
         conflict = rest.partition(") ON CONFLICT ")[2]
-        table = statement.table.name
-        bulk.pg_insert_through_stage(
-            session, table, names, [[row[n] for n in names] for row in rows], f"ON CONFLICT {conflict}"
-        )
+        table = cast(Table, statement.table)
+        if len(rows) <= _ARRAYS_UP_TO:
+            types = [table.c[name].type.compile(dialect=dialect) for name in names]
+            columns = [[row[name] for row in rows] for name in names]
+            bulk.pg_insert_from_arrays(session, table.name, names, types, columns, f"ON CONFLICT {conflict}")
+        else:
+            values = [[row[name] for name in names] for row in rows]
+            bulk.pg_insert_through_stage(session, table.name, names, values, f"ON CONFLICT {conflict}")
         return
     names = list(compiled.positiontup or [])
     times: dict[datetime, str] = {}

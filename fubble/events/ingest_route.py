@@ -1,0 +1,81 @@
+"""The fast path of ``POST /events/`` and ``POST /events/batch`` (see :mod:`fubble.api.fast_route`).
+
+The common request (a JSON body the decoder of :mod:`fubble.events.decoder` is certain about, no query string, no
+``Idempotency-Key``) is answered here: the API key is checked like every route checks it (``ingest`` scope), single
+events go to the group committer, batches run in one transaction of their own (committed before the answer, rolled
+back on error, retried on a retryable database error: :func:`fubble.api.routing.in_transaction`). Everything else
+goes to the FastAPI routes of :mod:`fubble.events.router`, which stay the definition of these operations: their
+OpenAPI documentation, and every response for a request the fast path leaves to them (a body it is not certain
+about, an Idempotency-Key, a query string, another content type). Errors the fast path meets (401/403, a batch the
+service refuses, a single event's 404/409/422 from the group committer) go to the app's error handlers, so they are
+rendered exactly like the FastAPI routes' errors.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from fubble.api.fast_route import JSON, FastRequest, FastRoute
+from fubble.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from fubble.api.json import ExactJSONResponse
+from fubble.api.routing import in_transaction
+from fubble.api_keys.scopes import Scope
+from fubble.events import decoder, group_commit, service
+from fubble.events.event_json import event_json
+from fubble.events.schemas import BatchResult
+
+_IDEMPOTENCY_KEY = IDEMPOTENCY_HEADER.lower().encode()
+_REPLAY_HEADERS = {"Idempotent-Replay": "true"}
+_SCOPE = Scope.ingest.value  # a plain string, as FubbleRoute passes it (it is quoted in the 403 message)
+
+
+def install(app: FastAPI) -> None:
+    """Put the fast routes in front of the app's routes."""
+    router = app.router
+    router.routes[:0] = [FastRoute("/events/", record_event, router), FastRoute("/events/batch", record_batch, router)]
+
+
+def _plain(request: FastRequest) -> bool:
+    """Whether the request is of the shape the fast path answers (the rest goes to the FastAPI route)."""
+    return (
+        not request.scope["query_string"]  # a query parameter could hold a NUL: the pipeline refuses those
+        and request.header(b"content-type") == JSON
+        and request.header(_IDEMPOTENCY_KEY) is None
+    )
+
+
+async def record_event(request: FastRequest) -> Response | None:
+    if not _plain(request):
+        return None
+    state = request.app.state
+    await state.auth.authenticate(request, _SCOPE)
+    event = decoder.decode_event(await request.read_body())
+    if event is None:
+        return None
+    recorded = await group_commit.committer(state).record(event)  # a FubbleError goes to the app's error handler
+    body = event_json(recorded.event)
+    if recorded.replay:
+        return Response(body, status_code=200, headers=_REPLAY_HEADERS, media_type=ExactJSONResponse.media_type)
+    return Response(body, status_code=201, media_type=ExactJSONResponse.media_type)
+
+
+async def record_batch(request: FastRequest) -> Response | None:
+    if not _plain(request):
+        return None
+    state = request.app.state
+    principal = await state.auth.authenticate(request, _SCOPE)
+    events = decoder.decode_batch(await request.read_body(), state.settings.max_batch_events)
+    if events is None:
+        return None
+    clock = state.clock
+
+    async def work(session: Session) -> BatchResult:
+        return await run_in_threadpool(service.record_parsed_batch, session, events, clock=clock)
+
+    # An error (the 422 listing every bad event, a 409) goes to the app's error handler, like the FastAPI route's:
+    # the events are the ones EventIn would give, checked by the same service code. Not re-run through the FastAPI
+    # route: a second run could see other data (a concurrent request's commit) and answer differently.
+    return ExactJSONResponse(await in_transaction(state, principal, "POST /events/batch", work))
