@@ -58,21 +58,16 @@ def pg_copy_unless_duplicate(
     return True
 
 
-def pg_insert_from_arrays(
-    session: Session,
-    table: str,
-    columns: Sequence[str],
-    types: Sequence[str],
-    values: Sequence[list[Any]],
-    tail: str,
+def pg_insert_values(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], tail: str
 ) -> None:
-    """``INSERT INTO table (columns) SELECT * FROM unnest(...) <tail>`` on PostgreSQL: one statement whose parameters
-    are one array per column (``values[i]`` holds column ``i``'s values, ``types[i]`` its SQL type), so any number of
-    rows costs one round trip, with no staging table. The rows are inserted in the order given."""
-    arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in types)
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {tail}"
+    """``INSERT INTO table (columns) VALUES (...), (...) <tail>`` on PostgreSQL: one statement, one round trip, for a
+    few rows (each value is a parameter of its own, which psycopg converts in C; mind the 65,535 parameters limit).
+    The rows are inserted in the order given."""
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(rows))} {tail}"
     with driver_connection(session).cursor() as cursor:
-        cursor.execute(statement, list(values))
+        cursor.execute(statement, [value for row in rows for value in row])
 
 
 def pg_insert_through_stage(

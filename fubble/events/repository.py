@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fubble.db import bulk
-from fubble.db.models import Customer, Event
+from fubble.db.models import Event
 from fubble.db.types import decimal_text, dumps_exact, to_utc
 
 # Bound parameters per IN (...) list: far below SQLite's limit (32,766) and PostgreSQL's (65,535).
@@ -31,10 +31,7 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(customer_ids))
-    found: set[int] = set()
-    for chunk in _chunks(wanted):
-        found.update(session.scalars(select(Customer.id).where(Customer.id.in_(chunk))))
-    return found
+    return {i for (i,) in _rows_matching(session, "SELECT id FROM customers", "id", wanted)}
 
 
 def customer_exists(session: Session, customer_id: int) -> bool:
@@ -42,43 +39,43 @@ def customer_exists(session: Session, customer_id: int) -> bool:
 
 
 def customer_ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
-    """``{external_id: customer id}`` of the customers among ``external_ids`` (one query per chunk)."""
+    """``{external_id: customer id}`` of the customers among ``external_ids``."""
     wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
-        query = select(Customer.external_id, Customer.id).where(Customer.external_id.in_(chunk))
-        found.update((external_id, customer_id) for external_id, customer_id in session.execute(query) if external_id)
-    return found
+    return dict(_rows_matching(session, "SELECT external_id, id FROM customers", "external_id", wanted))
 
 
 def fingerprints_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
     """``{event_id: fingerprint}`` of the stored events among ``event_ids``."""
     wanted = sorted(set(event_ids))
-    found: dict[str, str] = {}
-    if not wanted:
-        return found
-    # On the raw driver: this runs for every event of a batch, and SQLAlchemy's expanding IN costs more than the query.
-    driver = bulk.driver_connection(session)
-    if session.connection().dialect.name == "postgresql":  # one query with an array, not thousands of parameters
-        with driver.cursor() as cursor:
-            cursor.execute("SELECT event_id, fingerprint FROM events WHERE event_id = ANY(%s)", (wanted,))
-            found.update(cursor.fetchall())
-        return found
-    cursor = driver.cursor()
+    return dict(_rows_matching(session, "SELECT event_id, fingerprint FROM events", "event_id", wanted))
+
+
+def _rows_matching(session: Session, query: str, column: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query WHERE column IN (values)``, on the raw driver (in lists of at most ``_IN_CHUNK``): these
+    lookups run for every event ingested, and SQLAlchemy's expanding IN costs more than the query. Only for plain
+    values (ids, text) that need no type conversion. (Not ``= ANY(array)`` on PostgreSQL: psycopg builds array
+    parameters in Python, which costs more than the query too.)"""
+    if not values:
+        return []
+    mark = "%s" if session.connection().dialect.name == "postgresql" else "?"
+    found: list[tuple[Any, ...]] = []
+    cursor = bulk.driver_connection(session).cursor()
     try:
-        for chunk in _chunks(wanted):
-            marks = ", ".join("?" * len(chunk))
-            found.update(cursor.execute(f"SELECT event_id, fingerprint FROM events WHERE event_id IN ({marks})", chunk))
+        for chunk in _chunks(values):
+            cursor.execute(f"{query} WHERE {column} IN ({', '.join([mark] * len(chunk))})", chunk)
+            found.extend(tuple(row) for row in cursor.fetchall())
     finally:
         cursor.close()
     return found
 
 
 def events_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, Row[Any]]:
-    """``{event_id: stored event row}`` of the stored events among ``event_ids``."""
+    """``{event_id: stored event row}`` of the stored events among ``event_ids`` (usually none: they are looked up
+    cheaply first, and only those found are read whole)."""
     wanted = sorted(set(event_ids))
+    stored = sorted(key for (key,) in _rows_matching(session, "SELECT event_id FROM events", "event_id", wanted))
     found: dict[str, Row[Any]] = {}
-    for chunk in _chunks(wanted):
+    for chunk in _chunks(stored):
         found.update((row.event_id, row) for row in session.execute(select(EVENTS).where(EVENTS.c.event_id.in_(chunk))))
     return found
 

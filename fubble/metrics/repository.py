@@ -44,5 +44,6 @@ def priced_by_plans(session: Session, name: str) -> bool:
 def known_metric_names(session: Session) -> list[str]:
     """Every name an event may carry: the defined metrics and the names priced by any plan (active or not), distinct
     and sorted (code-point order on both databases)."""
-    names = union(select(Metric.name), select(PriceComponent.metric_name)).subquery()
-    return sorted(session.scalars(select(names.c[0])))
+    # Core, not ORM: this runs for every group of ingested events.
+    names = union(select(Metric.__table__.c.name), select(PriceComponent.__table__.c.metric_name))
+    return sorted(name for (name,) in session.execute(names))

@@ -62,8 +62,12 @@ def resolve(session: Session, names: Iterable[str], *, lock: bool = False) -> di
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    query = select(Metric).where(Metric.name.in_(wanted)).order_by(Metric.name)
+    table = Metric.__table__.c  # Core, not ORM: this runs for every group of ingested events
+    query = select(table.name, table.aggregation, table.property, table.filters).where(table.name.in_(wanted))
     if lock:
-        query = query.with_for_update(read=True)
-    found = {m.name: of(m) for m in session.scalars(query)}
+        query = query.order_by(table.name).with_for_update(read=True)
+    found = {
+        name: MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(filters))
+        for name, aggregation, prop, filters in session.execute(query)
+    }
     return {name: found.get(name, MetricDefinition(name)) for name in wanted}

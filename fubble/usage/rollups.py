@@ -198,16 +198,16 @@ class _Bucket:
 
 
 _COMPILED: dict[tuple[str, int], SQLCompiler] = {}
-_ARRAYS_UP_TO = 100  # rows: PostgreSQL upserts up to this many from arrays, more through a staging table
+_VALUES_UP_TO = 500  # rows: PostgreSQL upserts up to this many with one INSERT ... VALUES, more through COPY
 
 
 def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """``session.execute(statement, rows)`` on the raw driver connection (the hot path of ingestion): the statement
     is compiled once per dialect and the values are converted as the column types would (:mod:`fubble.db.bulk`).
-    SQLite takes one ``executemany``. PostgreSQL takes one ``INSERT ... SELECT`` with the statement's ``ON CONFLICT``
-    clause, from arrays of column values for a few rows (one round trip, as for the small groups of single events), or
-    from a staging table filled by ``COPY`` for many (``COPY`` converts values faster, which outweighs its fixed cost
-    of about a millisecond). The rows come sorted by key, and stay in that order."""
+    SQLite takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, one multi-row
+    ``INSERT ... VALUES`` for a few rows (one round trip, as for the small groups of single events), or for many an
+    ``INSERT ... SELECT`` from a staging table filled by ``COPY`` (faster per row, which outweighs its fixed cost of
+    a millisecond or so). The rows come sorted by key, and stay in that order."""
     dialect = session.connection().dialect
     key = (dialect.name, id(statement))  # the statements are built once (cached), so their ids are stable
     compiled = _COMPILED.get(key)
@@ -217,14 +217,12 @@ def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]
         head, _, rest = compiled.string.partition(" VALUES (")
         names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
         conflict = rest.partition(") ON CONFLICT ")[2]
-        table = cast(Table, statement.table)
-        if len(rows) <= _ARRAYS_UP_TO:
-            types = [table.c[name].type.compile(dialect=dialect) for name in names]
-            columns = [[row[name] for row in rows] for name in names]
-            bulk.pg_insert_from_arrays(session, table.name, names, types, columns, f"ON CONFLICT {conflict}")
+        table = cast(Table, statement.table).name
+        values = [[row[name] for name in names] for row in rows]
+        if len(rows) <= _VALUES_UP_TO:
+            bulk.pg_insert_values(session, table, names, values, f"ON CONFLICT {conflict}")
         else:
-            values = [[row[name] for name in names] for row in rows]
-            bulk.pg_insert_through_stage(session, table.name, names, values, f"ON CONFLICT {conflict}")
+            bulk.pg_insert_through_stage(session, table, names, values, f"ON CONFLICT {conflict}")
         return
     names = list(compiled.positiontup or [])
     times: dict[datetime, str] = {}

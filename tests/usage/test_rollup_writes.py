@@ -24,7 +24,7 @@ SPECS = [Spec("calls"), Spec("peak", "max"), Spec("level", "latest"), Spec("user
 
 
 def test_big_and_small_upserts_match_a_rebuild(db: Database, clock: FrozenClock) -> None:
-    customers = new_customers(db, clock, 40)
+    customers = new_customers(db, clock, 120)
     with db.transaction() as session:
         for spec in SPECS:
             define(session, spec, clock)
@@ -34,12 +34,12 @@ def test_big_and_small_upserts_match_a_rebuild(db: Database, clock: FrozenClock)
             "customer_id": customer,
             "metric_name": SPECS[n % len(SPECS)].name,
             "quantity": Decimal(n % 97 + 1) / 8,
-            "event_time": T0 + timedelta(minutes=(n * 37) % 240),  # four hours across midnight
+            "event_time": T0 + timedelta(minutes=(n * 37) % 480),  # eight hours across midnight
             "properties": {"user": f"u{n % 11}"},
             "event_id": f"{batch}-{n}",
         }
 
-    big = [event(n, customers[n % len(customers)], "big") for n in range(2000)]
+    big = [event(n, customers[n % len(customers)], "big") for n in range(3000)]
     with db.transaction() as session:
         events.record_batch(session, big, clock=clock, max_events=10_000)
     for k in range(5):  # small batches into buckets the big one created
@@ -49,7 +49,7 @@ def test_big_and_small_upserts_match_a_rebuild(db: Database, clock: FrozenClock)
 
     with db.transaction() as session:
         incremental = snapshot(session)
-        assert len(incremental[0]) > 200  # the big batch went through the many-rows path (over 100 buckets)
+        assert len(incremental[0]) > 600  # the big batch went through the many-rows path (over 500 buckets)
         stored = stored_events(session)
         definitions = resolve(session, [s.name for s in SPECS])
         window = (T0 + timedelta(minutes=10), T0 + timedelta(hours=3, minutes=50))
