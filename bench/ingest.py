@@ -3,6 +3,7 @@
 python -m bench ingest --database sqlite --single 5000 --concurrency 64 --batches 20 --batch-size 1000
 python -m bench ingest --database postgres --single 0 --batches 10 --batch-size 10000   # batches only
 python -m bench ingest --database postgres --workers 2 --single 5000 --batches 0        # single events only
+python -m bench ingest --client wrk --workers 2 --batches 0    # single events sent by wrk (apt install wrk)
 
 The client shares the machine with the server: on a 2-core box it takes a noticeable share of the CPU, so the
 figures are a lower bound of what the server alone can do.
@@ -12,9 +13,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from bench.http_client import Connection
@@ -98,6 +104,20 @@ async def single_events(
     }
 
 
+def single_events_wrk(base: str, customer_ids: list[int], seconds: int, concurrency: int, key: str) -> str:
+    """Single events sent by wrk (a load generator in C, so the client takes little of the machine's CPU) for
+    ``seconds``, each with a unique event_id (bench/single_events.lua). Returns wrk's report."""
+    script = Path(__file__).with_name("single_events.lua")
+    env = {
+        **os.environ,
+        "FUBBLE_BENCH_KEY": key,
+        "FUBBLE_BENCH_CUSTOMERS": ",".join(map(str, customer_ids)),
+        "FUBBLE_BENCH_RUN": uuid.uuid4().hex[:8],
+    }
+    command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", str(script), base]
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+
 async def batches(
     base: str, customer_ids: list[int], count: int, size: int, concurrency: int, headers: dict[str, str]
 ) -> dict[str, float]:
@@ -137,6 +157,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--single", type=int, default=5000, help="single events to send (0: skip this part)")
     parser.add_argument("--concurrency", type=int, default=64, help="clients sending single events")
+    parser.add_argument(
+        "--client",
+        choices=["python", "wrk"],
+        default="python",
+        help="who sends single events: the bench's asyncio client (--single N events), or wrk (apt install wrk) for "
+        "--wrk-seconds, which leaves more of the machine to the server",
+    )
+    parser.add_argument("--wrk-seconds", type=int, default=10)
     parser.add_argument("--batches", type=int, default=20, help="batches to send (0: skip this part)")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=2, help="clients sending batches")
@@ -146,7 +174,16 @@ def main(argv: list[str] | None = None) -> None:
 
     async def run(base: str) -> None:
         ids = await setup(base, args.customers, headers)
-        if args.single > 0:
+        if args.single > 0 and args.client == "wrk":
+            if shutil.which("wrk") is None:
+                raise SystemExit("wrk is not installed (apt install wrk)")
+            key = headers["Authorization"].removeprefix("Bearer ")
+            report = single_events_wrk(base, ids, args.wrk_seconds, args.concurrency, key)
+            rate = re.search(r"Requests/sec:\s*([\d.]+)", report)
+            summary = next(line for line in report.splitlines() if line.startswith("wrk:"))
+            print(f"single POST /events/ by wrk, {args.concurrency} connections, {args.wrk_seconds} s: ", end="")
+            print(f"{float(rate.group(1)) if rate else 0:.0f} events/s; {summary}")
+        elif args.single > 0:
             single = await single_events(base, ids, args.single, args.concurrency, headers)
             print(
                 f"single POST /events/ x{single['events']} with {args.concurrency} clients: "
