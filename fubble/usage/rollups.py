@@ -185,16 +185,24 @@ class _Bucket:
 
     def summary(self, events: Sequence[EventRow]) -> Summary:
         """The summary, with the id of the last event (``events`` are the events whose positions were fed in)."""
-        return Summary(
-            count=self.count,
-            total=self.total,
-            maximum=self.maximum,
-            first_time=self.first[0],
-            first_value=self.first[2],
-            last_time=self.last[0],
-            last_value=self.last[2],
-            last_order=events[self.last[1]].id,
-        )
+        return _summary(self.count, self.total, self.maximum, self.first, self.last, events[self.last[1]].id)
+
+
+def _summary(
+    count: int, total: Decimal, maximum: Decimal, first: Point, last: Point, last_order: int, integral: Decimal = _ZERO
+) -> Summary:
+    """A bucket's summary from its running aggregates (``first``/``last`` are (time, order, value) points)."""
+    return Summary(
+        count=count,
+        total=total,
+        maximum=maximum,
+        first_time=first[0],
+        first_value=first[2],
+        last_time=last[0],
+        last_value=last[2],
+        last_order=last_order,
+        integral=integral,
+    )
 
 
 _COMPILED: dict[tuple[str, int], SQLCompiler] = {}
@@ -397,17 +405,7 @@ class _Running:
         self.last = point
 
     def summary(self) -> Summary:
-        return Summary(
-            count=self.count,
-            total=self.total,
-            maximum=self.maximum,
-            first_time=self.first[0],
-            first_value=self.first[2],
-            last_time=self.last[0],
-            last_value=self.last[2],
-            last_order=self.last[1],
-            integral=self.integral,
-        )
+        return _summary(self.count, self.total, self.maximum, self.first, self.last, self.last[1], self.integral)
 
 
 class _Writer:
