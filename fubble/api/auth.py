@@ -26,8 +26,9 @@ from fubble.errors import Forbidden, Unauthorized
 
 log = logging.getLogger("fubble.api")
 
-CACHE_SECONDS = 5.0
-TOUCH_SECONDS = 60.0
+CACHE_SECONDS = 5
+TOUCH_SECONDS = 60
+_NS = 1_000_000_000  # the caches below count time in integer nanoseconds (time.monotonic_ns)
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,8 @@ class Authenticator:
         self.database = database
         self.clock = clock
         self.enabled = enabled
-        self._cache: dict[str, tuple[Principal, float]] = {}
-        self._touched: dict[int, float] = {}
+        self._cache: dict[str, tuple[Principal, int]] = {}  # key digest -> (principal, valid until)
+        self._touched: dict[int, int] = {}  # key id -> when last_used_at was last written
 
     async def authenticate(self, request: Request, required: Scope | str) -> Principal | None:
         if required == PUBLIC:
@@ -82,15 +83,16 @@ class Authenticator:
             raise Unauthorized("use 'Authorization: Bearer <key>'")
         digest = hashlib.sha256(presented.encode()).hexdigest()
         cached = self._cache.get(digest)
-        now = time.monotonic()
+        now = time.monotonic_ns()
         if cached is not None and cached[1] > now:
             principal = cached[0]
         else:
             principal = await run_in_threadpool(self._verify, presented)
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (principal, now + CACHE_SECONDS)
-        if principal.key_id is not None and now - self._touched.get(principal.key_id, -TOUCH_SECONDS) >= TOUCH_SECONDS:
+            self._cache[digest] = (principal, now + CACHE_SECONDS * _NS)
+        touch_ns = TOUCH_SECONDS * _NS
+        if principal.key_id is not None and now - self._touched.get(principal.key_id, -touch_ns) >= touch_ns:
             self._touched[principal.key_id] = now
             await run_in_threadpool(self._touch, principal.key_id)
         return principal

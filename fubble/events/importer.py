@@ -416,7 +416,7 @@ def run(
     if not restart and checkpoint_path(path).exists():
         echo(f"resuming from the checkpoint {checkpoint_path(path).name} (--restart ignores it)", True)
     database = Database(url)
-    started = time.monotonic()
+    started = time.monotonic_ns()
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -430,8 +430,7 @@ def run(
             task = bar.add_task(f"importing {path.name}", total=max(path.stat().st_size, 1), events=0, rate="0")
 
             def on_progress(done: int, events: int) -> None:
-                elapsed = max(time.monotonic() - started, 1e-6)
-                bar.update(task, completed=done, events=events, rate=f"{events / elapsed:,.0f}")
+                bar.update(task, completed=done, events=events, rate=f"{_per_second(events, _elapsed_ns(started)):,}")
 
             summary = import_events(
                 database, path, clock=clock, fmt=fmt, batch_size=batch_size, restart=restart, progress=on_progress
@@ -458,10 +457,22 @@ def run(
     return 0
 
 
-def _summary_line(summary: Summary, started: float) -> str:
-    elapsed = max(time.monotonic() - started, 1e-6)
+def _summary_line(summary: Summary, started_ns: int) -> str:
+    elapsed = _elapsed_ns(started_ns)
     resumed = f", resumed at line {summary.resumed_at_line}" if summary.resumed_at_line is not None else ""
+    tenths = elapsed // 100_000_000
     return (
         f"accepted {summary.accepted}, duplicates {summary.duplicates}, errors {summary.errors} "
-        f"({summary.events} events in {elapsed:.1f}s, {summary.events / elapsed:,.0f} events/s{resumed})"
+        f"({summary.events} events in {tenths // 10}.{tenths % 10}s, "
+        f"{_per_second(summary.events, elapsed):,} events/s{resumed})"
     )
+
+
+def _elapsed_ns(started_ns: int) -> int:
+    """Nanoseconds since ``started_ns`` (a ``time.monotonic_ns()``), at least 1 (integers: no float anywhere)."""
+    return max(time.monotonic_ns() - started_ns, 1)
+
+
+def _per_second(count: int, elapsed_ns: int) -> int:
+    """``count`` per second over ``elapsed_ns``, rounded half up."""
+    return (count * 1_000_000_000 + elapsed_ns // 2) // elapsed_ns

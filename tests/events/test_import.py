@@ -97,6 +97,7 @@ def test_ndjson_import_and_rerun_adds_nothing(import_db: Database, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert summary(result) == (5, 0, 0)
     assert "events/s" in result.output and "importing events.ndjson" in result.output  # the progress bar
+    assert re.search(r"\(5 events in \d+\.\ds, [\d,]+ events/s\)", result.output)  # the summary line
     events = stored(import_db)
     key = events[0].event_id.split(":")[1] if events[0].event_id else ""
     assert re.fullmatch(r"[0-9a-f]{16}", key)
