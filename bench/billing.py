@@ -13,30 +13,15 @@ import time
 import uuid
 
 from bench.http_client import Connection
-from bench.ingest import PLAN
+from bench.ingest import setup
 from bench.server import create_admin_key, database_url, running_server
 
 BATCH = 5000
 
 
 async def seed(base: str, headers: dict[str, str], customers: int, per_customer: int) -> int:
+    ids = await setup(base, customers, headers)
     conn = await Connection.open(base)
-    status, plan = await conn.json("POST", "/plans/", PLAN, headers)
-    assert status == 201, plan
-    ids = []
-    for i in range(customers):
-        status, customer = await conn.json(
-            "POST", "/customers/", {"name": f"c{i}", "email": f"c{i}@bench.example.com"}, headers
-        )
-        assert status == 201, customer
-        ids.append(customer["id"])
-        status, sub = await conn.json(
-            "POST",
-            f"/customers/{customer['id']}/subscriptions",
-            {"plan_id": plan["id"], "start_date": "2024-01-01T00:00:00Z"},
-            headers,
-        )
-        assert status == 200, sub
     run = uuid.uuid4().hex[:8]
     pending: list[dict[str, object]] = []
     sent = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -53,12 +54,13 @@ async def setup(base: str, customers: int, headers: dict[str, str]) -> list[int]
         )
         assert status == 201, customer
         ids.append(customer["id"])
-        await conn.json(
+        status, subscription = await conn.json(
             "POST",
             f"/customers/{customer['id']}/subscriptions",
             {"plan_id": plan["id"], "start_date": "2024-01-01T00:00:00Z"},
             headers,
         )
+        assert status == 200, subscription
     await conn.close()
     return ids
 
@@ -122,8 +124,6 @@ async def batches(
     base: str, customer_ids: list[int], count: int, size: int, concurrency: int, headers: dict[str, str]
 ) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
-    import json
-
     bodies = [
         json.dumps(
             {

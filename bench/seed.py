@@ -17,7 +17,6 @@ straight to the database (never through the API), on a freshly migrated database
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, text
@@ -137,24 +136,11 @@ def seed_events(
 
 
 def rollup_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every column of every rollup row."""
     r = UsageRollup
-    query = select(
-        r.customer_id,
-        r.metric_name,
-        r.width,
-        r.bucket,
-        r.event_count,
-        r.total,
-        r.maximum,
-        r.first_time,
-        r.first_value,
-        r.last_time,
-        r.last_value,
-        r.last_event_id,
-        r.integral,
-    ).order_by(r.customer_id, r.width, r.bucket)
+    query = select(*UsageRollup.__table__.columns).order_by(r.customer_id, r.width, r.bucket)
     with engine.connect() as conn:
-        return [tuple(Decimal(v) if isinstance(v, Decimal) else v for v in row) for row in conn.execute(query)]
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def check_rollups(engine: Engine, metric: str) -> None:

@@ -33,8 +33,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def database_url(kind: str) -> Iterator[str]:
-    """A fresh, empty database of the given kind (sqlite or postgres), removed afterwards."""
+def database_url(kind: str, *, prefix: str = "fubble_bench") -> Iterator[str]:
+    """A fresh, empty database of the given kind (sqlite or postgres), removed afterwards. A PostgreSQL database is
+    created on the server at ``FUBBLE_TEST_POSTGRES_URL`` and named ``<prefix>_<random hex>``."""
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{tmp}/bench.db"
@@ -44,7 +45,7 @@ def database_url(kind: str) -> Iterator[str]:
 
     from fubble.db.session import normalize_url
 
-    name = f"fubble_bench_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(normalize_url(PG_ADMIN), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -52,7 +52,8 @@ def serve(
 
     settings = get_settings()
     bind = host or settings.host
-    if no_auth or not settings.auth_enabled:
+    auth_off = no_auth or not settings.auth_enabled
+    if auth_off:
         if not is_loopback(bind):
             typer.echo(
                 f"refusing to serve without authentication on {bind}: --no-auth needs a loopback address "
@@ -65,7 +66,7 @@ def serve(
         from fubble.db.migrate import upgrade
 
         upgrade(settings.database_url)
-    if not (no_auth or not settings.auth_enabled):
+    if not auth_off:
         _print_initial_admin_key(settings.database_url)
     uvicorn.run(
         "fubble.api.asgi:build",
@@ -81,15 +82,9 @@ def serve(
 def _print_initial_admin_key(url: str) -> None:
     from fubble.api_keys.service import create_initial_admin
     from fubble.clock import SystemClock
-    from fubble.db.session import Database
 
-    database = Database(url)
-    try:
-        with database.transaction() as session:
-            session.info["actor"] = "fubble serve (first start)"
-            key = create_initial_admin(session, clock=SystemClock())
-    finally:
-        database.dispose()
+    with _session(url, actor="fubble serve (first start)") as session:
+        key = create_initial_admin(session, clock=SystemClock())
     if key is not None:
         typer.echo(
             "No API key existed, so an admin key was created. It is shown only this once; store it now:\n\n"
@@ -144,15 +139,16 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see `f
 
 
 @contextlib.contextmanager
-def _session() -> Iterator[Session]:
-    """A write transaction for a CLI command; fubble errors become a message and exit status 2."""
+def _session(url: str | None = None, *, actor: str = "cli") -> Iterator[Session]:
+    """A write transaction for a CLI command (on FUBBLE_DATABASE_URL unless ``url`` is given); fubble errors become
+    a message and exit status 2."""
     from fubble.db.session import Database
     from fubble.errors import FubbleError
 
-    database = Database(get_settings().database_url)
+    database = Database(url or get_settings().database_url)
     try:
         with database.transaction() as session:
-            session.info["actor"] = "cli"
+            session.info["actor"] = actor
             yield session
     except FubbleError as exc:
         typer.echo(f"error: {exc.detail}", err=True)

@@ -25,6 +25,7 @@ class FubbleError(Exception):
     """Base of every error fubble raises on purpose."""
 
     status_code: int = 500
+    headers: dict[str, str] | None = None  # extra response headers
 
     def __init__(self, detail: Any) -> None:
         super().__init__(detail if isinstance(detail, str) else repr(detail))

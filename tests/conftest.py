@@ -8,7 +8,6 @@ test session creates its own database there and drops it afterwards. In CI (``CI
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from bench.server import PG_ADMIN, database_url
 from fubble.api.app import create_app
 from fubble.api_keys import service as key_service
 from fubble.api_keys.scopes import Scope
@@ -28,14 +27,13 @@ from fubble.db.base import Base
 from fubble.db.migrate import upgrade
 from fubble.db.session import Database, normalize_url
 
-POSTGRES_ADMIN_URL = os.environ.get("FUBBLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true" or os.environ.get("FUBBLE_REQUIRE_POSTGRES") == "1"
 START = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def _postgres_reachable() -> str | None:
     try:
-        engine = create_engine(normalize_url(POSTGRES_ADMIN_URL), connect_args={"connect_timeout": 3})
+        engine = create_engine(normalize_url(PG_ADMIN), connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
@@ -49,19 +47,10 @@ def postgres_url() -> Iterator[str]:
     problem = _postgres_reachable()
     if problem is not None:
         if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required here but unreachable at {POSTGRES_ADMIN_URL}: {problem}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL} ({problem}); set CI=true to make this fatal")
-    name = f"fubble_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(normalize_url(POSTGRES_ADMIN_URL)).set(database=name).render_as_string(hide_password=False)
-    try:
+            pytest.fail(f"PostgreSQL is required here but unreachable at {PG_ADMIN}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN} ({problem}); set CI=true to make this fatal")
+    with database_url("postgres", prefix="fubble_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +63,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
     upgrade(url)
-    db = Database(url, sqlite_busy_timeout_ms=30_000)
+    db = Database(url)
     try:
         yield db
     finally:
@@ -89,11 +78,6 @@ def _empty_all_tables(db: Database) -> None:
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
-            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(conn) else None
-
-
-def _has_sqlite_sequence(conn: object) -> bool:
-    return bool(conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ from fubble.pricing.aggregation import Aggregation, Summary, merge, usage_of
 from fubble.pricing.money import is_currency
 from fubble.usage import definitions
 from fubble.usage.buckets import boundaries, bucket_count, ceil_hour, floor_hour
+from fubble.usage.repository import summary_of
 
 DEFAULT_STATUSES = (InvoiceStatus.PENDING, InvoiceStatus.PAID)
 MAX_POINTS = 3660  # ten years of days
@@ -218,23 +219,7 @@ def _reduce_in_time_order(
 
 
 def _summaries(rows: Iterable[Any]) -> list[tuple[datetime, Summary]]:
-    return [
-        (
-            row.bucket,
-            Summary(
-                count=int(row.event_count),
-                total=row.total,
-                maximum=row.maximum,
-                first_time=row.first_time,
-                first_value=row.first_value,
-                last_time=row.last_time,
-                last_value=row.last_value,
-                last_order=int(row.last_event_id),
-                integral=row.integral,
-            ),
-        )
-        for row in rows
-    ]
+    return [(row.bucket, summary_of(row)) for row in rows]
 
 
 def _accumulate(

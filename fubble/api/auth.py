@@ -7,7 +7,6 @@ With authentication disabled (``fubble serve --no-auth``), only requests that ar
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import time
@@ -81,7 +80,7 @@ class Authenticator:
         presented = presented.strip()
         if scheme.lower() != "bearer" or not presented:
             raise Unauthorized("use 'Authorization: Bearer <key>'")
-        digest = hashlib.sha256(presented.encode()).hexdigest()
+        digest = key_service.hash_key(presented)
         cached = self._cache.get(digest)
         now = time.monotonic_ns()
         if cached is not None and cached[1] > now:
@@ -98,14 +97,11 @@ class Authenticator:
         return principal
 
     def _verify(self, presented: str) -> Principal:
-        session = self.database.session(write=False)
-        try:
+        with self.database.session(write=False) as session:
             row = key_service.verify(session, presented)
             if row is None:
                 raise Unauthorized("unknown or revoked API key")
             return Principal(key_id=row.id, name=row.name, scope=Scope(row.scope))
-        finally:
-            session.close()
 
     def _touch(self, key_id: int) -> None:
         """Record the use; best effort: a busy database must not fail the request itself."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from fubble.api.fields import MAX_ID
 from fubble.clock import Clock
 from fubble.config import Settings
 
@@ -52,10 +53,6 @@ PageDep = Annotated[Page, Depends(get_page)]
 
 
 def id_path(description: str) -> object:
-    from fastapi import Path
-
-    from fubble.api.fields import MAX_ID
-
     return Path(ge=1, le=MAX_ID, description=description)
 
 

@@ -18,8 +18,7 @@ log = logging.getLogger("fubble.api")
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FubbleError)
     async def fubble_error(_request: Request, exc: FubbleError) -> Response:
-        headers = getattr(exc, "headers", None)
-        return ExactJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        return ExactJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

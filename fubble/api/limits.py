@@ -12,6 +12,7 @@ class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.detail = f"request body exceeds the limit of {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,7 +33,7 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     exceeded = True
-                    raise PayloadTooLarge(f"request body exceeds the limit of {self.max_bytes} bytes")
+                    raise PayloadTooLarge(self.detail)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -55,7 +56,7 @@ class BodySizeLimit:
                 await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = dumps({"detail": f"request body exceeds the limit of {self.max_bytes} bytes"})
+        body = dumps({"detail": self.detail})
         await send(
             {
                 "type": "http.response.start",

@@ -30,6 +30,7 @@ from fubble.db.models import (
 )
 from fubble.db.models.api_key import ApiKey
 from fubble.db.models.audit import AuditEntry
+from fubble.db.types import to_utc
 
 AUDITED: dict[type[Any], str] = {
     Customer: "customer",
@@ -52,7 +53,7 @@ _PENDING = "fubble_audit_pending"  # session.info: (action, object, entity id, b
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat() + "Z"
+        return to_utc(value).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal | int | str | bool | dict | list) or value is None:
@@ -126,10 +127,8 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     session.info[_PENDING] = []
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
+def _write_entries(session: Session, changes: list[tuple[str, Any, str, dict[str, Any] | None]]) -> None:
+    """Insert one audit entry per ``(action, object, entity id, before)``, attributed from ``session.info``."""
     info = session.info
     actor = info.get("actor", "system")
     key_id = info.get("api_key_id")
@@ -147,9 +146,15 @@ def _after_flush(session: Session, _context: Any) -> None:
             "after": None if action == "delete" else _state(obj, before=False),
             "request": request,
         }
-        for action, obj, entity_id, before in pending
+        for action, obj, entity_id, before in changes
     ]
     session.connection().execute(insert(AuditEntry), rows)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        _write_entries(session, pending)
 
 
 def record_change(session: Session, obj: Any, *, action: str, before: dict[str, Any] | None) -> None:
@@ -157,18 +162,7 @@ def record_change(session: Session, obj: Any, *, action: str, before: dict[str, 
 
     ``obj`` is the object as it is now (freshly loaded); ``before`` its state before the change (None if new).
     """
-    mapper = inspect(type(obj))
-    session.connection().execute(insert(AuditEntry), [{
-        "at": session.info.get("now") or datetime.now(UTC),
-        "actor": session.info.get("actor", "system"),
-        "api_key_id": session.info.get("api_key_id"),
-        "action": action,
-        "entity_type": AUDITED[type(obj)],
-        "entity_id": _entity_id(mapper, obj),
-        "before": before,
-        "after": _state(obj, before=False),
-        "request": session.info.get("request"),
-    }])
+    _write_entries(session, [(action, obj, _entity_id(inspect(type(obj)), obj), before)])
 
 
 def snapshot(obj: Any) -> dict[str, Any]:

@@ -13,11 +13,10 @@ yet, still shows up). The preview prices the part of each current period that no
   charged again, and overlapping subscriptions split a metric's usage as the billing run does.
 
 How: this module reuses the billing run's own per-customer code (:class:`fubble.billing.service._CustomerBilling`)
-unchanged, through a subclass that (1) restricts each subscription's billable time to its current period, (2) cuts
-every subscription's *ownership* of usage at now, so usage stops at now while fee slices reach the period end, and
-(3) replaces the step that stores the draft (invoice number, coverage rows) by keeping the computed lines in memory.
-The lines are transient ORM objects never added to the session, so nothing is written (no invoice number taken, no
-coverage, no audit entry); the route runs in a read-only transaction anyway.
+unchanged, through a subclass that (1) restricts each subscription's billable time to its current period and (2) cuts
+every subscription's *ownership* of usage at now, so usage stops at now while fee slices reach the period end. The
+priced lines are kept in memory as transient ORM objects never added to the session, so nothing is written (no
+invoice number taken, no coverage, no audit entry); the route runs in a read-only transaction anyway.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from fubble.billing.service import Span, _active, _CustomerBilling, _Run
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.customers import service as customers
-from fubble.db.models import Customer, Invoice, InvoiceItem, Subscription
+from fubble.db.models import Customer, InvoiceItem, Subscription
 from fubble.invoices.money import exact_total
 from fubble.pricing.periods import period_containing
 
@@ -76,8 +75,8 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
         hull = (min(start for start, _ in periods.values()), max(end for _, end in periods.values()))
         run = _Run(session, hull, clock=clock, settings=settings)
         preview = _Preview(run, customer, [s for s in candidates if _active(s, hull)], periods, now)
-        preview.bill()
-        items = preview.lines
+        slices, _ = preview.slices()
+        items = [line.orm() for line in preview.price(slices, now)]
     return UpcomingInvoice(
         customer=customer,
         issue_date=now,
@@ -101,8 +100,7 @@ def _current_periods(subscriptions: list[Subscription], now: datetime) -> dict[i
 
 
 class _Preview(_CustomerBilling):
-    """The billing run's per-customer computation, limited to the current periods, with usage cut at now and
-    nothing stored."""
+    """The billing run's per-customer computation, limited to the current periods, with usage cut at now."""
 
     def __init__(
         self,
@@ -121,10 +119,3 @@ class _Preview(_CustomerBilling):
             for sub_id, active in self.active.items()
         }
         self.owned = {key: intersect(parts, [(run.window[0], now)]) for key, parts in self.owned.items()}
-        self.lines: list[InvoiceItem] = []
-
-    def _invoice(self, items: list[InvoiceItem], coverage: list[tuple[int, Span]], now: datetime) -> Invoice:
-        """Keep the lines instead of storing a draft: no invoice number, no coverage rows, nothing flushed."""
-        del coverage, now
-        self.lines = items
-        return Invoice()  # transient and empty: bill()'s caller here only reads self.lines

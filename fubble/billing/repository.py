@@ -41,29 +41,12 @@ def customer_ids_with_subscriptions(
 
 def subscriptions_in(session: Session, customer_id: int, start: datetime, end: datetime) -> list[Subscription]:
     """The customer's subscriptions active in the window, by id, with their plans and price components loaded."""
-    query = (
-        select(Subscription)
-        .where(Subscription.customer_id == customer_id, _active_in(start, end))
-        .options(selectinload(Subscription.plan).selectinload(Plan.price_components))
-        .order_by(Subscription.id)
-    )
-    return list(session.scalars(query))
+    return subscriptions_of(session, [customer_id], start, end).get(customer_id, [])
 
 
 def covered(session: Session, subscription_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The parts of the subscription's time within [start, end) that non-void invoices already bill."""
-    query = (
-        select(BillingCoverage.start, BillingCoverage.end)
-        .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
-        .where(
-            BillingCoverage.subscription_id == subscription_id,
-            BillingCoverage.start < end,
-            BillingCoverage.end > start,
-            NOT_VOID,
-        )
-        .order_by(BillingCoverage.start)
-    )
-    return [(row.start, row.end) for row in session.execute(query)]
+    """The parts of the subscription's time within [start, end) that non-void invoices already bill, by start."""
+    return covered_many(session, [subscription_id], start, end)[subscription_id]
 
 
 def billed_in_period(

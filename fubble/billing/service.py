@@ -42,11 +42,10 @@ from fubble.billing.intervals import Claim, intersect, owned, subtract
 from fubble.billing.store import Draft, ItemLine, store
 from fubble.clock import Clock
 from fubble.config import Settings
-from fubble.customers import repository as customers
-from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, PriceComponent, Subscription
+from fubble.customers import service as customers
+from fubble.db.models import Customer, Invoice, PriceComponent, Subscription
 from fubble.db.types import to_utc
-from fubble.errors import InvalidInput, NotFound
-from fubble.invoices import service as invoices
+from fubble.errors import InvalidInput
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.models import (
     DynamicPricing,
@@ -93,8 +92,7 @@ def generate_invoices(
     if start >= end:
         raise InvalidInput.at(("end_date",), "end_date must be after start_date (the window is [start_date, end_date))")
     if customer_id is not None:
-        if customers.get(session, customer_id) is None:
-            raise NotFound(f"customer {customer_id} not found")
+        customers.get(session, customer_id)  # 404 for an unknown customer
         batches: Iterator[list[int]] = iter([[customer_id]])
     else:
         batches = _customers_to_bill(session, start, end)
@@ -258,14 +256,6 @@ class _CustomerBilling:
                 result[(sub_id, metric)] = parts
         return result
 
-    def bill(self) -> Invoice | None:
-        """Compute and store this customer's draft (``None`` if nothing is left to bill)."""
-        slices, coverage = self.slices()
-        if not coverage:
-            return None
-        now = self.run.clock.now()
-        return self._invoice([line.orm() for line in self.price(slices, now)], coverage, now)
-
     def price(self, slices: list[_Planned], now: datetime) -> list[ItemLine]:
         return [item for subscription, slice_ in slices for item in self._lines(subscription, slice_, now)]
 
@@ -351,10 +341,7 @@ class _CustomerBilling:
             hull = (outside[0][0], outside[-1][1])
             claims = []
             for s in repository.subscriptions_in(self.session, self.customer.id, *hull):
-                plan = self.plans.get(s.id) or _Plan(
-                    [(c, parse_pricing(c.pricing_type, c.pricing_details)) for c in s.plan.price_components]
-                )
-                if metric in plan.usage_metrics():
+                if metric in self.run.plan_of(s).usage_metrics():
                     claims.append(Claim(key=s.id, priority=(s.start_date, s.id), active=_active_in(s, outside)))
             result += owned(claims).get(subscription_id, [])
         return result
@@ -401,30 +388,6 @@ class _CustomerBilling:
                 first = values_between(self.session, names, slice_.start, slice_.end)[0][1]
             segments.append((Decimal(0), first))
         return segments
-
-    def _invoice(self, items: list[InvoiceItem], coverage: list[tuple[int, Span]], now: datetime) -> Invoice:
-        start, end = self.run.window
-        invoice = invoices.create_invoice(
-            self.session,
-            customer=self.customer,
-            issue_date=now,
-            due_date=None,
-            notes=None,
-            clock=self.run.clock,
-            payment_term_days=self.run.settings.payment_term_days,
-            period_start=start,
-            period_end=end,
-        )
-        invoice.invoice_items.extend(items)
-        invoices.recompute_total(invoice)
-        for subscription_id, (piece_start, piece_end) in coverage:
-            self.session.add(
-                BillingCoverage(
-                    invoice_id=invoice.id, subscription_id=subscription_id, start=piece_start, end=piece_end
-                )
-            )
-        self.session.flush()
-        return invoice
 
 
 def _length(slice_: Slice) -> timedelta:

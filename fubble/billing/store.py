@@ -24,6 +24,7 @@ from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem
 from fubble.db.models.audit import AuditEntry
 from fubble.db.types import to_utc
 from fubble.invoices.money import exact_total
+from fubble.invoices.numbering import invoice_number
 from fubble.invoices.status import InvoiceStatus
 
 INVOICES = cast(Table, Invoice.__table__)
@@ -60,11 +61,6 @@ class Draft:
     customer: Customer
     items: list[ItemLine]
     coverage: list[tuple[int, Span]]
-
-
-def invoice_number(customer_id: int, issue_date: datetime, seq: int) -> str:
-    """Same format as :func:`fubble.invoices.numbering.next_invoice_number`."""
-    return f"INV-{issue_date:%Y%m%d}-{customer_id}-{seq:06d}"
 
 
 def store(

@@ -23,7 +23,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Create or migrate the database at ``url`` to ``revision``."""
     command.upgrade(alembic_config(url), revision)
-
-
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)

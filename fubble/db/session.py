@@ -27,13 +27,12 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
     url = normalize_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         engine = create_engine(
             url,
-            echo=echo,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
             pool_size=8,
             max_overflow=16,
@@ -41,7 +40,7 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000, echo: bool = 
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     if backend == "postgresql":
-        return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
@@ -67,9 +66,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 class Database:
     """Owns the engine and hands out sessions. Sessions never commit on their own: the caller's boundary does."""
 
-    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30_000, echo: bool = False) -> None:
+    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> None:
         self.url = normalize_url(url)
-        self.engine = make_engine(self.url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms, echo=echo)
+        self.engine = make_engine(self.url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
         self.dialect = self.engine.dialect.name
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
         self._write = sessionmaker(

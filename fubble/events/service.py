@@ -73,10 +73,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
     now = clock.now()
     prints = [fingerprint(event) for event in events]
     stored = repository.events_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
-    customers = repository.existing_customer_ids(session, (e.customer_id for e in events if e.customer_id))
-    by_external = repository.customer_ids_by_external_id(
-        session, (e.external_customer_id for e in events if e.external_customer_id is not None)
-    )
+    customers, by_external = _customers_named(session, events)
     known = known_metric_names(session)
     known_set = set(known)
     outcomes: list[Recorded | FubbleError | None] = [None] * len(events)
@@ -199,10 +196,7 @@ def _store_batch(
     """Store the schema-valid events ``parsed`` (index, event, fingerprint) of the batch ``sent``, all of them or
     none: ``problems`` (index -> reasons) already holds the schema errors."""
     now = clock.now()
-    customers = repository.existing_customer_ids(session, (e.customer_id for _, e, _ in parsed if e.customer_id))
-    by_external = repository.customer_ids_by_external_id(
-        session, (e.external_customer_id for _, e, _ in parsed if e.external_customer_id is not None)
-    )
+    customers, by_external = _customers_named(session, [event for _, event, _ in parsed])
     known = known_metric_names(session)
     known_set = set(known)
     stored = repository.fingerprints_by_event_id(session, [e.event_id for _, e, _ in parsed if e.event_id is not None])
@@ -309,9 +303,15 @@ def _check_customer_and_window(
 
 def _named_customer(session: Session, event: EventIn) -> int:
     """The id of the customer a single event names (404 if none, 422 if its two names disagree)."""
-    existing = repository.existing_customer_ids(session, [event.customer_id] if event.customer_id else [])
-    external = [event.external_customer_id] if event.external_customer_id is not None else []
-    return _customer_id(event, existing, repository.customer_ids_by_external_id(session, external))
+    return _customer_id(event, *_customers_named(session, [event]))
+
+
+def _customers_named(session: Session, events: Sequence[EventIn | ParsedEvent]) -> tuple[set[int], dict[str, int]]:
+    """What :func:`_customer_id` needs for these events: which of their ``customer_id`` exist, and the customer ids
+    of their ``external_customer_id`` (found ones only)."""
+    existing = repository.existing_customer_ids(session, (e.customer_id for e in events if e.customer_id))
+    external = (e.external_customer_id for e in events if e.external_customer_id is not None)
+    return existing, repository.customer_ids_by_external_id(session, external)
 
 
 def _customer_id(event: EventIn | ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:

@@ -1,7 +1,8 @@
 """Invoices: manual creation, items, listing and the status machine.
 
-Building blocks for invoice generation (:mod:`fubble.billing`) too: :func:`create_invoice`, :func:`add_item`,
-:func:`recompute_total` and :func:`invoice_out`. Nothing here commits; the caller's unit of work does.
+The building blocks :func:`create_invoice`, :func:`add_item`, :func:`recompute_total` and :func:`invoice_out` are
+callable on their own (the billing run writes its drafts in bulk instead, :mod:`fubble.billing.store`). Nothing here
+commits; the caller's unit of work does.
 
 Rules kept here:
 
@@ -52,7 +53,7 @@ def list_invoices(
     )
 
 
-# --- building blocks (also used by invoice generation) -------------------------------------------------------------
+# --- building blocks -----------------------------------------------------------------------------------------------
 
 
 def create_invoice(

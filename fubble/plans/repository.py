@@ -33,8 +33,3 @@ def get_component(session: Session, plan_id: int, component_id: int) -> PriceCom
 
 def has_subscriptions(session: Session, plan_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Subscription.plan_id == plan_id))))
-
-
-def known_metric_names(session: Session) -> list[str]:
-    """Every metric name priced by any component of any plan (active or not), distinct and sorted."""
-    return sorted(session.scalars(select(PriceComponent.metric_name).distinct()))  # code-point order on both databases

@@ -66,7 +66,6 @@ _Eval = Callable[[Env], Decimal]
 Loc = tuple[str | int, ...]
 
 
-
 def _divide(dividend: Decimal, divisor: Decimal) -> Decimal:
     if not divisor:
         raise ZeroDivisionError  # also for 0/0, which decimal reports as an invalid operation

@@ -46,6 +46,7 @@ from fubble.pricing.formula import FUNCTIONS, Formula, compile_formula
 
 __all__ = [
     "PRICING_TYPES",
+    "RESERVED_NAMES",
     "DynamicPricing",
     "FlatPricing",
     "PackagePricing",
@@ -66,7 +67,8 @@ MAX_TIERS = 100
 MAX_VARIABLES = 50
 _NUMERIC_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_RESERVED_NAMES = frozenset({"usage", "formula"}) | FUNCTIONS
+# Names a formula reads as something other than a details variable or an external factor.
+RESERVED_NAMES = frozenset({"usage", "formula"}) | FUNCTIONS
 
 
 # --- numbers ----------------------------------------------------------------------------------------------------
@@ -293,11 +295,11 @@ class DynamicPricing(_Details):
     @model_validator(mode="after")
     def _check_formula(self) -> DynamicPricing:
         for name in self.variables:
-            if name in _RESERVED_NAMES or not _IDENTIFIER.fullmatch(name):
+            if name in RESERVED_NAMES or not _IDENTIFIER.fullmatch(name):
                 raise InvalidInput.at(
                     ("pricing_details", name),
                     f"{name!r} cannot be a formula variable: use letters, digits and '_' (letter first), "
-                    f"and none of {', '.join(sorted(_RESERVED_NAMES))}",
+                    f"and none of {', '.join(sorted(RESERVED_NAMES))}",
                 )
         self._compiled = compile_formula(self.formula, loc=("pricing_details", "formula"))
         return self

@@ -13,12 +13,9 @@ from sqlalchemy.orm import Session
 from fubble.audit import recorder as audit
 from fubble.clock import Clock
 from fubble.errors import InvalidInput, NotFound
-from fubble.pricing.formula import FUNCTIONS
+from fubble.pricing.models import RESERVED_NAMES
 from fubble.pricing_factors import repository
 from fubble.pricing_factors.schemas import FactorOut, FactorSet, FactorValueOut
-
-# Names a formula reads as something other than an external factor.
-RESERVED_NAMES = frozenset({"usage", "formula"}) | FUNCTIONS
 
 
 def set_value(session: Session, name: str, data: FactorSet, *, clock: Clock) -> FactorValueOut:

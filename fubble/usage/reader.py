@@ -33,7 +33,7 @@ from fubble.usage.buckets import Granularity, boundaries, ceil_day, ceil_hour, f
 from fubble.usage.definitions import MetricDefinition
 from fubble.usage.repository import RawEvent, Span
 
-__all__ = ["Measured", "measure", "series", "usage", "usage_by_metric", "usage_in", "usage_many"]
+__all__ = ["Measured", "measure", "series", "usage", "usage_in", "usage_many"]
 
 _ZERO = Decimal(0)
 _EXACT = Context(prec=2000, traps=[Inexact])  # sums of quantities: exact or an error, never rounded
@@ -172,17 +172,6 @@ def usage_in(
         values = set().union(*(part.values for part in parts))
         return Decimal(repository.distinct_count(session, customer_id, definition.name, hours, values))
     return sum((part.value for part in parts), _ZERO)
-
-
-def usage_by_metric(
-    session: Session,
-    customer_id: int,
-    definitions: Mapping[str, MetricDefinition],
-    start: datetime,
-    end: datetime,
-) -> dict[str, Decimal]:
-    """``{metric name: usage of [start, end)}`` for each given metric."""
-    return {name: usage(session, customer_id, d, start, end) for name, d in sorted(definitions.items())}
 
 
 def series(

@@ -39,13 +39,23 @@ def needs_properties(definition: MetricDefinition) -> bool:
     return bool(definition.filters) or definition.property is not None
 
 
+def _properties(definition: MetricDefinition) -> Any:
+    return EVENTS.c.properties if needs_properties(definition) else null().label("properties")
+
+
 def _raw_query(definition: MetricDefinition) -> Any:
-    properties = EVENTS.c.properties if needs_properties(definition) else null().label("properties")
-    return select(EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, properties)
+    return select(EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, _properties(definition))
 
 
 def _in_spans(column: Any, spans: Iterable[Span]) -> list[ColumnElement[bool]]:
     return [and_(column >= lo, column < hi) for lo, hi in spans if lo < hi]
+
+
+def _rollup_spans(hours: Sequence[Span], days: Sequence[Span]) -> list[ColumnElement[bool]]:
+    """The hour rollups whose buckets start inside ``hours`` and the day rollups inside ``days``."""
+    c = ROLLUPS.c
+    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
+    return ranges + [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
 
 
 def raw_events(
@@ -111,8 +121,7 @@ def rollups(
 ) -> list[Summary]:
     """The stored summaries of the hour buckets starting inside ``hours`` and day buckets inside ``days``, by time."""
     c = ROLLUPS.c
-    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
-    ranges += [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
+    ranges = _rollup_spans(hours, days)
     if not ranges:
         return []
     query = select(ROLLUPS).where(c.customer_id == customer_id, c.metric_name == metric_name, or_(*ranges))
@@ -140,8 +149,8 @@ def raw_events_many(
     result: dict[int, list[RawEvent]] = {}
     if not ranges or not customer_ids:
         return result
-    properties = EVENTS.c.properties if needs_properties(definition) else null().label("properties")
-    query = select(EVENTS.c.customer_id, EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, properties).where(
+    columns = (EVENTS.c.customer_id, EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, _properties(definition))
+    query = select(*columns).where(
         EVENTS.c.customer_id.in_(list(customer_ids)), EVENTS.c.metric_name == definition.name, or_(*ranges)
     )
     for row in session.execute(query):
@@ -155,8 +164,7 @@ def rollups_many(
 ) -> dict[int, list[Summary]]:
     """:func:`rollups` for many customers in one query: ``{customer id: summaries by time}``."""
     c = ROLLUPS.c
-    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
-    ranges += [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
+    ranges = _rollup_spans(hours, days)
     result: dict[int, list[Summary]] = {}
     if not ranges or not customer_ids:
         return result
@@ -172,8 +180,7 @@ def rollup_totals_many(
     """``{customer id: (event count, exact total, exact maximum)}`` over the same rollups as :func:`rollups_many`,
     added up in SQL (one row per customer)."""
     c = ROLLUPS.c
-    ranges = [and_(c.width == Width.hour.value, r) for r in _in_spans(c.bucket, hours)]
-    ranges += [and_(c.width == Width.day.value, r) for r in _in_spans(c.bucket, days)]
+    ranges = _rollup_spans(hours, days)
     if not ranges or not customer_ids:
         return {}
     query = (

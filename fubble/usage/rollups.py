@@ -295,14 +295,14 @@ def _row(key: BucketKey, summary: Summary) -> dict[str, Any]:
     }
 
 
-def _dialect_insert(dialect: str) -> Any:
-    return postgresql.insert(ROLLUPS) if dialect == "postgresql" else sqlite.insert(ROLLUPS)
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 @functools.cache
 def _upsert(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT (bucket key) DO UPDATE`` combining the stored summary with the new one in SQL."""
-    statement = _dialect_insert(dialect)
+    statement = _dialect_insert(dialect, ROLLUPS)
     old, new = ROLLUPS.c, statement.excluded
     earlier_first = new.first_time < old.first_time  # a tie keeps the stored one (stored earlier: a lower event id)
     later_last = or_(
@@ -326,7 +326,7 @@ def _upsert(dialect: str) -> Insert:
 
 @functools.cache
 def _insert_distinct(dialect: str) -> Insert:
-    statement = postgresql.insert(DISTINCT) if dialect == "postgresql" else sqlite.insert(DISTINCT)
+    statement = _dialect_insert(dialect, DISTINCT)
     result: Insert = statement.on_conflict_do_nothing(index_elements=["customer_id", "metric_name", "bucket", "value"])
     return result
 

@@ -5,16 +5,17 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from fubble.db.functions import exact_max, exact_sum
 from fubble.db.models import Customer, Event
 from fubble.db.session import Database
 
 
-def _customer(session: object, now: datetime) -> Customer:
+def _customer(session: Session, now: datetime) -> Customer:
     customer = Customer(name="c", email="c@example.com", currency="USD", invoice_seq=0, created_at=now, updated_at=now)
-    session.add(customer)  # type: ignore[attr-defined]
-    session.flush()  # type: ignore[attr-defined]
+    session.add(customer)
+    session.flush()
     return customer
 
 
