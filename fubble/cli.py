@@ -120,11 +120,14 @@ def keys_list() -> None:
 
     with _session() as session:
         typer.echo("id\tscope\tprefix\tname\tcreated\tlast used\trevoked")
-        for row in list_page(session, limit=10_000, offset=0):
-            typer.echo(
-                f"{row.id}\t{row.scope}\t{row.prefix}\t{row.name}\t{row.created_at:%Y-%m-%d %H:%M}\t"
-                f"{row.last_used_at or '-'}\t{row.revoked_at or '-'}"
-            )
+        offset, page = 0, 1000
+        while rows := list_page(session, limit=page, offset=offset):  # every key, a page at a time
+            for row in rows:
+                typer.echo(
+                    f"{row.id}\t{row.scope}\t{row.prefix}\t{row.name}\t{row.created_at:%Y-%m-%d %H:%M}\t"
+                    f"{row.last_used_at or '-'}\t{row.revoked_at or '-'}"
+                )
+            offset += page
 
 
 @keys_app.command("revoke")

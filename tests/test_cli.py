@@ -257,3 +257,20 @@ def test_bill_prints_the_invoice_line(upgraded: str) -> None:
     assert bad.exit_code == 2, bad.output
     missing = invoke("bill", "--start", "2023-09-01T00:00:00", "--end", "2023-10-01T00:00:00", "--customer-id", "99")
     assert missing.exit_code == 2 and "99" in missing.output
+
+
+def test_keys_list_shows_every_key_past_one_page(upgraded: str) -> None:
+    from fubble.api_keys.scopes import Scope
+    from fubble.api_keys.service import create
+    from fubble.clock import SystemClock
+    from fubble.db.session import Database
+
+    database = Database(upgraded)
+    with database.transaction() as session:
+        for n in range(1005):  # the list reads 1000 keys at a time
+            create(session, name=f"key {n}", scope=Scope.read, clock=SystemClock())
+    database.dispose()
+    listed = invoke("keys", "list")
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.count("\n") == 1 + 1005
+    assert "\tkey 1004\t" in listed.output

@@ -11,6 +11,7 @@ Statements that bypass the ORM's unit of work (``session.execute(insert(...))``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -129,26 +130,59 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 def _write_entries(session: Session, changes: list[tuple[str, Any, str, dict[str, Any] | None]]) -> None:
     """Insert one audit entry per ``(action, object, entity id, before)``, attributed from ``session.info``."""
+    _insert_entries(
+        session,
+        [
+            (action, AUDITED[type(obj)], entity_id, before, None if action == "delete" else _state(obj, before=False))
+            for action, obj, entity_id, before in changes
+        ],
+        datetime.now(UTC),
+    )
+
+
+def _insert_entries(
+    session: Session,
+    entries: Sequence[tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]],
+    fallback_now: datetime,
+) -> None:
+    """Insert ``(action, entity type, entity id, before, after)`` entries, attributed from ``session.info`` (its
+    ``now``, else ``fallback_now``)."""
     info = session.info
-    actor = info.get("actor", "system")
-    key_id = info.get("api_key_id")
-    request = info.get("request")
-    now = info.get("now") or datetime.now(UTC)
+    attribution = {
+        "at": info.get("now") or fallback_now,
+        "actor": info.get("actor", "system"),
+        "api_key_id": info.get("api_key_id"),
+        "request": info.get("request"),
+    }
     rows = [
         {
-            "at": now,
-            "actor": actor,
-            "api_key_id": key_id,
+            **attribution,
             "action": action,
-            "entity_type": AUDITED[type(obj)],
+            "entity_type": entity_type,
             "entity_id": entity_id,
             "before": before,
-            "after": None if action == "delete" else _state(obj, before=False),
-            "request": request,
+            "after": after,
         }
-        for action, obj, entity_id, before in changes
+        for action, entity_type, entity_id, before, after in entries
     ]
     session.connection().execute(insert(AuditEntry), rows)
+
+
+def is_recording(session: Session) -> bool:
+    """Whether this session's changes are logged (its factory is installed, see :func:`install`), even before its
+    first flush."""
+    return bool(session.info.get(_ENABLED)) or _before_flush in list(session.dispatch.before_flush)
+
+
+def record_inserted(session: Session, entity_type: str, rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+    """Log the creation of rows written with a bulk Core insert (which the flush hooks cannot see): ``(entity id,
+    column values)`` each, the values written like any logged state. ``now`` is the time used when the session has
+    none (``session.info["now"]``)."""
+    entries = [
+        ("create", entity_type, entity_id, None, {k: _plain(v) for k, v in values.items() if k not in HIDDEN})
+        for entity_id, values in rows
+    ]
+    _insert_entries(session, entries, now)
 
 
 def _after_flush(session: Session, _context: Any) -> None:

@@ -9,6 +9,7 @@ from fubble.api.fields import ShortText
 from fubble.api.routing import new_router
 from fubble.api_keys.scopes import Scope
 from fubble.audit import repository
+from fubble.audit.recorder import AUDITED
 from fubble.audit.schemas import AuditEntryOut
 
 router = new_router("/audit-log", tag="audit log", scope=Scope.admin)
@@ -20,15 +21,12 @@ def list_audit_log(
     page: PageDep,
     entity_type: Annotated[
         ShortText | None,
-        Query(
-            description="customer, plan, price_component, subscription, "
-            "invoice, invoice_item, pricing_factor or api_key"
-        ),
+        Query(description="Only entries of this kind of object: " + ", ".join(sorted(AUDITED.values()))),
     ] = None,
     entity_id: Annotated[ShortText | None, Query(description="The object's id")] = None,
 ) -> list[AuditEntryOut]:
-    """Every change to customers, plans, subscriptions, invoices, pricing factors and API keys: who (the API key's
-    name), when, and the object's state before and after. Oldest first."""
+    """Every change to customers, plans, subscriptions, invoices, pricing factors, metrics and API keys: who (the API
+    key's name), when, and the object's state before and after. Oldest first."""
     rows = repository.list_page(
         session, entity_type=entity_type, entity_id=entity_id, limit=page.limit, offset=page.offset
     )

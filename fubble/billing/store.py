@@ -21,8 +21,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from fubble.audit import recorder
 from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem
-from fubble.db.models.audit import AuditEntry
-from fubble.db.types import to_utc
 from fubble.invoices.money import exact_total
 from fubble.invoices.numbering import invoice_number
 from fubble.invoices.status import InvoiceStatus
@@ -31,7 +29,6 @@ INVOICES = cast(Table, Invoice.__table__)
 ITEMS = cast(Table, InvoiceItem.__table__)
 COVERAGE = cast(Table, BillingCoverage.__table__)
 _INVOICE_COLUMNS = [column.name for column in INVOICES.columns]
-_AUDIT_FLAG = "fubble_audit"  # set on sessions whose changes the audit recorder logs (fubble.audit.recorder)
 
 Span = tuple[datetime, datetime]
 
@@ -100,8 +97,12 @@ def store(
         for sub_id, span in d.coverage
     ]
     session.execute(insert(COVERAGE), coverage)
-    if audited(session):
-        _audit(session, [{**row, "id": invoice_id} for invoice_id, row in zip(ids, rows, strict=True)], now)
+    if recorder.is_recording(session):
+        created = [
+            (str(invoice_id), {column: invoice_id if column == "id" else row[column] for column in _INVOICE_COLUMNS})
+            for invoice_id, row in zip(ids, rows, strict=True)
+        ]
+        recorder.record_inserted(session, "invoice", created, now)
     return ids
 
 
@@ -121,39 +122,7 @@ def _take_invoice_seqs(session: Session, customers: list[Customer]) -> dict[int,
     return seqs
 
 
-def audited(session: Session) -> bool:
-    """Whether the audit recorder logs this session's changes (its factory is installed, see
-    :func:`fubble.audit.recorder.install`), even before its first flush."""
-    return bool(session.info.get(_AUDIT_FLAG)) or recorder._before_flush in list(session.dispatch.before_flush)
-
-
 def _item_row(invoice_id: int, item: ItemLine) -> dict[str, Any]:
     row = item._asdict()
     row["invoice_id"] = invoice_id
     return row
-
-
-def _audit_value(value: Any) -> Any:
-    """A column value as the audit recorder writes it (UTC times as ISO 8601 with ``Z``)."""
-    if isinstance(value, datetime):
-        return to_utc(value).isoformat().replace("+00:00", "Z")
-    return value
-
-
-def _audit(session: Session, invoices: list[dict[str, Any]], now: datetime) -> None:
-    info = session.info
-    entries = [
-        {
-            "at": info.get("now") or now,
-            "actor": info.get("actor", "system"),
-            "api_key_id": info.get("api_key_id"),
-            "action": "create",
-            "entity_type": "invoice",
-            "entity_id": str(row["id"]),
-            "before": None,
-            "after": {column: _audit_value(row[column]) for column in _INVOICE_COLUMNS},
-            "request": info.get("request"),
-        }
-        for row in invoices
-    ]
-    session.execute(insert(AuditEntry), entries)

@@ -31,6 +31,9 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
     url = normalize_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
+        if make_url(url).database in (None, "", ":memory:"):
+            # Each pooled connection would open its own empty database.
+            raise ValueError("in-memory SQLite is not supported: give a file, e.g. sqlite:///./fubble.db")
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},

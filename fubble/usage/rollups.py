@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, localcontext
 from itertools import pairwise
@@ -39,7 +39,7 @@ from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
 
-__all__ = ["EventRow", "Pending", "apply", "prepare", "rebuild"]
+__all__ = ["EventRow", "apply", "rebuild"]
 
 # Sums of quantities and value x microseconds products never round (an inexact result would raise instead).
 _EXACT = Context(prec=200, traps=[Inexact])
@@ -63,58 +63,43 @@ class EventRow(NamedTuple):
     properties: Mapping[str, Any] | None
 
 
-def apply(session: Session, events: Sequence[EventRow], *, prepared: Pending | None = None) -> None:
-    """Add events just inserted in this transaction (never duplicates) to the rollups.
-
-    ``prepared`` is what :func:`prepare` made of the same events before the transaction (before their ids were
-    known, so ``events[i]`` must be the i-th event given to it): it is used if the metrics' definitions are still the
-    ones it was prepared with, so a writer holding a lock (SQLite's) only has to write.
-    """
+def apply(session: Session, events: Sequence[EventRow]) -> None:
+    """Add events just inserted in this transaction (never duplicates) to the rollups."""
     if not events:
         return
-    if any(a.id >= b.id for a, b in pairwise(events)):
-        events = sorted(events, key=lambda e: e.id)
-        prepared = None  # its positions were for the order given
     definitions = resolve(session, {e.metric_name for e in events}, lock=True)
-    if prepared is None or prepared.definitions != definitions:
-        prepared = prepare(definitions, events)
-    hours, days = prepared.hours, prepared.days
+    hours, days, values = _summarize_new(definitions, events)
     if not hours:
         return
     groups = {(c, m, Width.hour.value, b): bucket for (c, m, b), bucket in hours.items()}
     groups.update(((c, m, Width.day.value, b), bucket) for (c, m, b), bucket in days.items())
     dialect = session.get_bind().dialect.name
-    rows = [_row(key, groups[key].summary(events)) for key in sorted(groups)]
+    rows = [_row(key, groups[key].summary()) for key in sorted(groups)]
     _execute_many(session, _upsert(dialect), rows)
-    if prepared.values:
+    if values:
         _execute_many(
             session,
             _insert_distinct(dialect),
-            [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(prepared.values)],
+            [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(values)],
         )
     weighted = [key for key in groups if definitions[key[1]].aggregation is Aggregation.weighted_sum]
     if weighted:
         _recompute(session, definitions, weighted)
 
 
-@dataclass(frozen=True)
-class Pending:
-    """New events summarized per hour and day bucket, ready to be written by :func:`apply`."""
-
-    definitions: Mapping[str, MetricDefinition]
-    hours: dict[tuple[int, str, datetime], _Bucket]
-    days: dict[tuple[int, str, datetime], _Bucket]
-    values: set[tuple[int, str, datetime, str]]
+_BucketsByKey = dict[tuple[int, str, datetime], "_Bucket"]  # (customer_id, metric_name, bucket start) -> summary
 
 
-def prepare(definitions: Mapping[str, MetricDefinition], events: Sequence[EventRow]) -> Pending:
-    """Summarize events per bucket (pure: no database). Events are ordered by their position in ``events`` (which
-    must be the order of their ids, as :func:`apply` checks); their ``id`` is not read here."""
-    hours: dict[tuple[int, str, datetime], _Bucket] = {}
+def _summarize_new(
+    definitions: Mapping[str, MetricDefinition], events: Sequence[EventRow]
+) -> tuple[_BucketsByKey, _BucketsByKey, set[tuple[int, str, datetime, str]]]:
+    """New events summarized in one pass: per hour, the days from the hours, and the distinct values of
+    ``unique_count`` metrics per hour."""
+    hours: _BucketsByKey = {}
     values: set[tuple[int, str, datetime, str]] = set()
     floors: dict[datetime, datetime] = {}  # event time -> its hour (events often share their time)
     with localcontext(_EXACT):
-        for position, event in enumerate(events):
+        for event in events:
             definition = definitions[event.metric_name]
             if definition.filters and not definition.counts(event.properties):
                 continue
@@ -125,14 +110,14 @@ def prepare(definitions: Mapping[str, MetricDefinition], events: Sequence[EventR
             key = (event.customer_id, event.metric_name, hour)
             bucket = hours.get(key)
             if bucket is None:
-                hours[key] = _Bucket(moment, position, event.quantity)
+                hours[key] = _Bucket(moment, event.id, event.quantity)
             else:
-                bucket.add(moment, position, event.quantity)
+                bucket.add(moment, event.id, event.quantity)
             if definition.aggregation is Aggregation.unique_count:
                 value = definition.distinct_value(event.properties)
                 if value is not None:
                     values.add((event.customer_id, event.metric_name, hour, value))
-        days: dict[tuple[int, str, datetime], _Bucket] = {}
+        days: _BucketsByKey = {}
         for (customer_id, metric_name, hour), bucket in hours.items():
             day_key = (customer_id, metric_name, floor_day(hour))
             day = days.get(day_key)
@@ -140,7 +125,7 @@ def prepare(definitions: Mapping[str, MetricDefinition], events: Sequence[EventR
                 days[day_key] = bucket.copy()
             else:
                 day.merge(bucket)
-    return Pending(dict(definitions), hours, days, values)
+    return hours, days, values
 
 
 class _Bucket:
@@ -183,9 +168,8 @@ class _Bucket:
         self.first = min(self.first, other.first)
         self.last = max(self.last, other.last)
 
-    def summary(self, events: Sequence[EventRow]) -> Summary:
-        """The summary, with the id of the last event (``events`` are the events whose positions were fed in)."""
-        return _summary(self.count, self.total, self.maximum, self.first, self.last, events[self.last[1]].id)
+    def summary(self) -> Summary:
+        return _summary(self.count, self.total, self.maximum, self.first, self.last, self.last[1])
 
 
 def _summary(
