@@ -58,16 +58,21 @@ def pg_copy_unless_duplicate(
     return True
 
 
-def pg_insert_values(
+# Up to this many rows, PostgreSQL upserts take one pipelined statement per row (see pg_insert_each); more, COPY.
+PG_FEW_ROWS = 500
+
+
+def pg_insert_each(
     session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], tail: str
 ) -> None:
-    """``INSERT INTO table (columns) VALUES (...), (...) <tail>`` on PostgreSQL: one statement, one round trip, for a
-    few rows (each value is a parameter of its own, which psycopg converts in C; mind the 65,535 parameters limit).
-    The rows are inserted in the order given."""
-    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(rows))} {tail}"
+    """``INSERT INTO table (columns) VALUES (...) <tail>`` on PostgreSQL for a few rows: one statement text whatever
+    the number of rows, executed for each row in one pipeline (one round trip). The same text every time lets psycopg
+    cache its parsing and PostgreSQL its plan (psycopg prepares a statement run often); a multi-row ``VALUES`` would
+    be a new statement for every number of rows, parsed and planned anew each time (about twice the cost for the 64
+    rollup rows of a group of single events). The rows are inserted in the order given."""
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) {tail}"
     with driver_connection(session).cursor() as cursor:
-        cursor.execute(statement, [value for row in rows for value in row])
+        cursor.executemany(statement, rows)
 
 
 def pg_insert_through_stage(

@@ -8,12 +8,14 @@ It also gets exact-decimal aggregate functions (see :mod:`fubble.db.functions`).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fubble.db.functions import register_sqlite_functions
@@ -43,8 +45,36 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=10, max_overflow=20)
+        _ping_idle_connections(engine)
+        return engine
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+
+
+# A pooled connection unused for this long is checked with a round trip before it is handed out (see below).
+IDLE_BEFORE_PING_NS = 10 * 1_000_000_000
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use only if it sat idle for a while (a restarted server or a
+    dropped connection shows there); one in steady use is handed out without the extra round trip that
+    ``pool_pre_ping`` would cost every transaction. A connection that died in between fails its transaction, and
+    SQLAlchemy then replaces every pooled connection older than that failure."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["fubble_idle_since"] = time.monotonic_ns()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("fubble_idle_since")
+        if idle_since is None or time.monotonic_ns() - idle_since < IDLE_BEFORE_PING_NS:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:  # the pool then discards this connection and connects anew
+            raise DisconnectionError("connection lost while idle") from exc
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -29,6 +29,7 @@ from fubble.events.schemas import BatchResult, EventIn, EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
+from fubble.usage.definitions import for_events
 
 _METRICS_SHOWN = 20
 
@@ -50,12 +51,13 @@ def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
         if stored is not None:
             return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
     data = data.model_copy(update={"customer_id": _named_customer(session, data)})
-    known = known_metric_names(session)
-    if data.metric_name not in known:
-        raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known))
+    definitions = for_events(session, [data.metric_name])
+    if data.metric_name not in definitions:
+        raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known_metric_names(session)))
     inserted = repository.insert_one(session, _row(data, fp, clock.now()))
     if inserted is not None:
-        rollups.apply(session, [rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))])
+        event = rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))
+        rollups.apply(session, [event], definitions)
         return Recorded(EventOut.of(inserted), replay=False)
     # A concurrent request stored this event_id between our lookup and our insert.
     assert data.event_id is not None  # only keyed inserts can be skipped
@@ -74,8 +76,8 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
     prints = [fingerprint(event) for event in events]
     stored = repository.events_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
     customers, by_external = _customers_named(session, events)
-    known = known_metric_names(session)
-    known_set = set(known)
+    definitions = for_events(session, {event.metric_name for event in events})
+    known: list[str] | None = None  # every known name, read only to explain an unknown one
     outcomes: list[Recorded | FubbleError | None] = [None] * len(events)
     rows: dict[int, dict[str, Any]] = {}  # index -> row to insert
     claimed: dict[str, int] = {}  # event_id -> index of the event (earlier in this group) that inserts it
@@ -89,7 +91,8 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
         else:
             try:
                 customer_id = _customer_id(event, customers, by_external)
-                if event.metric_name not in known_set:
+                if event.metric_name not in definitions:
+                    known = known_metric_names(session) if known is None else known
                     raise InvalidInput.at(("body", "metric_name"), unknown_metric(event.metric_name, known))
             except (NotFound, InvalidInput) as exc:
                 outcomes[index] = exc
@@ -99,7 +102,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
                 claimed[key] = index
     inserted = repository.insert_batch(session, list(rows.values()))
     ids = {id(row): event_id for event_id, row in inserted}
-    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted])
+    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted], definitions)
     skipped = [row["event_id"] for row in rows.values() if id(row) not in ids]
     now_stored = repository.events_by_event_id(session, skipped) if skipped else {}
     written: dict[str, tuple[str, EventOut]] = {}  # event_id -> (fingerprint, event) of the events inserted here
@@ -197,8 +200,8 @@ def _store_batch(
     none: ``problems`` (index -> reasons) already holds the schema errors."""
     now = clock.now()
     customers, by_external = _customers_named(session, [event for _, event, _ in parsed])
-    known = known_metric_names(session)
-    known_set = set(known)
+    definitions = for_events(session, {event.metric_name for _, event, _ in parsed})
+    known: list[str] | None = None  # every known name, read only to explain an unknown one
     stored = repository.fingerprints_by_event_id(session, [e.event_id for _, e, _ in parsed if e.event_id is not None])
     first_seen: dict[str, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
@@ -227,7 +230,8 @@ def _store_batch(
                     event = event._replace(customer_id=resolved)
             except (NotFound, InvalidInput) as exc:
                 reasons.append(exc.detail if isinstance(exc.detail, str) else exc.detail[0]["msg"])
-            if event.metric_name not in known_set:
+            if event.metric_name not in definitions:
+                known = known_metric_names(session) if known is None else known
                 reasons.append(unknown_metric(event.metric_name, known))
         if reasons:
             problems[index] = reasons
@@ -240,7 +244,7 @@ def _store_batch(
         raise InvalidInput(_batch_errors(sent, problems))
 
     inserted = repository.insert_batch(session, rows)
-    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted])
+    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted], definitions)
     accepted = len(rows)
     taken = {row["event_id"] for _, row in inserted}
     skipped = [row for row in rows if row["event_id"] is not None and row["event_id"] not in taken]

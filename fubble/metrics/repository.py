@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
@@ -39,6 +41,12 @@ def implicit_names(session: Session) -> list[str]:
 def priced_by_plans(session: Session, name: str) -> bool:
     query = select(PriceComponent.id).where(PriceComponent.metric_name == name).limit(1)
     return session.scalars(query).first() is not None
+
+
+def priced_names(session: Session, names: Sequence[str]) -> list[str]:
+    """The names among ``names`` that some plan prices (active or not)."""
+    table = PriceComponent.__table__.c  # Core, not ORM: this runs for every group of ingested events
+    return list(session.scalars(select(table.metric_name).where(table.metric_name.in_(names)).distinct()))
 
 
 def known_metric_names(session: Session) -> list[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db.models.metric import Metric
 from fubble.db.types import dumps_exact
+from fubble.metrics.repository import priced_names
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.filters import PropertyFilter, matches, parse_filters
 
@@ -60,14 +61,31 @@ def resolve(session: Session, names: Iterable[str], *, lock: bool = False) -> di
     are rolled up with the new definition. SQLite serializes writers anyway.
     """
     wanted = sorted(set(names))
+    found = _defined(session, wanted, lock=lock)
+    return {name: found.get(name, MetricDefinition(name)) for name in wanted}
+
+
+def for_events(session: Session, names: Iterable[str]) -> dict[str, MetricDefinition]:
+    """What event ingestion needs about the metric names its events carry, in one or two small queries: the definition
+    of each name an event may carry (a defined metric, read ``FOR SHARE`` like ``resolve(lock=True)``; or a name
+    a plan prices, which sums). A name missing from the result is unknown."""
+    wanted = sorted(set(names))
+    found = _defined(session, wanted, lock=True)
+    undefined = [name for name in wanted if name not in found]
+    if undefined:
+        found.update((name, MetricDefinition(name)) for name in priced_names(session, undefined))
+    return found
+
+
+def _defined(session: Session, wanted: list[str], *, lock: bool) -> dict[str, MetricDefinition]:
+    """The definitions of the names among ``wanted`` that have a ``metrics`` row."""
     if not wanted:
         return {}
     table = Metric.__table__.c  # Core, not ORM: this runs for every group of ingested events
     query = select(table.name, table.aggregation, table.property, table.filters).where(table.name.in_(wanted))
     if lock:
         query = query.order_by(table.name).with_for_update(read=True)
-    found = {
+    return {
         name: MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(filters))
         for name, aggregation, prop, filters in session.execute(query)
     }
-    return {name: found.get(name, MetricDefinition(name)) for name in wanted}

@@ -63,11 +63,16 @@ class EventRow(NamedTuple):
     properties: Mapping[str, Any] | None
 
 
-def apply(session: Session, events: Sequence[EventRow]) -> None:
-    """Add events just inserted in this transaction (never duplicates) to the rollups."""
+def apply(
+    session: Session, events: Sequence[EventRow], definitions: Mapping[str, MetricDefinition] | None = None
+) -> None:
+    """Add events just inserted in this transaction (never duplicates) to the rollups. ``definitions`` holds those
+    of their metric names, if the caller read them in this transaction already (``FOR SHARE``, see
+    :func:`~fubble.usage.definitions.resolve`)."""
     if not events:
         return
-    definitions = resolve(session, {e.metric_name for e in events}, lock=True)
+    if definitions is None:
+        definitions = resolve(session, {e.metric_name for e in events}, lock=True)
     hours, days, values = _summarize_new(definitions, events)
     if not hours:
         return
@@ -190,14 +195,13 @@ def _summary(
 
 
 _COMPILED: dict[tuple[str, int], SQLCompiler] = {}
-_VALUES_UP_TO = 500  # rows: PostgreSQL upserts up to this many with one INSERT ... VALUES, more through COPY
 
 
 def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """``session.execute(statement, rows)`` on the raw driver connection (the hot path of ingestion): the statement
     is compiled once per dialect and the values are converted as the column types would (:mod:`fubble.db.bulk`).
-    SQLite takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, one multi-row
-    ``INSERT ... VALUES`` for a few rows (one round trip, as for the small groups of single events), or for many an
+    SQLite takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, a pipeline of
+    one-row inserts for a few rows (one round trip, as for the small groups of single events), or for many an
     ``INSERT ... SELECT`` from a staging table filled by ``COPY`` (faster per row, which outweighs its fixed cost of
     a millisecond or so). The rows come sorted by key, and stay in that order."""
     dialect = session.connection().dialect
@@ -211,8 +215,8 @@ def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]
         conflict = rest.partition(") ON CONFLICT ")[2]
         table = cast(Table, statement.table).name
         values = [[row[name] for name in names] for row in rows]
-        if len(rows) <= _VALUES_UP_TO:
-            bulk.pg_insert_values(session, table, names, values, f"ON CONFLICT {conflict}")
+        if len(rows) <= bulk.PG_FEW_ROWS:
+            bulk.pg_insert_each(session, table, names, values, f"ON CONFLICT {conflict}")
         else:
             bulk.pg_insert_through_stage(session, table, names, values, f"ON CONFLICT {conflict}")
         return
