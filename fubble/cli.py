@@ -76,6 +76,7 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        http="fubble.api.http_protocol:CoalescingProtocol",
     )
 
 

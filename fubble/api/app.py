@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fubble import __version__
 from fubble.api.auth import Authenticator
 from fubble.api.errors import install_error_handlers
+from fubble.api.fast_route import FastAPIWithFastRoutes
 from fubble.api.limits import BodySizeLimit
 from fubble.api.openapi import build_openapi
 from fubble.clock import Clock, SystemClock
@@ -54,7 +55,13 @@ def create_app(
         if owns_db:
             db.dispose()
 
-    app = FastAPI(title="fubble", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIWithFastRoutes(
+        title="fubble",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.db = db
@@ -75,7 +82,7 @@ def create_app(
         app.include_router(router)
     from fubble.events import ingest_route
 
-    ingest_route.install(app)  # in front of the FastAPI routes, which stay their documentation and fallback
+    ingest_route.install(app)  # in front of the middleware; the FastAPI routes stay their documentation and fallback
     _document_security(app)
     return app
 

@@ -8,11 +8,16 @@ from fubble.api.json import dumps
 from fubble.errors import PayloadTooLarge
 
 
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    """The 413 for a body over ``max_bytes``."""
+    return PayloadTooLarge(f"request body exceeds the limit of {max_bytes} bytes")
+
+
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.detail = f"request body exceeds the limit of {max_bytes} bytes"
+        self.detail = too_large(max_bytes).detail
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

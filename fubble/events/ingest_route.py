@@ -1,4 +1,5 @@
-"""The fast path of ``POST /events/`` and ``POST /events/batch`` (see :mod:`fubble.api.fast_route`).
+"""The fast path of ``POST /events/`` and ``POST /events/batch``, in front of the middleware (see
+:mod:`fubble.api.fast_route`).
 
 The common request (a JSON body the decoder of :mod:`fubble.events.decoder` is certain about, no query string, no
 ``Idempotency-Key``) is answered here: the API key is checked like every route checks it (``ingest`` scope), single
@@ -13,12 +14,11 @@ rendered exactly like the FastAPI routes' errors.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from fubble.api.fast_route import JSON, FastRequest, FastRoute
+from fubble.api.fast_route import JSON, FastAPIWithFastRoutes, FastRequest
 from fubble.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import in_transaction
@@ -32,10 +32,10 @@ _REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 _SCOPE = Scope.ingest.value  # a plain string, as FubbleRoute passes it (it is quoted in the 403 message)
 
 
-def install(app: FastAPI) -> None:
-    """Put the fast routes in front of the app's routes."""
-    router = app.router
-    router.routes[:0] = [FastRoute("/events/", record_event, router), FastRoute("/events/batch", record_batch, router)]
+def install(app: FastAPIWithFastRoutes) -> None:
+    """Answer plain requests for these two paths in front of the app's middleware and routes."""
+    app.add_fast_route("/events/", record_event)
+    app.add_fast_route("/events/batch", record_batch)
 
 
 def _plain(request: FastRequest) -> bool:

@@ -311,10 +311,61 @@ def _asgi(app: Any, headers: list[tuple[bytes, bytes]], messages: list[dict[str,
 def test_a_client_gone_while_sending_its_body_gets_nothing_and_stores_nothing(
     app: Any, client: TestClient, customer_id: int, admin_key: str
 ) -> None:
-    headers = [(b"authorization", f"Bearer {admin_key}".encode()), (b"content-type", b"application/json")]
+    headers = [
+        (b"authorization", f"Bearer {admin_key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", b"60"),  # what a client declares; without it the request goes to the FastAPI route
+    ]
     messages = [
         {"type": "http.request", "body": b'{"customer_id":%d,' % customer_id, "more_body": True},
         {"type": "http.disconnect"},
     ]
     assert _asgi(app, headers, messages) == []
+    assert all_events(client, customer_id) == []
+
+
+def test_plain_requests_are_answered_in_front_of_the_middleware(
+    db: Database, clock: FrozenClock, admin_key: str, pipeline_runs: list[str]
+) -> None:
+    """A plain request never enters the middleware stack; one the middleware could act on (an Origin header for CORS,
+    a body without Content-Length for the size limit) goes through it, to the FastAPI route."""
+    seen: list[str] = []
+
+    class Watch:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    app = create_app(Settings(database_url=db.url), clock=clock, database=db)
+    app.add_middleware(Watch)
+    with TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {admin_key}"}) as c:
+        new_plan(c)
+        customer_id = new_customer(c)
+        seen.clear()
+        pipeline_runs.clear()
+        body = b'{"customer_id":%d,"metric_name":"api_calls","quantity":1}' % customer_id
+        assert _post(c, "/events/", body).status_code == 201
+        assert _post(c, "/events/batch", b'{"events":[' + body + b"]}").status_code == 200
+        assert seen == [] and pipeline_runs == []
+        assert _post(c, "/events/", body, {"Origin": "https://app.example"}).status_code == 201
+        assert c.post("/events/", content=iter([body]), headers=JSON).status_code == 201  # chunked
+        assert seen == ["/events/", "/events/"] and pipeline_runs == ["POST /events/", "POST /events/"]
+
+
+def test_an_unexpected_error_on_the_fast_path_is_the_apps_json_500(
+    client: TestClient, customer_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fubble.events import service
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "record_parsed_batch", broken)
+    body = b'{"events":[{"customer_id":%d,"metric_name":"api_calls","quantity":1}]}' % customer_id
+    response = _post(client, "/events/batch", body)
+    assert response.status_code == 500 and response.json() == {"detail": "internal error"}
     assert all_events(client, customer_id) == []
