@@ -97,15 +97,25 @@ def _greatest_sqlite(element: exact_greatest, compiler: SQLCompiler, **kw: Any) 
     return f"fubble_dgreatest({first}, {second})"
 
 
+def _whole(a: Any, b: Any) -> bool:
+    """Whether both values are whole numbers written in plain ASCII digits (most rollup values): then ``int``
+    arithmetic gives the same text as ``Decimal`` arithmetic, at a fraction of the cost."""
+    return type(a) is str and type(b) is str and a.isascii() and b.isascii() and a.isdigit() and b.isdigit()
+
+
 def _decimal_add(a: Any, b: Any) -> str | None:
     if a is None or b is None:
         return None
+    if _whole(a, b):
+        return str(int(a) + int(b))
     return decimal_text(_WIDE.add(Decimal(a), Decimal(b)))
 
 
 def _decimal_greatest(a: Any, b: Any) -> str | None:
     if a is None or b is None:
         return None if a is None and b is None else decimal_text(Decimal(a if b is None else b))
+    if _whole(a, b):
+        return str(max(int(a), int(b)))
     first, second = Decimal(a), Decimal(b)
     return decimal_text(second if second > first else first)
 
