@@ -23,6 +23,39 @@ def driver_connection(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
+# Bound parameters per IN (...) list: far below SQLite's limit (32,766) and PostgreSQL's (65,535).
+_IN_CHUNK = 1000
+# psycopg caches the parsing of statements with at most 50 parameters; longer lists go to PostgreSQL as one array.
+_PG_FEW_VALUES = 50
+
+
+def rows_matching(
+    session: Session, query: str, column: str, values: Sequence[Any], tail: str = ""
+) -> list[tuple[Any, ...]]:
+    """The rows of ``query WHERE column IN (values) tail``, on the raw driver (in lists of at most ``_IN_CHUNK``):
+    these lookups run for every group of events ingested, and SQLAlchemy's expanding IN costs more than the query.
+    Only for plain values (ids, text) and columns that need no type conversion. On PostgreSQL, more than a few values
+    go as one ``= ANY(array)`` parameter: psycopg builds arrays in Python, but parses a statement with many parameters
+    anew every time, which costs more (10,000 event ids: 20 ms instead of 39)."""
+    if not values:
+        return []
+    postgresql = session.connection().dialect.name == "postgresql"
+    found: list[tuple[Any, ...]] = []
+    cursor = driver_connection(session).cursor()
+    try:
+        if postgresql and len(values) > _PG_FEW_VALUES:
+            cursor.execute(f"{query} WHERE {column} = ANY(%s) {tail}", (list(values),))
+            return [tuple(row) for row in cursor.fetchall()]
+        mark = "%s" if postgresql else "?"
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = values[start : start + _IN_CHUNK]
+            cursor.execute(f"{query} WHERE {column} IN ({', '.join([mark] * len(chunk))}) {tail}", chunk)
+            found.extend(tuple(row) for row in cursor.fetchall())
+    finally:
+        cursor.close()
+    return found
+
+
 def sqlite_value(value: Any, times: dict[datetime, str]) -> Any:
     """A value as the column types bind it on SQLite: decimals as exact text, instants as naive UTC text (``times``
     caches the text of instants: events of a batch share their ``received_at`` and often their ``event_time``)."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
+from fubble.db import bulk
 from fubble.db.models import PriceComponent
 from fubble.db.models.metric import Metric
 
@@ -43,10 +44,13 @@ def priced_by_plans(session: Session, name: str) -> bool:
     return session.scalars(query).first() is not None
 
 
+_PRICED = "SELECT metric_name FROM price_components"
+
+
 def priced_names(session: Session, names: Sequence[str]) -> list[str]:
     """The names among ``names`` that some plan prices (active or not)."""
-    table = PriceComponent.__table__.c  # Core, not ORM: this runs for every group of ingested events
-    return list(session.scalars(select(table.metric_name).where(table.metric_name.in_(names)).distinct()))
+    # On the raw driver: this runs for every group of ingested events.
+    return sorted({name for (name,) in bulk.rows_matching(session, _PRICED, "metric_name", names)})
 
 
 def known_metric_names(session: Session) -> list[str]:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fubble.db import bulk
 from fubble.db.models.metric import Metric
-from fubble.db.types import dumps_exact
+from fubble.db.types import dumps_exact, loads_exact
 from fubble.metrics.repository import priced_names
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.filters import PropertyFilter, matches, parse_filters
@@ -78,14 +78,17 @@ def for_events(session: Session, names: Iterable[str]) -> dict[str, MetricDefini
 
 
 def _defined(session: Session, wanted: list[str], *, lock: bool) -> dict[str, MetricDefinition]:
-    """The definitions of the names among ``wanted`` that have a ``metrics`` row."""
-    if not wanted:
-        return {}
-    table = Metric.__table__.c  # Core, not ORM: this runs for every group of ingested events
-    query = select(table.name, table.aggregation, table.property, table.filters).where(table.name.in_(wanted))
-    if lock:
-        query = query.order_by(table.name).with_for_update(read=True)
+    """The definitions of the names among ``wanted`` that have a ``metrics`` row (on the raw driver: this runs for
+    every group of ingested events)."""
+    share = lock and session.connection().dialect.name == "postgresql"
+    rows = bulk.rows_matching(
+        session,
+        "SELECT name, aggregation, property, filters FROM metrics",  # filters: exact JSON text (ExactJSON)
+        "name",
+        wanted,
+        "ORDER BY name FOR SHARE" if share else "",
+    )
     return {
-        name: MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(filters))
-        for name, aggregation, prop, filters in session.execute(query)
+        name: MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(loads_exact(filters)))
+        for name, aggregation, prop, filters in rows
     }
