@@ -7,6 +7,7 @@ They run inside the session's transaction (the same connection), so they commit 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -91,21 +92,33 @@ def pg_copy_unless_duplicate(
     return True
 
 
-# Up to this many rows, PostgreSQL upserts take one pipelined statement per row (see pg_insert_each); more, COPY.
+# Up to this many rows, PostgreSQL inserts take one multi-row INSERT ... VALUES (see pg_insert_rows); more, COPY.
 PG_FEW_ROWS = 500
 
 
-def pg_insert_each(
+def pg_insert_rows(
     session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], tail: str
-) -> None:
-    """``INSERT INTO table (columns) VALUES (...) <tail>`` on PostgreSQL for a few rows: one statement text whatever
-    the number of rows, executed for each row in one pipeline (one round trip). The same text every time lets psycopg
-    cache its parsing and PostgreSQL its plan (psycopg prepares a statement run often); a multi-row ``VALUES`` would
-    be a new statement for every number of rows, parsed and planned anew each time (about twice the cost for the 64
-    rollup rows of a group of single events). The rows are inserted in the order given."""
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) {tail}"
-    with driver_connection(session).cursor() as cursor:
-        cursor.executemany(statement, rows)
+) -> list[tuple[Any, ...]]:
+    """``INSERT INTO table (columns) VALUES (...), (...) <tail>`` on PostgreSQL for a few rows (at most
+    :data:`PG_FEW_ROWS`): one statement, one round trip. It goes through psycopg's ``RawCursor`` with PostgreSQL's
+    own ``$n`` placeholders, which psycopg sends as they are: with ``%s`` placeholders it would parse a statement of
+    more than 50 parameters anew every time, which costs more than the insert. The same number of rows gives the same
+    text, so psycopg prepares the statements that recur. The rows are inserted in the order given. Returns the rows of
+    a ``RETURNING`` clause in ``tail``, else ``[]``."""
+    if not rows:
+        return []
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {_placeholders(len(columns), len(rows))} {tail}"
+    with psycopg.RawCursor(driver_connection(session)) as cursor:
+        cursor.execute(statement, [value for row in rows for value in row])
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(width: int, count: int) -> str:
+    """``($1, $2), ($3, $4)`` for ``count`` rows of ``width`` values."""
+    return ", ".join(
+        "(" + ", ".join(f"${row * width + column}" for column in range(1, width + 1)) + ")" for row in range(count)
+    )
 
 
 def pg_insert_through_stage(

@@ -92,10 +92,12 @@ _COLUMNS = (
 
 
 def insert_batch(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    """Store events in bulk on the raw driver connection (the hot path of batch ingestion): ids are
-    allocated up front, then SQLite takes one ``executemany`` and PostgreSQL one ``COPY`` straight into the table (the
-    common case: no ``event_id`` is taken yet), or, when that meets a taken ``event_id``, a ``COPY`` into a temporary
-    staging table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``. The values
+    """Store events in bulk on the raw driver connection (the hot path of ingestion): ids are allocated up
+    front, then SQLite takes one ``executemany``. PostgreSQL takes a few rows (a group of single events) as one
+    multi-row ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``, and many as one ``COPY`` straight into
+    the table (the common case: no ``event_id`` is taken yet), or, when that meets a taken ``event_id``, a ``COPY``
+    into a temporary staging table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING
+    RETURNING id``. The values
     are converted exactly as the column types would (:mod:`fubble.db.types`). Returns ``(id, row)`` of the rows actually
     inserted; a row whose ``event_id`` is already taken (also by a concurrent transaction) is skipped."""
     if not rows:
@@ -167,6 +169,10 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tup
         for event_id, row in zip(ids, rows, strict=True)
     ]
     # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
+    if len(values) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)
+        tail = "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        taken = {i for (i,) in bulk.pg_insert_rows(session, "events", _COLUMNS, values, tail)}
+        return [(i, row) for i, row in zip(ids, rows, strict=True) if i in taken]
     if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, values):
         return list(zip(ids, rows, strict=True))
     returned = bulk.pg_insert_through_stage(

@@ -200,8 +200,8 @@ _COMPILED: dict[tuple[str, int], SQLCompiler] = {}
 def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """``session.execute(statement, rows)`` on the raw driver connection (the hot path of ingestion): the statement
     is compiled once per dialect and the values are converted as the column types would (:mod:`fubble.db.bulk`).
-    SQLite takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, a pipeline of
-    one-row inserts for a few rows (one round trip, as for the small groups of single events), or for many an
+    SQLite takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, one multi-row
+    ``INSERT ... VALUES`` for a few rows (one round trip, as for the small groups of single events), or for many an
     ``INSERT ... SELECT`` from a staging table filled by ``COPY`` (faster per row, which outweighs its fixed cost of
     a millisecond or so). The rows come sorted by key, and stay in that order."""
     dialect = session.connection().dialect
@@ -216,7 +216,7 @@ def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]
         table = cast(Table, statement.table).name
         values = [[row[name] for name in names] for row in rows]
         if len(rows) <= bulk.PG_FEW_ROWS:
-            bulk.pg_insert_each(session, table, names, values, f"ON CONFLICT {conflict}")
+            bulk.pg_insert_rows(session, table, names, values, f"ON CONFLICT {conflict}")
         else:
             bulk.pg_insert_through_stage(session, table, names, values, f"ON CONFLICT {conflict}")
         return
