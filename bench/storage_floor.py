@@ -23,6 +23,7 @@ from typing import Any
 from bench.server import database_url
 
 COLUMNS = ("id", "event_id", "customer_id", "metric_name", "quantity", "event_time", "fingerprint", "received_at")
+TYPES = ["int8", "varchar", "int4", "varchar", "numeric", "timestamptz", "varchar", "timestamptz"]  # PostgreSQL
 INDEX = "ix_events_customer_metric_time"
 
 
@@ -68,7 +69,9 @@ def run_postgres(url: str, batches: list[list[tuple[Any, ...]]]) -> float:
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         started = time.perf_counter()
         for batch in batches:
-            with conn.cursor() as cursor, cursor.copy(f"COPY events ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            statement = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"  # as the app copies
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:
+                copy.set_types(TYPES)
                 for row in batch:
                     copy.write_row(row)
             conn.commit()
