@@ -133,7 +133,7 @@ def pg_insert_rows(
         return [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)  # a few MB at most: up to 500 rows of 13 values each
 def _placeholders(width: int, count: int) -> str:
     """``($1, $2), ($3, $4)`` for ``count`` rows of ``width`` values."""
     return ", ".join(
