@@ -79,14 +79,10 @@ def apply(
     groups = {(c, m, Width.hour.value, b): bucket for (c, m, b), bucket in hours.items()}
     groups.update(((c, m, Width.day.value, b), bucket) for (c, m, b), bucket in days.items())
     dialect = session.get_bind().dialect.name
-    rows = [_row(key, groups[key].summary()) for key in sorted(groups)]
-    _execute_many(session, _upsert(dialect), rows)
+    rows = [_values(key, groups[key].summary()) for key in sorted(groups)]
+    _execute_many(session, _upsert(dialect), _ROLLUP_COLUMNS, rows)
     if values:
-        _execute_many(
-            session,
-            _insert_distinct(dialect),
-            [dict(zip((*_KEY[:2], "bucket", "value"), v, strict=True)) for v in sorted(values)],
-        )
+        _execute_many(session, _insert_distinct(dialect), _DISTINCT_COLUMNS, sorted(values))
     weighted = [key for key in groups if definitions[key[1]].aggregation is Aggregation.weighted_sum]
     if weighted:
         _recompute(session, definitions, weighted)
@@ -194,37 +190,46 @@ def _summary(
     )
 
 
-_COMPILED: dict[tuple[str, int], SQLCompiler] = {}
+# (dialect, statement id, columns) -> the statement compiled, and the position in the given rows of each of its
+# parameters (the statements are built once, cached, so their ids are stable).
+_COMPILED: dict[tuple[str, int, tuple[str, ...]], tuple[SQLCompiler, list[int]]] = {}
 
 
-def _execute_many(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
-    """``session.execute(statement, rows)`` on the raw driver connection (the hot path of ingestion): the statement
-    is compiled once per dialect and the values are converted as the column types would (:mod:`fubble.db.bulk`).
-    SQLite takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, one multi-row
-    ``INSERT ... VALUES`` for a few rows (one round trip, as for the small groups of single events), or for many an
-    ``INSERT ... SELECT`` from a staging table filled by ``COPY`` (faster per row, which outweighs its fixed cost of
-    a millisecond or so). The rows come sorted by key, and stay in that order."""
+def _execute_many(session: Session, statement: Insert, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+    """``statement`` executed for each of ``rows`` (values in the order of ``columns``) on the raw driver connection
+    (the hot path of ingestion): the statement is compiled once per dialect and the values are converted as the
+    column types would (:mod:`fubble.db.bulk`). SQLite takes one ``executemany``. PostgreSQL takes, with the
+    statement's ``ON CONFLICT`` clause, one multi-row ``INSERT ... VALUES`` for a few rows (one round trip, as for
+    the small groups of single events), or for many an ``INSERT ... SELECT`` from a staging table filled by ``COPY``
+    (faster per row, which outweighs its fixed cost of a millisecond or so). The rows come sorted by key, and stay in
+    that order."""
     dialect = session.connection().dialect
-    key = (dialect.name, id(statement))  # the statements are built once (cached), so their ids are stable
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = _COMPILED[key] = statement.compile(dialect=dialect)
+    key = (dialect.name, id(statement), columns)
+    cached = _COMPILED.get(key)
+    if cached is None:
+        compiled = statement.compile(dialect=dialect)
+        if dialect.name == "postgresql":
+            head = compiled.string.partition(" VALUES (")[0]
+            names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
+        else:
+            names = list(compiled.positiontup or [])
+        cached = _COMPILED[key] = (compiled, [columns.index(name) for name in names])
+    compiled, order = cached
     if dialect.name == "postgresql":
-        head, _, rest = compiled.string.partition(" VALUES (")
-        names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
-        conflict = rest.partition(") ON CONFLICT ")[2]
+        conflict = compiled.string.partition(") ON CONFLICT ")[2]
         table = cast(Table, statement.table).name
-        values = [[row[name] for name in names] for row in rows]
+        names = [columns[i] for i in order]
+        values = [[row[i] for i in order] for row in rows]
         if len(rows) <= bulk.PG_FEW_ROWS:
             bulk.pg_insert_rows(session, table, names, values, f"ON CONFLICT {conflict}")
         else:
             bulk.pg_insert_through_stage(session, table, names, values, f"ON CONFLICT {conflict}")
         return
-    names = list(compiled.positiontup or [])
     times: dict[datetime, str] = {}
+    value = bulk.sqlite_value
     cursor = bulk.driver_connection(session).cursor()
     try:
-        cursor.executemany(compiled.string, [tuple(bulk.sqlite_value(row[n], times) for n in names) for row in rows])
+        cursor.executemany(compiled.string, [tuple([value(row[i], times) for i in order]) for row in rows])
     finally:
         cursor.close()
 
@@ -265,22 +270,42 @@ def _combined(points: list[Point]) -> Summary:
     )
 
 
+_ROLLUP_COLUMNS = (
+    "customer_id",
+    "metric_name",
+    "width",
+    "bucket",
+    "event_count",
+    "total",
+    "maximum",
+    "first_time",
+    "first_value",
+    "last_time",
+    "last_value",
+    "last_event_id",
+    "integral",
+)
+_DISTINCT_COLUMNS = ("customer_id", "metric_name", "bucket", "value")
+
+
+def _values(key: BucketKey, summary: Summary) -> tuple[Any, ...]:
+    """A bucket's row, in the order of ``_ROLLUP_COLUMNS``."""
+    return (
+        *key,
+        summary.count,
+        summary.total,
+        summary.maximum,
+        summary.first_time,
+        summary.first_value,
+        summary.last_time,
+        summary.last_value,
+        summary.last_order,
+        summary.integral,
+    )
+
+
 def _row(key: BucketKey, summary: Summary) -> dict[str, Any]:
-    return {
-        "customer_id": key[0],
-        "metric_name": key[1],
-        "width": key[2],
-        "bucket": key[3],
-        "event_count": summary.count,
-        "total": summary.total,
-        "maximum": summary.maximum,
-        "first_time": summary.first_time,
-        "first_value": summary.first_value,
-        "last_time": summary.last_time,
-        "last_value": summary.last_value,
-        "last_event_id": summary.last_order,
-        "integral": summary.integral,
-    }
+    return dict(zip(_ROLLUP_COLUMNS, _values(key, summary), strict=True))
 
 
 def _dialect_insert(dialect: str, table: Table) -> Any:
