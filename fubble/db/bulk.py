@@ -30,27 +30,30 @@ _IN_CHUNK = 1000
 _PG_FEW_VALUES = 50
 
 
-def rows_matching(
-    session: Session, query: str, column: str, values: Sequence[Any], tail: str = ""
-) -> list[tuple[Any, ...]]:
-    """The rows of ``query WHERE column IN (values) tail``, on the raw driver (in lists of at most ``_IN_CHUNK``):
-    these lookups run for every group of events ingested, and SQLAlchemy's expanding IN costs more than the query.
-    Only for plain values (ids, text) and columns that need no type conversion. On PostgreSQL, more than a few values
-    go as one ``= ANY(array)`` parameter: psycopg builds arrays in Python, but parses a statement with many parameters
-    anew every time, which costs more (10,000 event ids: 20 ms instead of 39)."""
+VALUES = "IN (:values)"  # where rows_matching puts the list of values
+
+
+def rows_matching(session: Session, query: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``query``, each :data:`VALUES` in it (``column IN (:values)``) standing for the list ``values``,
+    on the raw driver (in lists of at most ``_IN_CHUNK``, so a query must not combine rows across chunks): these
+    lookups run for every group of events ingested, and SQLAlchemy's expanding IN costs more than the query. Only for
+    plain values (ids, text) and columns that need no type conversion. On PostgreSQL, more than a few values go as one
+    ``= ANY(array)`` parameter: psycopg builds arrays in Python, but parses a statement with many parameters anew
+    every time, which costs more (10,000 event ids: 20 ms instead of 39)."""
     if not values:
         return []
     postgresql = session.connection().dialect.name == "postgresql"
+    uses = query.count(VALUES)
     found: list[tuple[Any, ...]] = []
     cursor = driver_connection(session).cursor()
     try:
         if postgresql and len(values) > _PG_FEW_VALUES:
-            cursor.execute(f"{query} WHERE {column} = ANY(%s) {tail}", (list(values),))
+            cursor.execute(query.replace(VALUES, "= ANY(%s)"), [list(values)] * uses)
             return [tuple(row) for row in cursor.fetchall()]
         mark = "%s" if postgresql else "?"
         for start in range(0, len(values), _IN_CHUNK):
-            chunk = values[start : start + _IN_CHUNK]
-            cursor.execute(f"{query} WHERE {column} IN ({', '.join([mark] * len(chunk))}) {tail}", chunk)
+            chunk = list(values[start : start + _IN_CHUNK])
+            cursor.execute(query.replace(VALUES, f"IN ({', '.join([mark] * len(chunk))})"), chunk * uses)
             found.extend(tuple(row) for row in cursor.fetchall())
     finally:
         cursor.close()

@@ -31,7 +31,7 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 
 def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(customer_ids))
-    return {i for (i,) in bulk.rows_matching(session, "SELECT id FROM customers", "id", wanted)}
+    return {i for (i,) in bulk.rows_matching(session, f"SELECT id FROM customers WHERE id {bulk.VALUES}", wanted)}
 
 
 def customer_exists(session: Session, customer_id: int) -> bool:
@@ -41,20 +41,27 @@ def customer_exists(session: Session, customer_id: int) -> bool:
 def customer_ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """``{external_id: customer id}`` of the customers among ``external_ids``."""
     wanted = sorted(set(external_ids))
-    return dict(bulk.rows_matching(session, "SELECT external_id, id FROM customers", "external_id", wanted))
+    return dict(
+        bulk.rows_matching(session, f"SELECT external_id, id FROM customers WHERE external_id {bulk.VALUES}", wanted)
+    )
 
 
 def fingerprints_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
     """``{event_id: fingerprint}`` of the stored events among ``event_ids``."""
     wanted = sorted(set(event_ids))
-    return dict(bulk.rows_matching(session, "SELECT event_id, fingerprint FROM events", "event_id", wanted))
+    return dict(
+        bulk.rows_matching(session, f"SELECT event_id, fingerprint FROM events WHERE event_id {bulk.VALUES}", wanted)
+    )
 
 
 def events_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, Row[Any]]:
     """``{event_id: stored event row}`` of the stored events among ``event_ids`` (usually none: they are looked up
     cheaply first, and only those found are read whole)."""
     wanted = sorted(set(event_ids))
-    stored = sorted(key for (key,) in bulk.rows_matching(session, "SELECT event_id FROM events", "event_id", wanted))
+    stored = sorted(
+        key
+        for (key,) in bulk.rows_matching(session, f"SELECT event_id FROM events WHERE event_id {bulk.VALUES}", wanted)
+    )
     found: dict[str, Row[Any]] = {}
     for chunk in _chunks(stored):
         found.update((row.event_id, row) for row in session.execute(select(EVENTS).where(EVENTS.c.event_id.in_(chunk))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
@@ -44,13 +45,20 @@ def priced_by_plans(session: Session, name: str) -> bool:
     return session.scalars(query).first() is not None
 
 
-_PRICED = "SELECT metric_name FROM price_components"
-
-
-def priced_names(session: Session, names: Sequence[str]) -> list[str]:
-    """The names among ``names`` that some plan prices (active or not)."""
-    # On the raw driver: this runs for every group of ingested events.
-    return sorted({name for (name,) in bulk.rows_matching(session, _PRICED, "metric_name", names)})
+def defined_or_priced(session: Session, names: Sequence[str], *, share: bool) -> list[tuple[Any, ...]]:
+    """In one query, for the names among ``names`` that events may carry: ``(name, aggregation, property, filters as
+    exact JSON text)`` of each defined metric (its row locked ``FOR SHARE`` if ``share``, PostgreSQL only), and
+    ``(name, None, None, None)`` of each name that only a plan prices (active or not). On the raw driver: this runs
+    for every group of ingested events."""
+    lock = " FOR SHARE" if share else ""
+    query = (
+        "WITH defined AS (SELECT name, aggregation, property, filters FROM metrics"
+        f" WHERE name {bulk.VALUES} ORDER BY name{lock})"
+        " SELECT name, aggregation, property, filters FROM defined UNION ALL"
+        " SELECT DISTINCT metric_name, NULL, NULL, NULL FROM price_components"
+        f" WHERE metric_name {bulk.VALUES} AND metric_name NOT IN (SELECT name FROM defined)"
+    )
+    return bulk.rows_matching(session, query, names)
 
 
 def known_metric_names(session: Session) -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fubble.db import bulk
 from fubble.db.models.metric import Metric
 from fubble.db.types import dumps_exact, loads_exact
-from fubble.metrics.repository import priced_names
+from fubble.metrics.repository import defined_or_priced
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.filters import PropertyFilter, matches, parse_filters
 
@@ -66,29 +66,24 @@ def resolve(session: Session, names: Iterable[str], *, lock: bool = False) -> di
 
 
 def for_events(session: Session, names: Iterable[str]) -> dict[str, MetricDefinition]:
-    """What event ingestion needs about the metric names its events carry, in one or two small queries: the definition
-    of each name an event may carry (a defined metric, read ``FOR SHARE`` like ``resolve(lock=True)``; or a name
-    a plan prices, which sums). A name missing from the result is unknown."""
-    wanted = sorted(set(names))
-    found = _defined(session, wanted, lock=True)
-    undefined = [name for name in wanted if name not in found]
-    if undefined:
-        found.update((name, MetricDefinition(name)) for name in priced_names(session, undefined))
-    return found
+    """What event ingestion needs about the metric names its events carry, in one small query: the definition of
+    each name an event may carry (a defined metric, read ``FOR SHARE`` like ``resolve(lock=True)``; or a name a plan
+    prices, which sums). A name missing from the result is unknown."""
+    share = session.connection().dialect.name == "postgresql"
+    return {row[0]: _definition(*row) for row in defined_or_priced(session, sorted(set(names)), share=share)}
 
 
 def _defined(session: Session, wanted: list[str], *, lock: bool) -> dict[str, MetricDefinition]:
     """The definitions of the names among ``wanted`` that have a ``metrics`` row (on the raw driver: this runs for
     every group of ingested events)."""
     share = lock and session.connection().dialect.name == "postgresql"
-    rows = bulk.rows_matching(
-        session,
-        "SELECT name, aggregation, property, filters FROM metrics",  # filters: exact JSON text (ExactJSON)
-        "name",
-        wanted,
-        "ORDER BY name FOR SHARE" if share else "",
-    )
-    return {
-        name: MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(loads_exact(filters)))
-        for name, aggregation, prop, filters in rows
-    }
+    tail = " ORDER BY name FOR SHARE" if share else ""
+    query = f"SELECT name, aggregation, property, filters FROM metrics WHERE name {bulk.VALUES}{tail}"
+    return {row[0]: _definition(*row) for row in bulk.rows_matching(session, query, wanted)}
+
+
+def _definition(name: str, aggregation: str | None, prop: str | None, filters: str | None) -> MetricDefinition:
+    """A definition from a ``metrics`` row (``filters`` as its exact JSON text), or the default sum (no row)."""
+    if aggregation is None:
+        return MetricDefinition(name)
+    return MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(loads_exact(filters or "[]")))
