@@ -42,10 +42,11 @@ def rows_matching(session: Session, query: str, values: Sequence[Any]) -> list[t
     every time, which costs more (10,000 event ids: 20 ms instead of 39)."""
     if not values:
         return []
-    postgresql = session.connection().dialect.name == "postgresql"
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     uses = query.count(VALUES)
     found: list[tuple[Any, ...]] = []
-    cursor = driver_connection(session).cursor()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if postgresql and len(values) > _PG_FEW_VALUES:
             cursor.execute(query.replace(VALUES, "= ANY(%s)"), [list(values)] * uses)
