@@ -33,7 +33,12 @@ app.add_typer(events_app, name="events")
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default FUBBLE_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default FUBBLE_PORT, 8000).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes (PostgreSQL: about one per core; SQLite has one writer at a time: keep 1)."
+        ),
+    ] = 1,
     migrate: Annotated[bool, typer.Option(help="Create/upgrade the database schema before serving.")] = True,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve without API keys, for local demos; only on a loopback address.")
