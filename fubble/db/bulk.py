@@ -8,15 +8,17 @@ They run inside the session's transaction (the same connection), so they commit 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy.orm import Session
 
 from fubble.db.types import decimal_text, sqlite_time
+
+T = TypeVar("T")
 
 
 def driver_connection(session: Session) -> Any:
@@ -26,6 +28,14 @@ def driver_connection(session: Session) -> Any:
 
 # Bound parameters per IN (...) list: far below SQLite's limit (32,766) and PostgreSQL's (65,535).
 _IN_CHUNK = 1000
+
+
+def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in slices short enough for one ``IN (...)`` list."""
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
 # psycopg caches the parsing of statements with at most 50 parameters; longer lists go to PostgreSQL as one array.
 _PG_FEW_VALUES = 50
 
@@ -52,8 +62,7 @@ def rows_matching(session: Session, query: str, values: Sequence[Any]) -> list[t
             cursor.execute(query.replace(VALUES, "= ANY(%s)"), [list(values)] * uses)
             return [tuple(row) for row in cursor.fetchall()]
         mark = "%s" if postgresql else "?"
-        for start in range(0, len(values), _IN_CHUNK):
-            chunk = list(values[start : start + _IN_CHUNK])
+        for chunk in map(list, chunks(values)):
             cursor.execute(query.replace(VALUES, f"IN ({', '.join([mark] * len(chunk))})"), chunk * uses)
             found.extend(tuple(row) for row in cursor.fetchall())
     finally:

@@ -6,7 +6,7 @@ inserts: validation happens in Python beforehand, so the database only has to ta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,15 +18,7 @@ from fubble.db import bulk
 from fubble.db.models import Event
 from fubble.db.types import decimal_text, dumps_exact, to_utc
 
-# Bound parameters per IN (...) list: far below SQLite's limit (32,766) and PostgreSQL's (65,535).
-_IN_CHUNK = 1000
-
 EVENTS = cast(Table, Event.__table__)
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
 
 
 def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[int]:
@@ -63,7 +55,7 @@ def events_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, 
         for (key,) in bulk.rows_matching(session, f"SELECT event_id FROM events WHERE event_id {bulk.VALUES}", wanted)
     )
     found: dict[str, Row[Any]] = {}
-    for chunk in _chunks(stored):
+    for chunk in bulk.chunks(stored):
         found.update((row.event_id, row) for row in session.execute(select(EVENTS).where(EVENTS.c.event_id.in_(chunk))))
     return found
 

@@ -45,15 +45,24 @@ def priced_by_plans(session: Session, name: str) -> bool:
     return session.scalars(query).first() is not None
 
 
+def _defined_query(share: bool) -> str:
+    """The ``metrics`` rows named in the :data:`~fubble.db.bulk.VALUES` list, as ``(name, aggregation, property,
+    filters as exact JSON text)``, locked ``FOR SHARE`` if ``share`` (PostgreSQL only)."""
+    lock = " ORDER BY name FOR SHARE" if share else ""
+    return f"SELECT name, aggregation, property, filters FROM metrics WHERE name {bulk.VALUES}{lock}"
+
+
+def defined(session: Session, names: Sequence[str], *, share: bool) -> list[tuple[Any, ...]]:
+    """The rows of the defined metrics among ``names`` (see :func:`_defined_query`), on the raw driver."""
+    return bulk.rows_matching(session, _defined_query(share), names)
+
+
 def defined_or_priced(session: Session, names: Sequence[str], *, share: bool) -> list[tuple[Any, ...]]:
-    """In one query, for the names among ``names`` that events may carry: ``(name, aggregation, property, filters as
-    exact JSON text)`` of each defined metric (its row locked ``FOR SHARE`` if ``share``, PostgreSQL only), and
-    ``(name, None, None, None)`` of each name that only a plan prices (active or not). On the raw driver: this runs
-    for every group of ingested events."""
-    lock = " FOR SHARE" if share else ""
+    """In one query, for the names among ``names`` that events may carry: the row of each defined metric (as
+    :func:`defined` gives it), and ``(name, None, None, None)`` of each name that only a plan prices (active or not).
+    On the raw driver: this runs for every group of ingested events."""
     query = (
-        "WITH defined AS (SELECT name, aggregation, property, filters FROM metrics"
-        f" WHERE name {bulk.VALUES} ORDER BY name{lock})"
+        f"WITH defined AS ({_defined_query(share)})"
         " SELECT name, aggregation, property, filters FROM defined UNION ALL"
         " SELECT DISTINCT metric_name, NULL, NULL, NULL FROM price_components"
         f" WHERE metric_name {bulk.VALUES} AND metric_name NOT IN (SELECT name FROM defined)"

@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fubble.db import bulk
 from fubble.db.models.metric import Metric
 from fubble.db.types import dumps_exact, loads_exact
-from fubble.metrics.repository import defined_or_priced
+from fubble.metrics.repository import defined, defined_or_priced
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.filters import PropertyFilter, matches, parse_filters
 
@@ -74,12 +73,9 @@ def for_events(session: Session, names: Iterable[str]) -> dict[str, MetricDefini
 
 
 def _defined(session: Session, wanted: list[str], *, lock: bool) -> dict[str, MetricDefinition]:
-    """The definitions of the names among ``wanted`` that have a ``metrics`` row (on the raw driver: this runs for
-    every group of ingested events)."""
+    """The definitions of the names among ``wanted`` that have a ``metrics`` row."""
     share = lock and session.connection().dialect.name == "postgresql"
-    tail = " ORDER BY name FOR SHARE" if share else ""
-    query = f"SELECT name, aggregation, property, filters FROM metrics WHERE name {bulk.VALUES}{tail}"
-    return {row[0]: _definition(*row) for row in bulk.rows_matching(session, query, wanted)}
+    return {row[0]: _definition(*row) for row in defined(session, wanted, share=share)}
 
 
 def _definition(name: str, aggregation: str | None, prop: str | None, filters: str | None) -> MetricDefinition:

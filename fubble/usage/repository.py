@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import ColumnElement, Table, and_, delete, distinct, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
+from fubble.db import bulk
 from fubble.db.functions import exact_max, exact_sum
 from fubble.db.models import Event, Metric, PriceComponent, Subscription
 from fubble.db.models.rollup import UsageDistinct, UsageRollup
@@ -22,7 +23,6 @@ ROLLUPS = cast(Table, UsageRollup.__table__)
 DISTINCT = cast(Table, UsageDistinct.__table__)
 
 Span = tuple[datetime, datetime]
-_IN_CHUNK = 1000
 FEE_ONLY_TYPES = ("flat", "subscription")  # pricing types that charge no usage
 
 
@@ -216,8 +216,7 @@ def distinct_count(session: Session, customer_id: int, metric_name: str, hours: 
     where = (c.customer_id == customer_id, c.metric_name == metric_name, or_(*ranges))
     stored = session.scalar(select(func.count(distinct(c.value))).where(*where)) or 0
     wanted = sorted(extra)
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
+    for chunk in bulk.chunks(wanted):
         extra = extra - set(session.scalars(select(c.value).where(*where, c.value.in_(chunk)).distinct()))
     return int(stored) + len(extra)
 

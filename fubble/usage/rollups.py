@@ -28,8 +28,8 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Insert, Table, and_, bindparam, case, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from fubble.db import bulk
 from fubble.db.functions import exact_add, exact_greatest
@@ -190,9 +190,19 @@ def _summary(
     )
 
 
-# (dialect, statement id, columns) -> the statement compiled, and the position in the given rows of each of its
-# parameters (the statements are built once, cached, so their ids are stable).
-_COMPILED: dict[tuple[str, int, tuple[str, ...]], tuple[SQLCompiler, list[int]]] = {}
+class _Prepared(NamedTuple):
+    """A statement as :func:`_execute_many` runs it, worked out once per dialect, statement and column order."""
+
+    sql: str  # SQLite: the statement with ? placeholders
+    table: str
+    names: list[str]  # the statement's columns, in the order of its parameters
+    order: list[int]  # the position in the given rows of each of those columns
+    tail: str  # PostgreSQL: the ON CONFLICT clause
+
+
+# (dialect, statement id, columns) -> the statement prepared (the statements are built once, cached, so their ids are
+# stable).
+_PREPARED: dict[tuple[str, int, tuple[str, ...]], _Prepared] = {}
 
 
 def _execute_many(session: Session, statement: Insert, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
@@ -205,33 +215,37 @@ def _execute_many(session: Session, statement: Insert, columns: tuple[str, ...],
     that order."""
     dialect = session.connection().dialect
     key = (dialect.name, id(statement), columns)
-    cached = _COMPILED.get(key)
-    if cached is None:
-        compiled = statement.compile(dialect=dialect)
-        if dialect.name == "postgresql":
-            head = compiled.string.partition(" VALUES (")[0]
-            names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
-        else:
-            names = list(compiled.positiontup or [])
-        cached = _COMPILED[key] = (compiled, [columns.index(name) for name in names])
-    compiled, order = cached
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = _PREPARED[key] = _prepare(statement, dialect, columns)
+    order = prepared.order
     if dialect.name == "postgresql":
-        conflict = compiled.string.partition(") ON CONFLICT ")[2]
-        table = cast(Table, statement.table).name
-        names = [columns[i] for i in order]
         values = [[row[i] for i in order] for row in rows]
         if len(rows) <= bulk.PG_FEW_ROWS:
-            bulk.pg_insert_rows(session, table, names, values, f"ON CONFLICT {conflict}")
+            bulk.pg_insert_rows(session, prepared.table, prepared.names, values, prepared.tail)
         else:
-            bulk.pg_insert_through_stage(session, table, names, values, f"ON CONFLICT {conflict}")
+            bulk.pg_insert_through_stage(session, prepared.table, prepared.names, values, prepared.tail)
         return
     times: dict[datetime, str] = {}
     value = bulk.sqlite_value
     cursor = bulk.driver_connection(session).cursor()
     try:
-        cursor.executemany(compiled.string, [tuple([value(row[i], times) for i in order]) for row in rows])
+        cursor.executemany(prepared.sql, [tuple([value(row[i], times) for i in order]) for row in rows])
     finally:
         cursor.close()
+
+
+def _prepare(statement: Insert, dialect: Dialect, columns: tuple[str, ...]) -> _Prepared:
+    compiled = statement.compile(dialect=dialect)
+    sql = compiled.string
+    if dialect.name == "postgresql":
+        head = sql.partition(" VALUES (")[0]
+        names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
+    else:
+        names = list(compiled.positiontup or [])
+    tail = "ON CONFLICT " + sql.partition(") ON CONFLICT ")[2]
+    table = cast(Table, statement.table).name
+    return _Prepared(sql, table, names, [columns.index(name) for name in names], tail)
 
 
 def rebuild(session: Session, metric_name: str) -> None:
