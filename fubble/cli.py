@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -52,7 +52,9 @@ def serve(
     import os
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
+    from fubble.api import listeners
     from fubble.api.auth import is_loopback
 
     settings = get_settings()
@@ -73,16 +75,26 @@ def serve(
         upgrade(settings.database_url)
     if not auth_off:
         _print_initial_admin_key(settings.database_url)
-    uvicorn.run(
-        "fubble.api.asgi:build",
-        factory=True,
-        host=bind,
-        port=port or settings.port,
-        workers=workers,
-        log_level="info",
-        access_log=access_log,
-        http="fubble.api.http_protocol:CoalescingProtocol",
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": bind,
+        "port": port or settings.port,
+        "log_level": "info",
+        "access_log": access_log,
+        "http": "fubble.api.http_protocol:CoalescingProtocol",
+    }
+    if workers == 1 or not listeners.SUPPORTED:
+        uvicorn.run("fubble.api.asgi:build", workers=workers, **options)
+        return
+    # A listening socket per worker, so the kernel spreads connections over the workers (fubble.api.listeners).
+    config = uvicorn.Config("fubble.api.asgi:build", workers=workers, **options)
+    try:
+        sock = listeners.bound(listeners.family_of(config.host), config.host, config.port)
+    except OSError as exc:
+        typer.echo(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"fubble serving on http://{config.host}:{sock.getsockname()[1]} with {workers} workers", err=True)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _print_initial_admin_key(url: str) -> None:
