@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Insert, Row, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,9 +17,22 @@ from sqlalchemy.orm import Session
 
 from fubble.db import bulk
 from fubble.db.models import Event
-from fubble.db.types import decimal_text, dumps_exact, to_utc
+from fubble.db.types import decimal_text, dumps_exact, sqlite_time
 
 EVENTS = cast(Table, Event.__table__)
+
+
+class NewEvent(NamedTuple):
+    """An event ready to be stored: checked, its customer resolved to an id, its ``event_time`` filled in."""
+
+    event_id: str | None
+    customer_id: int
+    metric_name: str
+    quantity: Decimal
+    event_time: datetime
+    properties: dict[str, Any] | None
+    fingerprint: str
+    received_at: datetime
 
 
 def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[int]:
@@ -71,10 +85,10 @@ def _insert_ignoring_duplicate_event_ids(session: Session) -> Insert:
     return sqlite.insert(EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
 
 
-def insert_one(session: Session, row: dict[str, Any]) -> Row[Any] | None:
+def insert_one(session: Session, row: NewEvent) -> Row[Any] | None:
     """Store one event and return it as stored; ``None`` when its ``event_id`` is already taken."""
-    statement = insert(EVENTS) if row["event_id"] is None else _insert_ignoring_duplicate_event_ids(session)
-    return session.execute(statement.returning(EVENTS), row).first()
+    statement = insert(EVENTS) if row.event_id is None else _insert_ignoring_duplicate_event_ids(session)
+    return session.execute(statement.returning(EVENTS), row._asdict()).first()
 
 
 _COLUMNS = (
@@ -90,80 +104,108 @@ _COLUMNS = (
 )
 
 
-def insert_batch(session: Session, rows: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+def insert_batch(session: Session, rows: Sequence[NewEvent]) -> list[tuple[int, NewEvent]]:
     """Store events in bulk on the raw driver connection (the hot path of ingestion): ids are allocated up
     front, then SQLite takes one ``executemany``. PostgreSQL takes a few rows (a group of single events) as one
     multi-row ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``, and many as one ``COPY`` straight into
     the table (the common case: no ``event_id`` is taken yet), or, when that meets a taken ``event_id``, a ``COPY``
     into a temporary staging table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING
-    RETURNING id``. The values
-    are converted exactly as the column types would (:mod:`fubble.db.types`). Returns ``(id, row)`` of the rows actually
-    inserted; a row whose ``event_id`` is already taken (also by a concurrent transaction) is skipped."""
+    RETURNING id``. The values are converted exactly as the column types would (:mod:`fubble.db.types`). Returns
+    ``(id, row)`` of the rows actually inserted; a row whose ``event_id`` is already taken (also by a concurrent
+    transaction, or by an earlier row of ``rows``) is skipped."""
     if not rows:
         return []
-    ordered = [row for row in rows if row["event_id"] is None]
-    # Sorted so overlapping concurrent batches take the unique-index locks in the same order (no deadlocks).
-    ordered += sorted((row for row in rows if row["event_id"] is not None), key=lambda row: str(row["event_id"]))
     if session.connection().dialect.name == "postgresql":
+        # Sorted so overlapping concurrent batches take the unique-index locks in the same order (no deadlocks).
+        ordered = [row for row in rows if row.event_id is None]
+        ordered += sorted((row for row in rows if row.event_id is not None), key=_event_id)
         return _insert_postgresql(session, ordered)
-    return _insert_sqlite(bulk.driver_connection(session), ordered)
+    # SQLite has one writer at a time, so no lock order to keep: rows go in the order of the (customer, metric, time)
+    # index, which takes them several times faster than scattered (a stable sort: ties keep the order given).
+    return _insert_sqlite(bulk.driver_connection(session), sorted(rows, key=_index_order))
+
+
+def _event_id(row: NewEvent) -> str:
+    return str(row.event_id)
+
+
+def _index_order(row: NewEvent) -> tuple[int, str, datetime]:
+    return row.customer_id, row.metric_name, row.event_time
 
 
 def _json_text(value: Any) -> str | None:
     return None if value is None else dumps_exact(value)
 
 
-def _insert_sqlite(driver: Any, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+def _insert_sqlite(driver: Any, rows: list[NewEvent]) -> list[tuple[int, NewEvent]]:
     cursor = driver.cursor()
     try:
         # This transaction holds SQLite's write lock (BEGIN IMMEDIATE), so these ids stay free until it ends.
         (last,) = cursor.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
         times: dict[datetime, str] = {}
-        params = [
-            (
-                last + n,
-                row["event_id"],
-                row["customer_id"],
-                row["metric_name"],
-                decimal_text(row["quantity"]),
-                bulk.sqlite_value(row["event_time"], times),
-                _json_text(row["properties"]),
-                row["fingerprint"],
-                bulk.sqlite_value(row["received_at"], times),
+        # Decimal object -> its text (the rows hold the objects, so their ids stay theirs for this call). By identity,
+        # not value: equal values such as 1 and 1.0 keep their own text.
+        quantities: dict[int, str] = {}
+        params = []
+        for n, row in enumerate(rows, start=last + 1):
+            quantity = quantities.get(id(row.quantity))
+            if quantity is None:
+                quantity = quantities[id(row.quantity)] = decimal_text(row.quantity)
+            moment = times.get(row.event_time)
+            if moment is None:
+                moment = times[row.event_time] = sqlite_time(row.event_time)
+            received = times.get(row.received_at)
+            if received is None:
+                received = times[row.received_at] = sqlite_time(row.received_at)
+            properties = row.properties
+            params.append(
+                (
+                    n,
+                    row.event_id,
+                    row.customer_id,
+                    row.metric_name,
+                    quantity,
+                    moment,
+                    None if properties is None else dumps_exact(properties),
+                    row.fingerprint,
+                    received,
+                )
             )
-            for n, row in enumerate(rows, start=1)
-        ]
-        cursor.executemany(
-            f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-            "ON CONFLICT (event_id) DO NOTHING",
-            params,
-        )
+        cursor.executemany(_SQLITE_INSERT, params)
         if cursor.rowcount == len(rows):
-            return [(last + n, row) for n, row in enumerate(rows, start=1)]
+            return list(zip(range(last + 1, last + len(rows) + 1), rows, strict=True))
         taken = {i for (i,) in cursor.execute("SELECT id FROM events WHERE id > ?", (last,))}
         return [(last + n, row) for n, row in enumerate(rows, start=1) if last + n in taken]
     finally:
         cursor.close()
 
 
-def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+_SQLITE_INSERT = (
+    f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int, NewEvent]]:
     driver = bulk.driver_connection(session)
     with driver.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)", (len(rows),)
+            "SELECT array_agg(nextval(pg_get_serial_sequence('events', 'id'))) FROM generate_series(1, %s)",
+            (len(rows),),
         )
-        ids = sorted(i for (i,) in cursor.fetchall())
+        (allocated,) = cursor.fetchone()
+    ids = sorted(allocated)
     values = [
         (
             event_id,
-            row["event_id"],
-            row["customer_id"],
-            row["metric_name"],
-            row["quantity"],
-            to_utc(row["event_time"]),
-            _json_text(row["properties"]),
-            row["fingerprint"],
-            to_utc(row["received_at"]),
+            row.event_id,
+            row.customer_id,
+            row.metric_name,
+            row.quantity,
+            row.event_time,
+            _json_text(row.properties),
+            row.fingerprint,
+            row.received_at,
         )
         for event_id, row in zip(ids, rows, strict=True)
     ]

@@ -8,11 +8,11 @@ make this hold for concurrent requests too: whoever loses the race reads the win
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Row
@@ -25,11 +25,12 @@ from fubble.errors import Conflict, FubbleError, InvalidInput, NotFound
 from fubble.events import repository
 from fubble.events.fast import ParsedEvent, quick_parse
 from fubble.events.fingerprint import fingerprint
+from fubble.events.repository import NewEvent
 from fubble.events.schemas import BatchResult, EventIn, EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
-from fubble.usage.definitions import for_events
+from fubble.usage.definitions import MetricDefinition, for_events
 
 _METRICS_SHOWN = 20
 
@@ -50,11 +51,11 @@ def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
         stored = repository.get_by_event_id(session, data.event_id)
         if stored is not None:
             return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
-    data = data.model_copy(update={"customer_id": _named_customer(session, data)})
+    customer_id = _named_customer(session, data)
     definitions = for_events(session, [data.metric_name])
     if data.metric_name not in definitions:
         raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known_metric_names(session)))
-    inserted = repository.insert_one(session, _row(data, fp, clock.now()))
+    inserted = repository.insert_one(session, _row(data, fp, clock.now(), customer_id))
     if inserted is not None:
         event = rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))
         rollups.apply(session, [event], definitions)
@@ -79,7 +80,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
     definitions = for_events(session, {event.metric_name for event in events})
     known: list[str] | None = None  # every known name, read only to explain an unknown one
     outcomes: list[Recorded | FubbleError | None] = [None] * len(events)
-    rows: dict[int, dict[str, Any]] = {}  # index -> row to insert
+    rows: dict[int, NewEvent] = {}  # index -> row to insert
     claimed: dict[str, int] = {}  # event_id -> index of the event (earlier in this group) that inserts it
     later: list[int] = []  # events repeating the event_id of an earlier one in this group
     for index, (event, fp) in enumerate(zip(events, prints, strict=True)):
@@ -97,23 +98,24 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             except (NotFound, InvalidInput) as exc:
                 outcomes[index] = exc
                 continue
-            rows[index] = _row(event, fp, now) | {"customer_id": customer_id}
+            rows[index] = _row(event, fp, now, customer_id)
             if key is not None:
                 claimed[key] = index
     inserted = repository.insert_batch(session, list(rows.values()))
     ids = {id(row): event_id for event_id, row in inserted}
-    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted], definitions)
-    skipped = [row["event_id"] for row in rows.values() if id(row) not in ids]
+    rollups.apply(session, _event_rows(inserted), definitions)
+    skipped = [str(row.event_id) for row in rows.values() if id(row) not in ids]
     now_stored = repository.events_by_event_id(session, skipped) if skipped else {}
     written: dict[str, tuple[str, EventOut]] = {}  # event_id -> (fingerprint, event) of the events inserted here
     for index, row in rows.items():
         if id(row) in ids:
             stored_event = _stored_event(ids[id(row)], row)
             outcomes[index] = Recorded(stored_event, replay=False)
-            if row["event_id"] is not None:
-                written[row["event_id"]] = (row["fingerprint"], stored_event)
+            if row.event_id is not None:
+                written[row.event_id] = (row.fingerprint, stored_event)
         else:  # a concurrent transaction stored this event_id between our lookup and our insert
-            outcomes[index] = _replay_or_retry(now_stored.get(row["event_id"]), row["event_id"], row["fingerprint"])
+            key = str(row.event_id)
+            outcomes[index] = _replay_or_retry(now_stored.get(key), key, row.fingerprint)
     for index in later:
         key = str(events[index].event_id)
         if key in written:
@@ -141,19 +143,19 @@ def _replay_or_retry(stored: Row[Any] | None, event_id: str, fp: str) -> Recorde
     return _replay(stored, fp)
 
 
-def _stored_event(event_id: int, row: dict[str, Any]) -> EventOut:
+def _stored_event(event_id: int, row: NewEvent) -> EventOut:
     """The event as :func:`record` would read it back after inserting ``row`` (properties round-trip through their
     stored JSON, so their keys come back sorted, as from the database)."""
-    properties = row["properties"]
+    properties = row.properties
     return EventOut(
         id=event_id,
-        event_id=row["event_id"],
-        customer_id=row["customer_id"],
-        metric_name=row["metric_name"],
-        quantity=row["quantity"],
-        event_time=row["event_time"],
+        event_id=row.event_id,
+        customer_id=row.customer_id,
+        metric_name=row.metric_name,
+        quantity=row.quantity,
+        event_time=row.event_time,
         properties=None if properties is None else loads_exact(dumps_exact(properties)),
-        received_at=row["received_at"],
+        received_at=row.received_at,
     )
 
 
@@ -197,14 +199,30 @@ def _store_batch(
     clock: Clock,
 ) -> BatchResult:
     """Store the schema-valid events ``parsed`` (index, event, fingerprint) of the batch ``sent``, all of them or
-    none: ``problems`` (index -> reasons) already holds the schema errors."""
+    none: ``problems`` (index -> reasons) already holds the schema errors.
+
+    The common batch (every event valid, its customer named by id, no ``event_id`` twice in it) is inserted straight
+    away: the unique index on ``event_id`` skips the ones stored before, and only those are then read back and compared
+    (a replay is counted as a duplicate, another payload fails the batch like any bad event). Any other batch is
+    checked event by event first, so that the 422 lists every bad event."""
     now = clock.now()
-    customers, by_external = _customers_named(session, [event for _, event, _ in parsed])
-    definitions = for_events(session, {event.metric_name for _, event, _ in parsed})
+    events = [event for _, event, _ in parsed]
+    customers, by_external = _customers_named(session, events)
+    definitions = for_events(session, {event.metric_name for event in events})
+    if not problems and _plainly_valid(events, customers, definitions):
+        rows = [_row(event, fp, now, cast(int, event.customer_id)) for _, event, fp in parsed]
+
+        def already_stored(other: list[NewEvent]) -> FubbleError:
+            index = {event.event_id: i for i, event, _ in parsed}
+            reason = "event_id {!r} is already stored with a different payload"
+            bad = {index[row.event_id]: [reason.format(row.event_id)] for row in other}
+            return InvalidInput(_batch_errors(sent, bad))
+
+        return _insert_batch_rows(session, rows, definitions, [], already_stored)
     known: list[str] | None = None  # every known name, read only to explain an unknown one
-    stored = repository.fingerprints_by_event_id(session, [e.event_id for _, e, _ in parsed if e.event_id is not None])
+    stored = repository.fingerprints_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
     first_seen: dict[str, tuple[int, str]] = {}
-    rows: list[dict[str, Any]] = []
+    rows = []
     duplicates: list[str] = []
     for index, event, fp in parsed:
         reasons: list[str] = []
@@ -223,11 +241,10 @@ def _store_batch(
                 duplicate = True
         elif key is not None:
             first_seen[key] = (index, fp)
+        customer_id = 0
         if not (duplicate and key in stored):  # a replay of a stored event was valid when it was stored
             try:
-                resolved = _customer_id(event, customers, by_external)
-                if resolved != event.customer_id:
-                    event = event._replace(customer_id=resolved)
+                customer_id = _customer_id(event, customers, by_external)
             except (NotFound, InvalidInput) as exc:
                 reasons.append(exc.detail if isinstance(exc.detail, str) else exc.detail[0]["msg"])
             if event.metric_name not in definitions:
@@ -239,27 +256,55 @@ def _store_batch(
             assert key is not None
             duplicates.append(key)
         else:
-            rows.append(_row(event, fp, now))
+            rows.append(_row(event, fp, now, customer_id))
     if problems:
         raise InvalidInput(_batch_errors(sent, problems))
+    return _insert_batch_rows(session, rows, definitions, duplicates, _stored_concurrently)
 
+
+def _stored_concurrently(other: list[NewEvent]) -> FubbleError:
+    return Conflict(
+        f"event_id {other[0].event_id!r} was stored concurrently with a different payload; "
+        "nothing from this batch was stored"
+    )
+
+
+def _plainly_valid(
+    events: Sequence[ParsedEvent], customers: set[int], definitions: Mapping[str, MetricDefinition]
+) -> bool:
+    """Whether every event names an existing customer by id alone and a known metric, and no ``event_id`` appears
+    twice: such a batch needs no per-event checks before it is inserted."""
+    keys = [event.event_id for event in events if event.event_id is not None]
+    return (
+        len(set(keys)) == len(keys)
+        and all(event.external_customer_id is None for event in events)
+        and customers.issuperset([event.customer_id for event in events])
+        and definitions.keys() >= {event.metric_name for event in events}
+    )
+
+
+def _insert_batch_rows(
+    session: Session,
+    rows: list[NewEvent],
+    definitions: Mapping[str, MetricDefinition],
+    duplicates: list[str],
+    on_other_payload: Callable[[list[NewEvent]], FubbleError],
+) -> BatchResult:
+    """Insert a batch's rows and roll them up. Rows the unique index skipped (their ``event_id`` is stored: before,
+    or by a concurrent transaction) are duplicates if the stored payload is theirs; if any is not,
+    ``on_other_payload`` gives the error that fails the whole batch. ``duplicates`` holds those found before."""
     inserted = repository.insert_batch(session, rows)
-    rollups.apply(session, [_event_row(event_id, row) for event_id, row in inserted], definitions)
-    accepted = len(rows)
-    taken = {row["event_id"] for _, row in inserted}
-    skipped = [row for row in rows if row["event_id"] is not None and row["event_id"] not in taken]
-    if skipped:  # stored by a concurrent request after our checks: a duplicate if the payload matches
-        now_stored = repository.fingerprints_by_event_id(session, [row["event_id"] for row in skipped])
-        for row in skipped:
-            if now_stored.get(row["event_id"]) != row["fingerprint"]:
-                raise Conflict(
-                    f"event_id {row['event_id']!r} was stored concurrently with a different payload; "
-                    "nothing from this batch was stored"
-                )
-            duplicates.append(row["event_id"])
-        accepted -= len(skipped)
+    if len(inserted) < len(rows):
+        taken = {id(row) for _, row in inserted}
+        skipped = [row for row in rows if id(row) not in taken]
+        stored = repository.fingerprints_by_event_id(session, [str(row.event_id) for row in skipped])
+        other = [row for row in skipped if stored.get(str(row.event_id)) != row.fingerprint]
+        if other:
+            raise on_other_payload(other)
+        duplicates = duplicates + [str(row.event_id) for row in skipped]
+    rollups.apply(session, _event_rows(inserted), definitions)
     return BatchResult(
-        accepted=accepted, duplicates=len(duplicates), duplicate_event_ids=list(dict.fromkeys(duplicates))
+        accepted=len(inserted), duplicates=len(duplicates), duplicate_event_ids=list(dict.fromkeys(duplicates))
     )
 
 
@@ -343,10 +388,9 @@ def _same_payload_or_conflict(stored: Row[Any], fp: str) -> Row[Any]:
     return stored
 
 
-def _event_row(event_id: int, row: dict[str, Any]) -> rollups.EventRow:
-    return rollups.EventRow(
-        event_id, row["customer_id"], row["metric_name"], row["quantity"], row["event_time"], row["properties"]
-    )
+def _event_rows(inserted: Sequence[tuple[int, NewEvent]]) -> list[rollups.EventRow]:
+    row = rollups.EventRow
+    return [row(i, e.customer_id, e.metric_name, e.quantity, e.event_time, e.properties) for i, e in inserted]
 
 
 def _parsed(event: EventIn) -> ParsedEvent:
@@ -361,17 +405,18 @@ def _parsed(event: EventIn) -> ParsedEvent:
     )
 
 
-def _row(event: EventIn | ParsedEvent, fp: str, now: datetime) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "customer_id": event.customer_id,
-        "metric_name": event.metric_name,
-        "quantity": event.quantity,
-        "event_time": event.event_time if event.event_time is not None else now,
-        "properties": event.properties,
-        "fingerprint": fp,
-        "received_at": now,
-    }
+def _row(event: EventIn | ParsedEvent, fp: str, now: datetime, customer_id: int) -> NewEvent:
+    event_time = event.event_time
+    return NewEvent(
+        event.event_id,
+        customer_id,
+        event.metric_name,
+        event.quantity,
+        now if event_time is None else event_time,
+        event.properties,
+        fp,
+        now,
+    )
 
 
 def _schema_problems(raw: Any, exc: ValidationError) -> list[str]:

@@ -186,9 +186,11 @@ def test_race_with_a_concurrent_identical_event_counts_a_duplicate(
         return {} if len(calls) == 1 else real(session, event_ids)
 
     monkeypatch.setattr(repository, "fingerprints_by_event_id", late_visibility)
-    response = client.post("/events/batch", json={"events": [a, event(customer_id, event_id="b", quantity=2)]})
+    b = event(customer_id, event_id="b", quantity=2)
+    # "b" twice: a batch that repeats an event_id is checked event by event before it is inserted.
+    response = client.post("/events/batch", json={"events": [a, b, b]})
     assert response.status_code == 200, response.text
-    assert exact(response) == {"accepted": 1, "duplicates": 1, "duplicate_event_ids": ["a"]}
+    assert exact(response) == {"accepted": 1, "duplicates": 2, "duplicate_event_ids": ["b", "a"]}
     assert usage(client, customer_id) == {"api_calls": 3}
 
 
@@ -204,8 +206,42 @@ def test_race_with_a_concurrent_conflicting_event_is_409_and_stores_nothing(
         return {} if len(calls) == 1 else real(session, event_ids)
 
     monkeypatch.setattr(repository, "fingerprints_by_event_id", late_visibility)
-    batch = [event(customer_id, quantity=5), event(customer_id, event_id="a", quantity=2)]
+    repeated = event(customer_id, event_id="a", quantity=2)
+    batch = [event(customer_id, quantity=5), repeated, repeated]  # checked event by event (see above)
     response = client.post("/events/batch", json={"events": batch})
     assert response.status_code == 409, response.text
     assert "'a'" in response.json()["detail"]
     assert usage(client, customer_id) == {"api_calls": 1}
+
+
+def test_a_plain_batch_replaying_stored_events_counts_them_as_duplicates(client: TestClient, customer_id: int) -> None:
+    a = event(customer_id, event_id="a", quantity=1)
+    b = event(customer_id, event_id="b", quantity=2)
+    assert client.post("/events/batch", json={"events": [a, b]}).status_code == 200
+    # No event_id twice: inserted straight away, the stored ones skipped by the unique index and then compared.
+    replay = [event(customer_id, event_id="c", quantity=4), b, {**a, "quantity": "1.0"}]
+    response = client.post("/events/batch", json={"events": replay})
+    assert response.status_code == 200, response.text
+    assert exact(response) == {"accepted": 1, "duplicates": 2, "duplicate_event_ids": ["b", "a"]}
+    assert usage(client, customer_id) == {"api_calls": 7}
+    again = client.post("/events/batch", json={"events": replay})
+    assert exact(again) == {"accepted": 0, "duplicates": 3, "duplicate_event_ids": ["c", "b", "a"]}
+    assert usage(client, customer_id) == {"api_calls": 7}
+
+
+def test_a_plain_batch_reusing_a_stored_event_id_for_another_payload_stores_nothing(
+    client: TestClient, customer_id: int
+) -> None:
+    assert client.post("/events/", json=event(customer_id, event_id="a", quantity=1)).status_code == 201
+    batch = [
+        event(customer_id, event_id="c", quantity=4),
+        event(customer_id, quantity=2),
+        event(customer_id, event_id="a", quantity=9),
+    ]
+    response = client.post("/events/batch", json={"events": batch})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["errors"] == [
+        {"index": 2, "event_id": "a", "reason": "event_id 'a' is already stored with a different payload"}
+    ]
+    assert usage(client, customer_id) == {"api_calls": 1}
+    assert len(all_events(client, customer_id)) == 1
