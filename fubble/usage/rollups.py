@@ -79,7 +79,7 @@ def apply(
     groups = {(c, m, Width.hour.value, b): bucket for (c, m, b), bucket in hours.items()}
     groups.update(((c, m, Width.day.value, b), bucket) for (c, m, b), bucket in days.items())
     dialect = session.get_bind().dialect.name
-    rows = [_values(key, groups[key].summary()) for key in sorted(groups)]
+    rows = [groups[key].values(key) for key in sorted(groups)]
     _execute_many(session, _upsert(dialect), _ROLLUP_COLUMNS, rows)
     if values:
         _execute_many(session, _insert_distinct(dialect), _DISTINCT_COLUMNS, sorted(values))
@@ -169,8 +169,11 @@ class _Bucket:
         self.first = min(self.first, other.first)
         self.last = max(self.last, other.last)
 
-    def summary(self) -> Summary:
-        return _summary(self.count, self.total, self.maximum, self.first, self.last, self.last[1])
+    def values(self, key: BucketKey) -> tuple[Any, ...]:
+        """The bucket's row, in the order of ``_ROLLUP_COLUMNS`` (what ``_values(key, summary)`` gives, without
+        building the summary: this runs for every bucket a batch touches)."""
+        first, last = self.first, self.last
+        return (*key, self.count, self.total, self.maximum, first[0], first[2], last[0], last[2], last[1], _ZERO)
 
 
 def _summary(

@@ -34,9 +34,8 @@ def test_a_pickled_socket_arrives_as_a_new_socket_of_the_same_group() -> None:
 
 
 def test_a_busy_port_is_refused_at_once() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as taken:  # listening without SO_REUSEPORT
-        with pytest.raises(OSError):
-            listeners.bound(socket.AF_INET, "127.0.0.1", taken.getsockname()[1]).close()
+    with socket.create_server(("127.0.0.1", 0)) as taken, pytest.raises(OSError):  # listening without SO_REUSEPORT
+        listeners.bound(socket.AF_INET, "127.0.0.1", taken.getsockname()[1]).close()
 
 
 def _worker_pids(parent: int) -> set[int]:
