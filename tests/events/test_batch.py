@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -245,3 +246,27 @@ def test_a_plain_batch_reusing_a_stored_event_id_for_another_payload_stores_noth
     ]
     assert usage(client, customer_id) == {"api_calls": 1}
     assert len(all_events(client, customer_id)) == 1
+
+
+def test_a_large_batch_stores_every_field_as_sent(client: TestClient, customer_id: int) -> None:
+    # More than 500 rows: PostgreSQL takes them by COPY, SQLite in (customer, metric, time) order.
+    sent = [
+        event(
+            customer_id,
+            event_id=f"f-{i:03}",
+            quantity=f"{i}.5",
+            event_time=f"2024-02-{1 + i % 5:02d}T{i % 24:02d}:00:00+02:00",
+            **({"properties": {"region": "eu", "flag": True, "n": i}} if i % 2 else {}),
+        )
+        for i in range(600)
+    ]
+    response = client.post("/events/batch", json={"events": sent})
+    assert exact(response) == {"accepted": 600, "duplicates": 0, "duplicate_event_ids": []}
+    stored = {e["event_id"]: e for e in all_events(client, customer_id)}
+    for i, body in enumerate(sent):
+        got = stored[body["event_id"]]
+        assert got["quantity"] == Decimal(f"{i}.5")
+        assert datetime.fromisoformat(got["event_time"]) == datetime.fromisoformat(body["event_time"])
+        assert got["event_time"].endswith(("Z", "+00:00"))
+        assert got["properties"] == body.get("properties")
+
