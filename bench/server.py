@@ -140,13 +140,27 @@ class ServerProcess:
         while True:
             try:
                 with urllib.request.urlopen(f"{self.base}/health", timeout=1) as response:
-                    if response.status == 200:
+                    if response.status == 200 and self._all_workers_listen():
                         return self.base
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("server did not start: " + self.log()[-2000:]) from None
                 time.sleep(0.05)
+
+    def _all_workers_listen(self) -> bool:
+        """Whether every worker listens yet (each has a socket of its own, see fubble.api.listeners): /health answers
+        once the first does, and connections made before the others listen would all go to it. Read from Linux's
+        /proc; elsewhere, assumed."""
+        table = Path("/proc/net/tcp")
+        if self.workers == 1 or not table.exists():
+            return True
+        listening = 0
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == self.port:  # 0A: LISTEN
+                listening += 1
+        return listening >= self.workers
 
     def _signal_group(self, sig: int) -> None:
         if self.process is None:

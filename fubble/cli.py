@@ -36,7 +36,10 @@ def serve(
     workers: Annotated[
         int,
         typer.Option(
-            min=1, help="Worker processes (PostgreSQL: about one per core; SQLite has one writer at a time: keep 1)."
+            min=1,
+            help="Worker processes, each listening on its own socket (SO_REUSEPORT) so connections spread evenly "
+            "(PostgreSQL: about one per core; SQLite has one writer at a time: keep 1 unless the load is mostly "
+            "batches).",
         ),
     ] = 1,
     migrate: Annotated[bool, typer.Option(help="Create/upgrade the database schema before serving.")] = True,
