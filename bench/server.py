@@ -22,6 +22,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 PG_ADMIN = os.environ.get("FUBBLE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -76,6 +77,27 @@ def create_admin_key(db_url: str, name: str = "robustness admin") -> str:
     if not key.startswith("fbl_"):
         raise RuntimeError(f"could not find the key in the output of `fubble keys create`: {out!r}")
     return key
+
+
+TCP_TABLE = Path("/proc/net/tcp")  # Linux's table of IPv4 TCP sockets
+LISTEN = "0A"  # its state code for a listening socket
+
+
+class TcpSocket(NamedTuple):
+    local_port: int
+    remote_port: int
+    state: str
+    inode: str
+
+
+def tcp_sockets() -> list[TcpSocket]:
+    """The machine's IPv4 TCP sockets, from :data:`TCP_TABLE` (Linux only)."""
+    entries = []
+    for line in TCP_TABLE.read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
+        entries.append(TcpSocket(local, remote, fields[3], fields[9]))
+    return entries
 
 
 class ServerProcess:
@@ -152,14 +174,9 @@ class ServerProcess:
         """Whether every worker listens yet (each has a socket of its own, see fubble.api.listeners): /health answers
         once the first does, and connections made before the others listen would all go to it. Read from Linux's
         /proc; elsewhere, assumed."""
-        table = Path("/proc/net/tcp")
-        if self.workers == 1 or not table.exists():
+        if self.workers == 1 or not TCP_TABLE.exists():
             return True
-        listening = 0
-        for line in table.read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == self.port:  # 0A: LISTEN
-                listening += 1
+        listening = sum(1 for entry in tcp_sockets() if entry.state == LISTEN and entry.local_port == self.port)
         return listening >= self.workers
 
     def _signal_group(self, sig: int) -> None:

@@ -207,9 +207,10 @@ def _store_batch(
     checked event by event first, so that the 422 lists every bad event."""
     now = clock.now()
     events = [event for _, event, _ in parsed]
+    names = {event.metric_name for event in events}
     customers, by_external = _customers_named(session, events)
-    definitions = for_events(session, {event.metric_name for event in events})
-    if not problems and _plainly_valid(events, customers, definitions):
+    definitions = for_events(session, names)
+    if not problems and definitions.keys() >= names and _plainly_valid(events, customers):
         rows = [_row(event, fp, now, cast(int, event.customer_id)) for _, event, fp in parsed]
 
         def already_stored(other: list[NewEvent]) -> FubbleError:
@@ -269,17 +270,14 @@ def _stored_concurrently(other: list[NewEvent]) -> FubbleError:
     )
 
 
-def _plainly_valid(
-    events: Sequence[ParsedEvent], customers: set[int], definitions: Mapping[str, MetricDefinition]
-) -> bool:
-    """Whether every event names an existing customer by id alone and a known metric, and no ``event_id`` appears
-    twice: such a batch needs no per-event checks before it is inserted."""
+def _plainly_valid(events: Sequence[ParsedEvent], customers: set[int]) -> bool:
+    """Whether every event names an existing customer by id alone and no ``event_id`` appears twice: with known
+    metrics, such a batch needs no per-event checks before it is inserted."""
     keys = [event.event_id for event in events if event.event_id is not None]
     return (
         len(set(keys)) == len(keys)
         and all(event.external_customer_id is None for event in events)
         and customers.issuperset([event.customer_id for event in events])
-        and definitions.keys() >= {event.metric_name for event in events}
     )
 
 

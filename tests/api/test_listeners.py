@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.server import ServerProcess
+from bench.server import TCP_TABLE, ServerProcess, tcp_sockets
 from fubble.api import listeners
 
 pytestmark = pytest.mark.skipif(not listeners.SUPPORTED, reason="needs SO_REUSEPORT")
@@ -58,15 +58,13 @@ def _socket_inodes(pid: int) -> set[str]:
 
 def _server_side_inode(server_port: int, client_port: int) -> str:
     """The inode of the server's end of the loopback connection from ``client_port``."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, inode = fields[1], fields[2], fields[9]
-        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
-            return inode
+    for entry in tcp_sockets():
+        if entry.local_port == server_port and entry.remote_port == client_port:
+            return entry.inode
     raise AssertionError(f"no server socket for client port {client_port}")
 
 
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+@pytest.mark.skipif(not TCP_TABLE.exists(), reason="reads Linux's /proc")
 def test_connections_opened_together_are_spread_over_the_workers(tmp_path: Path) -> None:
     server = ServerProcess(f"sqlite:///{tmp_path}/workers.db", workers=2, log_dir=tmp_path, access_log=False)
     server.start()
