@@ -21,11 +21,13 @@ import statistics
 import subprocess
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bench.http_client import Connection
-from bench.server import create_admin_key, database_url, running_server
+from bench.server import create_admin_key, database_url, running_server, serving_process
 
 PLAN = {
     "name": "Bench",
@@ -120,9 +122,42 @@ def single_events_wrk(base: str, customer_ids: list[int], seconds: int, concurre
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
+async def spread_connections(base: str, count: int, workers: int) -> tuple[list[Connection], list[int]]:
+    """``count`` connections spread as evenly as possible over the server's ``workers`` (started by this bench): the
+    kernel hands each new connection to a worker by a hash of its ports, so with only a few clients they often share
+    one worker while the other idles, and the figure would measure the hash. Many clients spread out by themselves;
+    this does for a few what a load balancer would. A connection that lands on a worker already holding its share is
+    closed and opened anew. Returns the connections and how many each worker took."""
+    port = urlsplit(base).port or 80
+    share = -(-count // workers)
+    kept: list[Connection] = []
+    taken: Counter[int] = Counter()
+    for _ in range(50 * count):
+        if len(kept) == count:
+            break
+        conn = await Connection.open(base)
+        status, _ = await conn.request("GET", "/health")  # answered: the worker has accepted the connection
+        assert status == 200
+        pid = await asyncio.to_thread(serving_process, port, conn.writer.get_extra_info("sockname")[1])
+        if pid is not None and taken[pid] >= share:
+            await conn.close()
+            continue
+        taken[pid or 0] += 1
+        kept.append(conn)
+    while len(kept) < count:  # no luck: keep what the kernel gives
+        kept.append(await Connection.open(base))
+    return kept, sorted(taken.values(), reverse=True)
+
+
 async def batches(
-    base: str, customer_ids: list[int], count: int, size: int, concurrency: int, headers: dict[str, str]
-) -> dict[str, float]:
+    base: str,
+    customer_ids: list[int],
+    count: int,
+    size: int,
+    concurrency: int,
+    headers: dict[str, str],
+    workers: int | None = None,
+) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     bodies = [
         json.dumps(
@@ -135,18 +170,21 @@ async def batches(
         for b in range(count)
     ]
     queue = iter(bodies)
+    if workers is None:
+        connections, spread = [await Connection.open(base) for _ in range(concurrency)], []
+    else:
+        connections, spread = await spread_connections(base, concurrency, workers)
 
-    async def worker() -> None:
-        conn = await Connection.open(base)
+    async def worker(conn: Connection) -> None:
         for body in queue:
             status, data = await conn.request("POST", "/events/batch", body, headers)
             assert status == 200, (status, data[:300])
         await conn.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(conn) for conn in connections))
     elapsed = time.perf_counter() - started
-    return {"events": count * size, "seconds": elapsed, "events_per_s": count * size / elapsed}
+    return {"events": count * size, "seconds": elapsed, "events_per_s": count * size / elapsed, "spread": spread}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -172,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
 
-    async def run(base: str) -> None:
+    async def run(base: str, workers: int | None) -> None:
         ids = await setup(base, args.customers, headers)
         if args.single > 0 and args.client == "wrk":
             if shutil.which("wrk") is None:
@@ -190,18 +228,19 @@ def main(argv: list[str] | None = None) -> None:
                 f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms"
             )
         if args.batches > 0:
-            batch = await batches(base, ids, args.batches, args.batch_size, args.batch_concurrency, headers)
+            batch = await batches(base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers)
+            spread = f", connections per worker {batch['spread']}" if batch["spread"] else ""
             print(
                 f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, "
-                f"{args.batch_concurrency} clients): {batch['events_per_s']:.0f} events/s"
+                f"{args.batch_concurrency} clients{spread}): {batch['events_per_s']:.0f} events/s"
             )
 
     if args.url:
-        asyncio.run(run(args.url))
+        asyncio.run(run(args.url, None))
         return
     with database_url(args.database) as db_url:
         headers["Authorization"] = f"Bearer {create_admin_key(db_url, 'bench')}"
         # No access log: one log line per request costs the server about as much as recording the event.
         with running_server(db_url, workers=args.workers, access_log=False) as base:
             print(f"server on {args.database}: {base}")
-            asyncio.run(run(base))
+            asyncio.run(run(base, args.workers if args.workers > 1 else None))

@@ -81,6 +81,7 @@ def create_admin_key(db_url: str, name: str = "robustness admin") -> str:
 
 TCP_TABLE = Path("/proc/net/tcp")  # Linux's table of IPv4 TCP sockets
 LISTEN = "0A"  # its state code for a listening socket
+ESTABLISHED = "01"
 
 
 class TcpSocket(NamedTuple):
@@ -98,6 +99,29 @@ def tcp_sockets() -> list[TcpSocket]:
         local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
         entries.append(TcpSocket(local, remote, fields[3], fields[9]))
     return entries
+
+
+def serving_process(server_port: int, client_port: int) -> int | None:
+    """The pid of the process that holds the server side of the connection from ``client_port`` to ``server_port``
+    (which worker took it), read from Linux's /proc; ``None`` if not found (not accepted yet, not Linux, another
+    user's process)."""
+    if not TCP_TABLE.exists():
+        return None
+    inodes = {
+        entry.inode
+        for entry in tcp_sockets()
+        if entry.state == ESTABLISHED and entry.local_port == server_port and entry.remote_port == client_port
+    }
+    links = {f"socket:[{inode}]" for inode in inodes}
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (process / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in links:
+                        return int(process.name)
+    return None
 
 
 class ServerProcess:

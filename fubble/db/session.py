@@ -1,7 +1,8 @@
 """Engines and sessions: the one place that knows how to talk to SQLite or PostgreSQL.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged write survives a crash), foreign keys on, and
-writers that take the write lock up front (``BEGIN IMMEDIATE``) so read-then-write transactions never fail halfway.
+writers that take the write lock up front (``BEGIN IMMEDIATE``) so read-then-write transactions never fail halfway;
+they queue for it and checkpoint as :mod:`fubble.db.sqlite_writers` describes.
 It also gets exact-decimal aggregate functions (see :mod:`fubble.db.functions`).
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fubble.db.functions import register_sqlite_functions
+from fubble.db.sqlite_writers import WriterConnection
 
 
 def normalize_url(url: str) -> str:
@@ -38,7 +40,11 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
             raise ValueError("in-memory SQLite is not supported: give a file, e.g. sqlite:///./fubble.db")
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": sqlite_busy_timeout_ms / 1000,
+                "factory": WriterConnection,
+            },
             pool_size=8,
             max_overflow=16,
         )
@@ -92,8 +98,16 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("fubble_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get("fubble_write", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        driver = conn.connection.dbapi_connection
+        driver.take_turn(busy_timeout_ms / 1000)  # see fubble.db.sqlite_writers
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            driver.end_turn()
+            raise
 
 
 class Database:

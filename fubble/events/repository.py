@@ -104,25 +104,53 @@ _COLUMNS = (
 )
 
 
-def insert_batch(session: Session, rows: Sequence[NewEvent]) -> list[tuple[int, NewEvent]]:
-    """Store events in bulk on the raw driver connection (the hot path of ingestion): ids are allocated up
-    front, then SQLite takes one ``executemany``. PostgreSQL takes a few rows (a group of single events) as one
-    multi-row ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id``, and many as one ``COPY`` straight into
-    the table (the common case: no ``event_id`` is taken yet), or, when that meets a taken ``event_id``, a ``COPY``
-    into a temporary staging table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING
-    RETURNING id``. The values are converted exactly as the column types would (:mod:`fubble.db.types`). Returns
-    ``(id, row)`` of the rows actually inserted; a row whose ``event_id`` is already taken (also by a concurrent
-    transaction, or by an earlier row of ``rows``) is skipped."""
-    if not rows:
-        return []
-    if session.connection().dialect.name == "postgresql":
-        # Sorted so overlapping concurrent batches take the unique-index locks in the same order (no deadlocks).
+class Prepared(NamedTuple):
+    """Rows to insert, in the order :func:`insert_prepared` inserts them, and on SQLite their parameters (everything
+    but the id, which SQLite assigns), worked out by :func:`prepare` before the transaction needs them."""
+
+    rows: list[NewEvent]
+    params: list[tuple[Any, ...]] | None
+    given: Sequence[NewEvent]  # the same rows in the order given
+
+
+def prepare(dialect: str, rows: Sequence[NewEvent]) -> Prepared:
+    """Put the rows in insertion order and, on SQLite, convert their values as the column types would
+    (:mod:`fubble.db.types`). Pure computation: no database access, so it can run before the write transaction
+    (outside SQLite's write lock).
+
+    PostgreSQL takes keyless rows first, then the others by ``event_id``, so overlapping concurrent batches take the
+    unique-index locks in the same order (no deadlocks). SQLite has one writer at a time, so there is no lock order
+    to keep: rows go in the order of the (customer, metric, time) index, which takes them several times faster than
+    scattered (a stable sort: ties keep the order given)."""
+    if dialect == "postgresql":
         ordered = [row for row in rows if row.event_id is None]
         ordered += sorted((row for row in rows if row.event_id is not None), key=_event_id)
-        return _insert_postgresql(session, ordered)
-    # SQLite has one writer at a time, so no lock order to keep: rows go in the order of the (customer, metric, time)
-    # index, which takes them several times faster than scattered (a stable sort: ties keep the order given).
-    return _insert_sqlite(bulk.driver_connection(session), sorted(rows, key=_index_order))
+        return Prepared(ordered, None, rows)
+    ordered = sorted(rows, key=_index_order)
+    return Prepared(ordered, _sqlite_params(ordered), rows)
+
+
+def insert_batch(session: Session, rows: Sequence[NewEvent]) -> list[tuple[int, NewEvent]]:
+    """:func:`prepare` the rows and :func:`insert_prepared` them."""
+    return insert_prepared(session, prepare(session.get_bind().dialect.name, rows))
+
+
+def insert_prepared(session: Session, prepared: Prepared) -> list[tuple[int, NewEvent]]:
+    """Store events in bulk on the raw driver connection (the hot path of ingestion), in the order prepared, and
+    return ``(id, row)`` of the rows actually inserted (ids increase in that order); a row whose ``event_id`` is
+    already taken (also by a concurrent transaction, or by an earlier row) is skipped.
+
+    SQLite takes one ``executemany`` and assigns the ids itself: one more than the largest so far, row after row (this
+    transaction holds the write lock). PostgreSQL allocates the ids up front (one array from the sequence); it takes a
+    few rows (a group of single events) as one multi-row ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING
+    id``, and many as one ``COPY`` straight into the table (the common case: no ``event_id`` is taken yet), or, when
+    that meets a taken ``event_id``, a ``COPY`` into a temporary staging table followed by one ``INSERT ... SELECT
+    ... ON CONFLICT (event_id) DO NOTHING RETURNING id``."""
+    if not prepared.rows:
+        return []
+    if prepared.params is None:
+        return _insert_postgresql(session, prepared.rows)
+    return _insert_sqlite(bulk.driver_connection(session), prepared)
 
 
 def _event_id(row: NewEvent) -> str:
@@ -137,51 +165,61 @@ def _json_text(value: Any) -> str | None:
     return None if value is None else dumps_exact(value)
 
 
-def _insert_sqlite(driver: Any, rows: list[NewEvent]) -> list[tuple[int, NewEvent]]:
+def _sqlite_params(rows: list[NewEvent]) -> list[tuple[Any, ...]]:
+    times: dict[datetime, str] = {}
+    # Decimal object -> its text (the rows hold the objects, so their ids stay theirs for this call). By identity,
+    # not value: equal values such as 1 and 1.0 keep their own text.
+    quantities: dict[int, str] = {}
+    params = []
+    for row in rows:
+        quantity = quantities.get(id(row.quantity))
+        if quantity is None:
+            quantity = quantities[id(row.quantity)] = decimal_text(row.quantity)
+        moment = times.get(row.event_time)
+        if moment is None:
+            moment = times[row.event_time] = sqlite_time(row.event_time)
+        received = times.get(row.received_at)
+        if received is None:
+            received = times[row.received_at] = sqlite_time(row.received_at)
+        properties = row.properties
+        params.append(
+            (
+                row.event_id,
+                row.customer_id,
+                row.metric_name,
+                quantity,
+                moment,
+                None if properties is None else dumps_exact(properties),
+                row.fingerprint,
+                received,
+            )
+        )
+    return params
+
+
+def _insert_sqlite(driver: Any, prepared: Prepared) -> list[tuple[int, NewEvent]]:
+    rows = prepared.rows
     cursor = driver.cursor()
     try:
-        # This transaction holds SQLite's write lock (BEGIN IMMEDIATE), so these ids stay free until it ends.
         (last,) = cursor.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-        times: dict[datetime, str] = {}
-        # Decimal object -> its text (the rows hold the objects, so their ids stay theirs for this call). By identity,
-        # not value: equal values such as 1 and 1.0 keep their own text.
-        quantities: dict[int, str] = {}
-        params = []
-        for n, row in enumerate(rows, start=last + 1):
-            quantity = quantities.get(id(row.quantity))
-            if quantity is None:
-                quantity = quantities[id(row.quantity)] = decimal_text(row.quantity)
-            moment = times.get(row.event_time)
-            if moment is None:
-                moment = times[row.event_time] = sqlite_time(row.event_time)
-            received = times.get(row.received_at)
-            if received is None:
-                received = times[row.received_at] = sqlite_time(row.received_at)
-            properties = row.properties
-            params.append(
-                (
-                    n,
-                    row.event_id,
-                    row.customer_id,
-                    row.metric_name,
-                    quantity,
-                    moment,
-                    None if properties is None else dumps_exact(properties),
-                    row.fingerprint,
-                    received,
-                )
-            )
-        cursor.executemany(_SQLITE_INSERT, params)
+        cursor.executemany(_SQLITE_INSERT, prepared.params)
         if cursor.rowcount == len(rows):
             return list(zip(range(last + 1, last + len(rows) + 1), rows, strict=True))
-        taken = {i for (i,) in cursor.execute("SELECT id FROM events WHERE id > ?", (last,))}
-        return [(last + n, row) for n, row in enumerate(rows, start=1) if last + n in taken]
+        # Some were skipped: the inserted ones took the ids after ``last`` in order, the first row of each event_id.
+        new = {key for (key,) in cursor.execute("SELECT event_id FROM events WHERE id > ?", (last,))}
+        inserted = []
+        for row in rows:
+            if row.event_id is None or row.event_id in new:
+                new.discard(row.event_id)
+                last += 1
+                inserted.append((last, row))
+        return inserted
     finally:
         cursor.close()
 
 
 _SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    f"INSERT INTO events ({', '.join(_COLUMNS[1:])}) VALUES ({', '.join('?' * (len(_COLUMNS) - 1))}) "
     "ON CONFLICT (event_id) DO NOTHING"
 )
 

@@ -8,14 +8,15 @@ make this hold for concurrent requests too: whoever loses the race reads the win
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Row
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
@@ -203,15 +204,17 @@ def _store_batch(
 
     The common batch (every event valid, its customer named by id, no ``event_id`` twice in it) is inserted straight
     away: the unique index on ``event_id`` skips the ones stored before, and only those are then read back and compared
-    (a replay is counted as a duplicate, another payload fails the batch like any bad event). Any other batch is
-    checked event by event first, so that the 422 lists every bad event."""
+    (a replay is counted as a duplicate, another payload fails the batch like any bad event). Its rows and its rollup
+    summary are worked out before the first query, so on SQLite they are not part of the time the write lock is held.
+    Any other batch is checked event by event first, so that the 422 lists every bad event."""
     now = clock.now()
     events = [event for _, event, _ in parsed]
     names = {event.metric_name for event in events}
-    customers, by_external = _customers_named(session, events)
+    dialect = session.get_bind().dialect
+    early = None if problems else _plain_batch(dialect, parsed, now)
+    customers, by_external = _customers_named(session, events)  # the first query (SQLite: takes the write lock)
     definitions = for_events(session, names)
-    if not problems and definitions.keys() >= names and _plainly_valid(events, customers):
-        rows = [_row(event, fp, now, cast(int, event.customer_id)) for _, event, fp in parsed]
+    if early is not None and definitions.keys() >= names and customers.issuperset(early.customer_ids):
 
         def already_stored(other: list[NewEvent]) -> FubbleError:
             index = {event.event_id: i for i, event, _ in parsed}
@@ -219,7 +222,7 @@ def _store_batch(
             bad = {index[row.event_id]: [reason.format(row.event_id)] for row in other}
             return InvalidInput(_batch_errors(sent, bad))
 
-        return _insert_batch_rows(session, rows, definitions, [], already_stored)
+        return _insert_batch_rows(session, early.rows, early.summary, definitions, [], already_stored)
     known: list[str] | None = None  # every known name, read only to explain an unknown one
     stored = repository.fingerprints_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
     first_seen: dict[str, tuple[int, str]] = {}
@@ -260,7 +263,8 @@ def _store_batch(
             rows.append(_row(event, fp, now, customer_id))
     if problems:
         raise InvalidInput(_batch_errors(sent, problems))
-    return _insert_batch_rows(session, rows, definitions, duplicates, _stored_concurrently)
+    prepared = repository.prepare(dialect.name, rows)
+    return _insert_batch_rows(session, prepared, None, definitions, duplicates, _stored_concurrently)
 
 
 def _stored_concurrently(other: list[NewEvent]) -> FubbleError:
@@ -270,37 +274,60 @@ def _stored_concurrently(other: list[NewEvent]) -> FubbleError:
     )
 
 
-def _plainly_valid(events: Sequence[ParsedEvent], customers: set[int]) -> bool:
-    """Whether every event names an existing customer by id alone and no ``event_id`` appears twice: with known
-    metrics, such a batch needs no per-event checks before it is inserted."""
-    keys = [event.event_id for event in events if event.event_id is not None]
-    return (
-        len(set(keys)) == len(keys)
-        and all(event.external_customer_id is None for event in events)
-        and customers.issuperset([event.customer_id for event in events])
+class _PlainBatch(NamedTuple):
+    """A batch that looks plain (see :func:`_plain_batch`), ready to be stored."""
+
+    rows: repository.Prepared
+    summary: rollups.NewBuckets  # its rollups if its metrics roll up like the default sum (see rollups.plain)
+    customer_ids: set[int]  # the customers it names: they must exist
+
+
+def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent, str]], now: datetime) -> _PlainBatch | None:
+    """The rows and rollup summary of a batch whose events all name their customer by id alone and whose
+    ``event_id``\\ s are all different, or ``None`` for any other batch. No query: whether those customers exist and
+    those metrics are known is for the caller to check."""
+    keys = [event.event_id for _, event, _ in parsed if event.event_id is not None]
+    if len(set(keys)) != len(keys) or any(event.external_customer_id is not None for _, event, _ in parsed):
+        return None
+    prepared = repository.prepare(
+        dialect.name, [_row(event, fp, now, cast(int, event.customer_id)) for _, event, fp in parsed]
     )
+    # Each event's position stands in for its id (ids are given in this order): rollups.write maps them.
+    events = _event_rows(enumerate(prepared.rows))
+    defaults = {name: MetricDefinition(name) for name in {event.metric_name for event in events}}
+    customer_ids = {event.customer_id for event in events}
+    return _PlainBatch(prepared, rollups.summarize(dialect, defaults, events), customer_ids)
 
 
 def _insert_batch_rows(
     session: Session,
-    rows: list[NewEvent],
+    prepared: repository.Prepared,
+    summary: rollups.NewBuckets | None,
     definitions: Mapping[str, MetricDefinition],
     duplicates: list[str],
     on_other_payload: Callable[[list[NewEvent]], FubbleError],
 ) -> BatchResult:
     """Insert a batch's rows and roll them up. Rows the unique index skipped (their ``event_id`` is stored: before,
     or by a concurrent transaction) are duplicates if the stored payload is theirs; if any is not,
-    ``on_other_payload`` gives the error that fails the whole batch. ``duplicates`` holds those found before."""
-    inserted = repository.insert_batch(session, rows)
-    if len(inserted) < len(rows):
+    ``on_other_payload`` gives the error that fails the whole batch. ``duplicates`` holds those found before.
+    ``summary`` is the rows' rollup summary made with default definitions (events by position), if there is one: it
+    is used when every row was inserted and every metric rolls up like the default sum."""
+    inserted = repository.insert_prepared(session, prepared)
+    if len(inserted) < len(prepared.rows):
         taken = {id(row) for _, row in inserted}
-        skipped = [row for row in rows if id(row) not in taken]
+        skipped = [row for row in prepared.given if id(row) not in taken]
         stored = repository.fingerprints_by_event_id(session, [str(row.event_id) for row in skipped])
         other = [row for row in skipped if stored.get(str(row.event_id)) != row.fingerprint]
         if other:
             raise on_other_payload(other)
         duplicates = duplicates + [str(row.event_id) for row in skipped]
-    rollups.apply(session, _event_rows(inserted), definitions)
+        summary = None
+    if summary is not None and all(
+        rollups.plain(definitions[name]) for name in {row.metric_name for row in prepared.rows}
+    ):
+        rollups.write(session, summary, definitions, [event_id for event_id, _ in inserted])
+    else:
+        rollups.apply(session, _event_rows(inserted), definitions)
     return BatchResult(
         accepted=len(inserted), duplicates=len(duplicates), duplicate_event_ids=list(dict.fromkeys(duplicates))
     )
@@ -386,7 +413,7 @@ def _same_payload_or_conflict(stored: Row[Any], fp: str) -> Row[Any]:
     return stored
 
 
-def _event_rows(inserted: Sequence[tuple[int, NewEvent]]) -> list[rollups.EventRow]:
+def _event_rows(inserted: Iterable[tuple[int, NewEvent]]) -> list[rollups.EventRow]:
     row = rollups.EventRow
     return [row(i, e.customer_id, e.metric_name, e.quantity, e.event_time, e.properties) for i, e in inserted]
 

@@ -39,7 +39,7 @@ from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
 
-__all__ = ["EventRow", "apply", "rebuild"]
+__all__ = ["EventRow", "NewBuckets", "apply", "plain", "rebuild", "summarize", "write"]
 
 # Sums of quantities and value x microseconds products never round (an inexact result would raise instead).
 _EXACT = Context(prec=200, traps=[Inexact])
@@ -73,19 +73,64 @@ def apply(
         return
     if definitions is None:
         definitions = resolve(session, {e.metric_name for e in events}, lock=True)
+    write(session, summarize(session.get_bind().dialect, definitions, events), definitions)
+
+
+class NewBuckets(NamedTuple):
+    """New events summarized per bucket and bound for one dialect's statements (:func:`summarize`), ready to be
+    written by :func:`write`."""
+
+    rollups: _Bound  # a row per bucket, in key order
+    distinct: _Bound  # the new distinct values of unique_count metrics
+    keys: list[BucketKey]  # the buckets, in the order of ``rollups``
+    order_at: int  # where each rollup row holds its last event's ``order`` (see write)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+
+def summarize(dialect: Dialect, definitions: Mapping[str, MetricDefinition], events: Sequence[EventRow]) -> NewBuckets:
+    """What :func:`write` adds to the rollups for ``events``: pure computation, no database access, so it can run
+    before the transaction that writes (outside SQLite's write lock). An event's ``id`` only has to order the events
+    like their ids will: :func:`write` can map it to the real id afterwards."""
     hours, days, values = _summarize_new(definitions, events)
-    if not hours:
-        return
     groups = {(c, m, Width.hour.value, b): bucket for (c, m, b), bucket in hours.items()}
     groups.update(((c, m, Width.day.value, b), bucket) for (c, m, b), bucket in days.items())
-    dialect = session.get_bind().dialect.name
-    rows = [groups[key].values(key) for key in sorted(groups)]
-    _execute_many(session, _upsert(dialect), _ROLLUP_COLUMNS, rows)
-    if values:
-        _execute_many(session, _insert_distinct(dialect), _DISTINCT_COLUMNS, sorted(values))
-    weighted = [key for key in groups if definitions[key[1]].aggregation is Aggregation.weighted_sum]
+    keys = sorted(groups)
+    rollups = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, [groups[key].values(key) for key in keys])
+    distinct = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, sorted(values))
+    return NewBuckets(rollups, distinct, keys, rollups.prepared.names.index("last_event_id"))
+
+
+def write(
+    session: Session,
+    summary: NewBuckets,
+    definitions: Mapping[str, MetricDefinition],
+    ids: Sequence[int] | None = None,
+) -> None:
+    """Add the buckets :func:`summarize` made to the rollups, in this transaction. ``ids``, if given, maps each event's
+    ``id`` as summarized (its position) to its real id."""
+    if not summary:
+        return
+    rollups = summary.rollups
+    if ids is not None:
+        at = summary.order_at
+        rollups = rollups._replace(values=[(*row[:at], ids[row[at]], *row[at + 1 :]) for row in rollups.values])
+    _run(session, rollups)
+    if summary.distinct.values:
+        _run(session, summary.distinct)
+    weighted = [key for key in summary.keys if definitions[key[1]].aggregation is Aggregation.weighted_sum]
     if weighted:
         _recompute(session, definitions, weighted)
+
+
+def plain(definition: MetricDefinition) -> bool:
+    """Whether the metric's rollups are the same as the default sum's (every event counts, nothing more to keep), so
+    a summary made with default definitions holds for it."""
+    return not definition.filters and definition.aggregation not in (
+        Aggregation.unique_count,
+        Aggregation.weighted_sum,
+    )
 
 
 _BucketsByKey = dict[tuple[int, str, datetime], "_Bucket"]  # (customer_id, metric_name, bucket start) -> summary
@@ -194,7 +239,7 @@ def _summary(
 
 
 class _Prepared(NamedTuple):
-    """A statement as :func:`_execute_many` runs it, worked out once per dialect, statement and column order."""
+    """A statement as :func:`_run` runs it, worked out once per dialect, statement and column order."""
 
     sql: str  # SQLite: the statement with ? placeholders
     table: str
@@ -208,32 +253,44 @@ class _Prepared(NamedTuple):
 _PREPARED: dict[tuple[str, int, tuple[str, ...]], _Prepared] = {}
 
 
-def _execute_many(session: Session, statement: Insert, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
-    """``statement`` executed for each of ``rows`` (values in the order of ``columns``) on the raw driver connection
-    (the hot path of ingestion): the statement is compiled once per dialect and the values are converted as the
-    column types would (:mod:`fubble.db.bulk`). SQLite takes one ``executemany``. PostgreSQL takes, with the
-    statement's ``ON CONFLICT`` clause, one multi-row ``INSERT ... VALUES`` for a few rows (one round trip, as for
-    the small groups of single events), or for many an ``INSERT ... SELECT`` from a staging table filled by ``COPY``
-    (faster per row, which outweighs its fixed cost of a millisecond or so). The rows come sorted by key, and stay in
-    that order."""
-    dialect = session.connection().dialect
+class _Bound(NamedTuple):
+    """Rows bound for a statement (:func:`_bind`), run by :func:`_run`."""
+
+    prepared: _Prepared
+    values: list[Any]  # SQLite: tuples of driver values in parameter order; PostgreSQL: lists in column order
+
+
+def _bind(dialect: Dialect, statement: Insert, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> _Bound:
+    """``rows`` (values in the order of ``columns``) bound for ``statement``: in its parameter order, and on SQLite
+    converted as the column types would (:mod:`fubble.db.bulk`). The statement is compiled once per dialect."""
     key = (dialect.name, id(statement), columns)
     prepared = _PREPARED.get(key)
     if prepared is None:
         prepared = _PREPARED[key] = _prepare(statement, dialect, columns)
     order = prepared.order
     if dialect.name == "postgresql":
-        values = [[row[i] for i in order] for row in rows]
-        if len(rows) <= bulk.PG_FEW_ROWS:
+        return _Bound(prepared, [[row[i] for i in order] for row in rows])
+    times: dict[datetime, str] = {}
+    value = bulk.sqlite_value
+    return _Bound(prepared, [tuple([value(row[i], times) for i in order]) for row in rows])
+
+
+def _run(session: Session, bound: _Bound) -> None:
+    """The bound statement executed for each row on the raw driver connection (the hot path of ingestion). SQLite
+    takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, one multi-row
+    ``INSERT ... VALUES`` for a few rows (one round trip, as for the small groups of single events), or for many an
+    ``INSERT ... SELECT`` from a staging table filled by ``COPY`` (faster per row, which outweighs its fixed cost of a
+    millisecond or so). The rows stay in the order given (key order)."""
+    prepared, values = bound
+    if session.connection().dialect.name == "postgresql":
+        if len(values) <= bulk.PG_FEW_ROWS:
             bulk.pg_insert_rows(session, prepared.table, prepared.names, values, prepared.tail)
         else:
             bulk.pg_insert_through_stage(session, prepared.table, prepared.names, values, prepared.tail)
         return
-    times: dict[datetime, str] = {}
-    value = bulk.sqlite_value
     cursor = bulk.driver_connection(session).cursor()
     try:
-        cursor.executemany(prepared.sql, [tuple([value(row[i], times) for i in order]) for row in rows])
+        cursor.executemany(prepared.sql, values)
     finally:
         cursor.close()
 

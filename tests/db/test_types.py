@@ -26,8 +26,16 @@ def test_decimals_and_times_round_trip_exactly(db: Database) -> None:
     with db.transaction() as session:
         customer = _customer(session, now)
         for i, quantity in enumerate(quantities):
-            session.add(Event(customer_id=customer.id, metric_name="m", quantity=quantity, fingerprint=str(i),
-                              event_time=datetime(2024, 1, 1, 5, tzinfo=plus_five), received_at=now))
+            session.add(
+                Event(
+                    customer_id=customer.id,
+                    metric_name="m",
+                    quantity=quantity,
+                    fingerprint=str(i),
+                    event_time=datetime(2024, 1, 1, 5, tzinfo=plus_five),
+                    received_at=now,
+                )
+            )
     with db.transaction() as session:
         stored = session.scalars(select(Event.quantity).order_by(Event.id)).all()
         assert stored == quantities
@@ -43,6 +51,14 @@ def test_floats_are_refused(db: Database) -> None:
     now = datetime(2024, 1, 1, tzinfo=UTC)
     with pytest.raises(Exception, match="float"), db.transaction() as session:
         customer = _customer(session, now)
-        session.add(Event(customer_id=customer.id, metric_name="m", quantity=0.1, fingerprint="f",  # type: ignore[arg-type]
-                          event_time=now, received_at=now))
+        session.add(
+            Event(
+                customer_id=customer.id,
+                metric_name="m",
+                quantity=0.1,
+                fingerprint="f",  # type: ignore[arg-type]
+                event_time=now,
+                received_at=now,
+            )
+        )
         session.flush()

@@ -21,10 +21,11 @@ class UsageRollup(Base):
 
     __tablename__ = "usage_rollups"
     # Cross-customer reads (analytics) filter by metric and time; the primary key starts with the customer. Ingestion
-    # updates rows all the time: free room in each page lets PostgreSQL update them in place (HOT).
+    # updates rows all the time: free room in each page lets PostgreSQL update them in place (HOT). On SQLite, a
+    # WITHOUT ROWID table keeps the rows in primary-key order, one b-tree instead of a table and its key's index.
     __table_args__ = (
         Index("ix_usage_rollups_metric_bucket", "metric_name", "width", "bucket"),
-        {"postgresql_with": {"fillfactor": 70}},
+        {"postgresql_with": {"fillfactor": 70}, "sqlite_with_rowid": False},
     )
 
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,7 +48,7 @@ class UsageDistinct(Base):
     """The distinct values of a ``unique_count`` metric's property seen per customer and hour (exact counts)."""
 
     __tablename__ = "usage_distinct"
-    __table_args__ = (Index("ix_usage_distinct_metric_bucket", "metric_name", "bucket"),)
+    __table_args__ = (Index("ix_usage_distinct_metric_bucket", "metric_name", "bucket"), {"sqlite_with_rowid": False})
 
     customer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     metric_name: Mapped[str] = mapped_column(String(255), primary_key=True)

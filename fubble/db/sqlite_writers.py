@@ -1,0 +1,129 @@
+"""How SQLite writers share a database file: they take turns without sleeping, and checkpoint outside their turn.
+
+**Turns.** SQLite lets one transaction write at a time. A writer that finds the lock taken is left to SQLite's busy
+handler, which *sleeps* (1, 2, 5 ... up to 100 ms at a time) and tries again: when the holder commits, the next
+writer may still be asleep while the database sits idle. Under load (batches from several clients, the group commits
+of two server processes) that idle time was a large share of the total. So writers queue up in front of ``BEGIN
+IMMEDIATE`` instead: the threads of one process on a :class:`threading.Lock`, which hands over at once, and the one
+thread per process that holds it against the other processes on an exclusive ``flock`` of a file next to the database
+(``<database>-writers``), polled every half millisecond. The turn ends with the transaction (commit, rollback, the
+connection closing). SQLite's own lock still guards the data: a writer that has waited longer than the busy timeout (a
+stuck transaction, or a writer that does not take turns, such as the ``sqlite3`` shell) goes on to ``BEGIN
+IMMEDIATE`` and SQLite's busy handler, which gives the usual "database is locked" error if the lock stays taken.
+
+**Checkpoints.** In WAL mode, SQLite copies the log back into the database file (a checkpoint) by itself once the log
+holds 1,000 pages, inside the ``COMMIT`` that crosses that mark: during that writer's turn, so every other writer
+waits for it too (a 10,000-event batch: 60 ms of commit, 40 of them checkpoint). Here the commit that ends a turn
+checkpoints (``PASSIVE``: it never blocks other writers or readers) after the turn, when the last checkpoint of this
+process is more than :data:`CHECKPOINT_SECONDS` old; SQLite's own automatic checkpoint stays as a backstop, at
+:data:`BACKSTOP_PAGES`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+
+_POLL_SECONDS = 0.0005
+CHECKPOINT_SECONDS = 0.25
+BACKSTOP_PAGES = 10_000  # SQLite's automatic checkpoint, should the log grow this long (40 MB of 4 KiB pages)
+
+
+class _File:
+    """What the connections of one process share about one database file."""
+
+    def __init__(self) -> None:
+        self.turns = threading.Lock()
+        self.checkpointing = threading.Lock()
+        self.last_checkpoint = time.monotonic()
+
+
+_FILES: dict[str, _File] = {}
+_FILES_GUARD = threading.Lock()
+
+
+def _shared(path: str) -> _File:
+    with _FILES_GUARD:
+        shared = _FILES.get(path)
+        if shared is None:
+            shared = _FILES[path] = _File()
+        return shared
+
+
+class WriterConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions take turns (:meth:`take_turn` before ``BEGIN IMMEDIATE``) and
+    checkpoint after them. Use as ``sqlite3.connect(..., factory=WriterConnection)``."""
+
+    _file: _File | None = None
+    _fd = -1
+    _held = 0  # 0: no turn; 1: the process's lock; 2: that and the file lock
+
+    def take_turn(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until this connection may begin a write transaction."""
+        if self._file is None:
+            (path,) = (row[2] for row in self.execute("PRAGMA database_list") if row[1] == "main")
+            path = os.path.realpath(path)
+            self._fd = os.open(path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._file = _shared(path)
+            self.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+        deadline = time.monotonic() + timeout
+        if not self._file.turns.acquire(timeout=timeout):
+            return  # SQLite's busy handler takes over
+        self._held = 1
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(_POLL_SECONDS)
+                continue
+            self._held = 2
+            return
+
+    def end_turn(self) -> bool:
+        """End this connection's turn; whether it had one."""
+        held, self._held = self._held, 0
+        if held == 2:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if held and self._file is not None:
+            self._file.turns.release()
+        return bool(held)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            wrote = self.end_turn()
+        if wrote:
+            self._checkpoint_if_due()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_turn()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def _checkpoint_if_due(self) -> None:
+        shared = self._file
+        if shared is None or time.monotonic() - shared.last_checkpoint < CHECKPOINT_SECONDS:
+            return
+        if not shared.checkpointing.acquire(blocking=False):
+            return  # another thread of this process is at it
+        try:
+            self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            shared.last_checkpoint = time.monotonic()
+        finally:
+            shared.checkpointing.release()
