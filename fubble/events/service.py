@@ -292,11 +292,9 @@ def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent, str]], n
     prepared = repository.prepare(
         dialect.name, [_row(event, fp, now, cast(int, event.customer_id)) for _, event, fp in parsed]
     )
-    # Each event's position stands in for its id (ids are given in this order): rollups.write maps them.
-    events = _event_rows(enumerate(prepared.rows))
-    defaults = {name: MetricDefinition(name) for name in {event.metric_name for event in events}}
-    customer_ids = {event.customer_id for event in events}
-    return _PlainBatch(prepared, rollups.summarize(dialect, defaults, events), customer_ids)
+    customer_ids = {event.customer_id for _, event, _ in parsed}
+    # Rows in (customer, metric, time) order, ids given in that order: each row's position stands in for its id.
+    return _PlainBatch(prepared, rollups.summarize_in_order(dialect, prepared.rows), cast(set[int], customer_ids))
 
 
 def _insert_batch_rows(

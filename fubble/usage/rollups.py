@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, localcontext
 from itertools import pairwise
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import Insert, Table, and_, bindparam, case, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,13 +33,24 @@ from sqlalchemy.orm import Session
 
 from fubble.db import bulk
 from fubble.db.functions import exact_add, exact_greatest
+from fubble.db.types import decimal_text, sqlite_time
 from fubble.pricing.aggregation import Aggregation, Summary
 from fubble.usage import repository
 from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
 
-__all__ = ["EventRow", "NewBuckets", "apply", "plain", "rebuild", "summarize", "write"]
+__all__ = [
+    "EventRow",
+    "Measured",
+    "NewBuckets",
+    "apply",
+    "plain",
+    "rebuild",
+    "summarize",
+    "summarize_in_order",
+    "write",
+]
 
 # Sums of quantities and value x microseconds products never round (an inexact result would raise instead).
 _EXACT = Context(prec=200, traps=[Inexact])
@@ -82,11 +93,11 @@ class NewBuckets(NamedTuple):
 
     rollups: _Bound  # a row per bucket, in key order
     distinct: _Bound  # the new distinct values of unique_count metrics
-    keys: list[BucketKey]  # the buckets, in the order of ``rollups``
+    weighted: list[BucketKey]  # the buckets of weighted_sum metrics (recomputed from their raw events)
     order_at: int  # where each rollup row holds its last event's ``order`` (see write)
 
     def __bool__(self) -> bool:
-        return bool(self.keys)
+        return bool(self.rollups.values)
 
 
 def summarize(dialect: Dialect, definitions: Mapping[str, MetricDefinition], events: Sequence[EventRow]) -> NewBuckets:
@@ -99,7 +110,142 @@ def summarize(dialect: Dialect, definitions: Mapping[str, MetricDefinition], eve
     keys = sorted(groups)
     rollups = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, [groups[key].values(key) for key in keys])
     distinct = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, sorted(values))
-    return NewBuckets(rollups, distinct, keys, rollups.prepared.names.index("last_event_id"))
+    weighted = [key for key in keys if definitions[key[1]].aggregation is Aggregation.weighted_sum]
+    return NewBuckets(rollups, distinct, weighted, rollups.prepared.names.index("last_event_id"))
+
+
+class Measured(Protocol):
+    """What :func:`summarize_in_order` reads of an event."""
+
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def metric_name(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def event_time(self) -> datetime: ...
+
+
+def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBuckets:
+    """:func:`summarize` for events of metrics that roll up like the default sum (see :func:`plain`), given in
+    (customer, metric, event time) order, whose ids will increase in that order: each event's position stands in for
+    its id. Every bucket is then a run of consecutive events, its first and last event are the run's first and last,
+    and the buckets come out in key order, so one pass does it, without comparing events (several times cheaper
+    than :func:`summarize`, which takes events in any order). On SQLite the rows are converted as they are made."""
+    sqlite = dialect.name != "postgresql"
+    floors: dict[datetime, datetime] = {}  # an instant -> its hour (events often share their time)
+    texts: dict[datetime, str] = {}  # SQLite: an instant -> its text
+    quantities: dict[int, tuple[Decimal, str]] = {}  # SQLite: a quantity (by identity: events share them) -> its text
+    hours: list[list[Any]] = []  # per hour: customer, metric, "hour", start, count, total, maximum, first time,
+    # first value, last time, last value, last position (the columns of _ROLLUP_COLUMNS, integral aside)
+    current: list[Any] | None = None
+    with localcontext(_EXACT):
+        for position, event in enumerate(events):
+            moment = event.event_time
+            hour = floors.get(moment)
+            if hour is None:
+                hour = floors[moment] = floor_hour(moment)
+            quantity = event.quantity
+            if (
+                current is not None
+                and current[3] == hour
+                and current[0] == event.customer_id
+                and current[1] == event.metric_name
+            ):
+                current[4] += 1
+                current[5] += quantity
+                if quantity > current[6]:
+                    current[6] = quantity
+                current[9], current[10], current[11] = moment, quantity, position
+            else:
+                current = [
+                    event.customer_id,
+                    event.metric_name,
+                    _HOUR,
+                    hour,
+                    1,
+                    quantity,
+                    quantity,
+                    moment,
+                    quantity,
+                    moment,
+                    quantity,
+                    position,
+                ]
+                hours.append(current)
+        rows: list[tuple[Any, ...]] = []
+        group: list[list[Any]] = []  # the hours of one customer and metric
+        for hour_row in hours:
+            if group and (hour_row[0] != group[0][0] or hour_row[1] != group[0][1]):
+                _add_days_then_hours(rows, group, sqlite, texts, quantities)
+                group = []
+            group.append(hour_row)
+        if group:
+            _add_days_then_hours(rows, group, sqlite, texts, quantities)
+    bound = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, rows, converted=True)
+    no_values = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, [])
+    return NewBuckets(bound, no_values, [], bound.prepared.names.index("last_event_id"))
+
+
+_HOUR, _DAY = Width.hour.value, Width.day.value
+
+
+def _add_days_then_hours(
+    rows: list[tuple[Any, ...]],
+    hours: list[list[Any]],
+    sqlite: bool,
+    texts: dict[datetime, str],
+    quantities: dict[int, tuple[Decimal, str]],
+) -> None:
+    """The rows of one customer and metric in key order: its days (made from its hours), then its hours."""
+    days: list[list[Any]] = []
+    for hour in hours:
+        day = floor_day(hour[3])
+        if days and days[-1][3] == day:
+            last = days[-1]
+            last[4] += hour[4]
+            last[5] += hour[5]
+            if hour[6] > last[6]:
+                last[6] = hour[6]
+            last[9], last[10], last[11] = hour[9], hour[10], hour[11]
+        else:
+            days.append([hour[0], hour[1], _DAY, day, *hour[4:]])
+    for bucket in (*days, *hours):
+        if sqlite:
+            rows.append(
+                (
+                    bucket[0],
+                    bucket[1],
+                    bucket[2],
+                    _sqlite_time(bucket[3], texts),
+                    bucket[4],
+                    decimal_text(bucket[5]),
+                    _sqlite_decimal(bucket[6], quantities),
+                    _sqlite_time(bucket[7], texts),
+                    _sqlite_decimal(bucket[8], quantities),
+                    _sqlite_time(bucket[9], texts),
+                    _sqlite_decimal(bucket[10], quantities),
+                    bucket[11],
+                    "0",
+                )
+            )
+        else:
+            rows.append((*bucket, _ZERO))
+
+
+def _sqlite_time(moment: datetime, texts: dict[datetime, str]) -> str:
+    text = texts.get(moment)
+    if text is None:
+        text = texts[moment] = sqlite_time(moment)
+    return text
+
+
+def _sqlite_decimal(value: Decimal, texts: dict[int, tuple[Decimal, str]]) -> str:
+    entry = texts.get(id(value))
+    if entry is None:
+        entry = texts[id(value)] = (value, decimal_text(value))  # holds the value, so its id stays its own
+    return entry[1]
 
 
 def write(
@@ -119,9 +265,8 @@ def write(
     _run(session, rollups)
     if summary.distinct.values:
         _run(session, summary.distinct)
-    weighted = [key for key in summary.keys if definitions[key[1]].aggregation is Aggregation.weighted_sum]
-    if weighted:
-        _recompute(session, definitions, weighted)
+    if summary.weighted:
+        _recompute(session, definitions, summary.weighted)
 
 
 def plain(definition: MetricDefinition) -> bool:
@@ -260,14 +405,25 @@ class _Bound(NamedTuple):
     values: list[Any]  # SQLite: tuples of driver values in parameter order; PostgreSQL: lists in column order
 
 
-def _bind(dialect: Dialect, statement: Insert, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> _Bound:
+def _bind(
+    dialect: Dialect,
+    statement: Insert,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    *,
+    converted: bool = False,
+) -> _Bound:
     """``rows`` (values in the order of ``columns``) bound for ``statement``: in its parameter order, and on SQLite
-    converted as the column types would (:mod:`fubble.db.bulk`). The statement is compiled once per dialect."""
+    converted as the column types would (:mod:`fubble.db.bulk`), unless ``converted`` already. The statement is
+    compiled once per dialect."""
     key = (dialect.name, id(statement), columns)
     prepared = _PREPARED.get(key)
     if prepared is None:
         prepared = _PREPARED[key] = _prepare(statement, dialect, columns)
     order = prepared.order
+    if converted:
+        in_order = order == list(range(len(columns)))
+        return _Bound(prepared, list(rows) if in_order else [tuple([row[i] for i in order]) for row in rows])
     if dialect.name == "postgresql":
         return _Bound(prepared, [[row[i] for i in order] for row in rows])
     times: dict[datetime, str] = {}
