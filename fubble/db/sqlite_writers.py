@@ -11,6 +11,16 @@ connection closing). SQLite's own lock still guards the data: a writer that has 
 stuck transaction, or a writer that does not take turns, such as the ``sqlite3`` shell) goes on to ``BEGIN
 IMMEDIATE`` and SQLite's busy handler, which gives the usual "database is locked" error if the lock stays taken.
 
+**Syncing.** A commit is durable once the log is on disk. With ``synchronous=FULL``, SQLite syncs the log inside
+``COMMIT``, during the turn. Writers here run with ``synchronous=NORMAL`` (SQLite writes the log but does not sync it)
+and sync the log file themselves right after their turn, before the commit returns: the same guarantee (nothing is
+acknowledged before it is on disk), while the next writer already works (a 10,000-event batch: 6 of its 13 ms of
+commit). Checkpoints still sync as they always do, so the log is never reused before its content is in the database
+file on disk.
+
+**Cache.** Writers get a page cache of :data:`WRITER_CACHE_KIB` instead of SQLite's 2 MB, so that a large batch's
+changed pages stay in memory until its commit.
+
 **Checkpoints.** In WAL mode, SQLite copies the log back into the database file (a checkpoint) by itself once the log
 holds 1,000 pages, inside the ``COMMIT`` that crosses that mark: during that writer's turn, so every other writer
 waits for it too (a 10,000-event batch: 60 ms of commit, 40 of them checkpoint). Here the commit that ends a turn
@@ -30,6 +40,9 @@ import time
 _POLL_SECONDS = 0.0005
 CHECKPOINT_SECONDS = 0.25
 BACKSTOP_PAGES = 10_000  # SQLite's automatic checkpoint, should the log grow this long (40 MB of 4 KiB pages)
+# A writer's page cache: a 10,000-event batch changes about 3 MB of pages, more than SQLite's default 2 MB, which made
+# it spill pages to the log before the commit and read them back (an insert took 15-20% longer).
+WRITER_CACHE_KIB = 32 * 1024
 
 
 class _File:
@@ -58,17 +71,22 @@ class WriterConnection(sqlite3.Connection):
     checkpoint after them. Use as ``sqlite3.connect(..., factory=WriterConnection)``."""
 
     _file: _File | None = None
+    _path = ""
     _fd = -1
     _held = 0  # 0: no turn; 1: the process's lock; 2: that and the file lock
+    _writing = False  # in a write transaction (begun after take_turn)
 
     def take_turn(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) until this connection may begin a write transaction."""
         if self._file is None:
             (path,) = (row[2] for row in self.execute("PRAGMA database_list") if row[1] == "main")
-            path = os.path.realpath(path)
-            self._fd = os.open(path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            self._file = _shared(path)
+            self._path = os.path.realpath(path)
+            self._fd = os.open(self._path + "-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._file = _shared(self._path)
             self.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            self.execute("PRAGMA synchronous=NORMAL")  # commit() syncs the log itself, after the turn
+            self.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        self._writing = True
         deadline = time.monotonic() + timeout
         if not self._file.turns.acquire(timeout=timeout):
             return  # SQLite's busy handler takes over
@@ -94,18 +112,29 @@ class WriterConnection(sqlite3.Connection):
         return bool(held)
 
     def commit(self) -> None:
+        writing, self._writing = self._writing, False
         try:
             super().commit()
         finally:
-            wrote = self.end_turn()
-        if wrote:
+            self.end_turn()
+        if writing:
+            self._sync_log()
             self._checkpoint_if_due()
 
     def rollback(self) -> None:
+        self._writing = False
         try:
             super().rollback()
         finally:
             self.end_turn()
+
+    def _sync_log(self) -> None:
+        """Put the log, and so this commit, on disk (the log file exists while this connection is open)."""
+        fd = os.open(self._path + "-wal", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         try:

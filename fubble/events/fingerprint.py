@@ -80,20 +80,31 @@ def fingerprint(event: EventPayload) -> str:
     external = event.external_customer_id
     properties = event.properties
     text = (
-        '{"customer_id":'
-        + ("null" if customer_id is None else str(int(customer_id)))
-        + ',"event_time":'
-        + _time_json(event.event_time)
-        + ("" if external is None else ',"external_customer_id":' + encode_basestring(external))
-        + ',"metric_name":'
-        + encode_basestring(event.metric_name)
-        + ',"properties":'
-        + ("null" if properties is None else dumps_exact(_canonical(properties)))
-        + ',"quantity":"'
-        + canonical_number(event.quantity)
-        + '"}'
+        f'{{"customer_id":{"null" if customer_id is None else int(customer_id)}'
+        f',"event_time":{_time_json(event.event_time)}'
+        f"{'' if external is None else _external_json(external)}{_metric_json(event.metric_name)}"
+        f',"properties":{"null" if properties is None else dumps_exact(_canonical(properties))}'
+        f',"quantity":"{canonical_number(event.quantity)}"}}'
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _external_json(external: str) -> str:
+    return ',"external_customer_id":' + encode_basestring(external)
+
+
+_METRIC_CACHE: dict[str, str] = {}
+
+
+def _metric_json(name: str) -> str:
+    """``,"metric_name":<name as a JSON string>``, cached (a batch's events share a few metric names)."""
+    text = _METRIC_CACHE.get(name)
+    if text is None:
+        text = ',"metric_name":' + encode_basestring(name)
+        if len(_METRIC_CACHE) >= _CACHE_LIMIT:
+            _METRIC_CACHE.clear()
+        _METRIC_CACHE[name] = text
+    return text
 
 
 _TIME_CACHE: dict[datetime, str] = {}

@@ -125,6 +125,8 @@ def prepare(dialect: str, rows: Sequence[NewEvent]) -> Prepared:
     PostgreSQL, ties go by ``event_id``: overlapping concurrent batches then take the unique-index locks in the same
     order (no deadlocks)."""
     if dialect == "postgresql":
+        if all(row.event_id is not None for row in rows):  # the usual case: two sorts by C-level keys (stable)
+            return Prepared(sorted(sorted(rows, key=_event_id), key=_index_order), None, rows)
         return Prepared(sorted(rows, key=_lock_order), None, rows)
     ordered = sorted(rows, key=_index_order)
     return Prepared(ordered, _sqlite_params(ordered), rows)
@@ -154,14 +156,11 @@ def insert_prepared(session: Session, prepared: Prepared) -> list[tuple[int, New
 
 
 _index_order = operator.attrgetter("customer_id", "metric_name", "event_time")
+_event_id = operator.attrgetter("event_id")
 
 
 def _lock_order(row: NewEvent) -> tuple[int, str, datetime, str]:
     return row.customer_id, row.metric_name, row.event_time, row.event_id or ""
-
-
-def _json_text(value: Any) -> str | None:
-    return None if value is None else dumps_exact(value)
 
 
 def _sqlite_params(rows: list[NewEvent]) -> list[tuple[Any, ...]]:
@@ -235,18 +234,8 @@ def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int
         (allocated,) = cursor.fetchone()
     ids = sorted(allocated)
     values = [
-        (
-            event_id,
-            row.event_id,
-            row.customer_id,
-            row.metric_name,
-            row.quantity,
-            row.event_time,
-            _json_text(row.properties),
-            row.fingerprint,
-            row.received_at,
-        )
-        for event_id, row in zip(ids, rows, strict=True)
+        (i, key, customer, metric, quantity, moment, None if props is None else dumps_exact(props), fp, received)
+        for i, (key, customer, metric, quantity, moment, props, fp, received) in zip(ids, rows, strict=True)
     ]
     # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
     if len(values) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -134,3 +135,25 @@ def test_no_checkpoint_before_it_is_due(probe: Database, monkeypatch: pytest.Mon
     _write(probe, "x" * 100_000)
     wal = Path(str(probe.engine.url.database) + "-wal")
     assert wal.stat().st_size > 100_000  # still in the log
+
+
+def test_a_commit_returns_after_syncing_the_log(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers run with synchronous=NORMAL and sync the log themselves, after their turn and before the commit
+    returns, so an acknowledged write is on disk as with synchronous=FULL."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(sqlite_writers.os, "fsync", fsync)
+    session = probe.session(write=True)
+    session.execute(text("INSERT INTO probe (value) VALUES ('durable')"))
+    assert session.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL: SQLite does not sync the log
+    session.commit()
+    session.close()
+    assert synced == [str(probe.engine.url.database) + "-wal"]
+    with probe.session(write=False) as reader:  # a read transaction syncs nothing
+        reader.execute(text("SELECT value FROM probe")).all()
+    assert len(synced) == 1
