@@ -67,7 +67,7 @@ def _events_sql(dialect: str) -> str:
         INSERT INTO events (id, event_id, customer_id, metric_name, quantity, event_time, properties, fingerprint,
                             received_at)
         SELECT (c.id - 1) * :per + n.x + 1, NULL, c.id, :metric, CAST(1 + n.x % 3 AS TEXT),
-               strftime('%Y-%m-%d %H:%M:%S', :epoch + n.x * :step + c.id % :step, 'unixepoch') || '.000000',
+               (:epoch + n.x * :step + c.id % :step) * 1000000,
                NULL, 'seed', strftime('%Y-%m-%d %H:%M:%S', :epoch + n.x * :step + c.id % :step, 'unixepoch')
                              || '.000000'
         FROM c CROSS JOIN n ORDER BY c.id, n.x
@@ -85,24 +85,28 @@ def _events_sql(dialect: str) -> str:
 
 def _rollups_sql(dialect: str, width: str) -> str:
     if dialect == "sqlite":
+        # event_time is in whole microseconds since 1970 (fubble.db.types.UTCMicros); rollups store instants as text
+        text_time = "strftime('%Y-%m-%d %H:%M:%S', {} / 1000000, 'unixepoch') || '.000000'"
         bucket = (
-            "substr(event_time, 1, 13) || ':00:00.000000'"
+            "strftime('%Y-%m-%d %H', event_time / 1000000, 'unixepoch') || ':00:00.000000'"
             if width == "hour"
-            else "substr(event_time, 1, 10) || ' 00:00:00.000000'"
+            else "strftime('%Y-%m-%d', event_time / 1000000, 'unixepoch') || ' 00:00:00.000000'"
         )
         quantity = "CAST(quantity AS INTEGER)"
         as_text = "CAST({} AS TEXT)"
+        first_time, last_time = text_time.format("min(event_time)"), text_time.format("max(event_time)")
     else:
         bucket = f"date_trunc('{width}', event_time)"
         quantity = "quantity"
         as_text = "{}"
+        first_time, last_time = "min(event_time)", "max(event_time)"
     first = as_text.format("1 + ((min(id) - 1) % :per) % 3")
     last = as_text.format("1 + ((max(id) - 1) % :per) % 3")
     return f"""
     INSERT INTO usage_rollups (customer_id, metric_name, width, bucket, event_count, total, maximum, first_time,
                                first_value, last_time, last_value, last_event_id, integral)
     SELECT customer_id, metric_name, '{width}', {bucket}, count(*), {as_text.format(f"sum({quantity})")},
-           {as_text.format(f"max({quantity})")}, min(event_time), {first}, max(event_time), {last}, max(id), {
+           {as_text.format(f"max({quantity})")}, {first_time}, {first}, {last_time}, {last}, max(id), {
         as_text.format("0")
     }
     FROM events WHERE customer_id BETWEEN :lo AND :hi AND metric_name = :metric

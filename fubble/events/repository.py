@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db import bulk
 from fubble.db.models import Event
-from fubble.db.types import decimal_text, dumps_exact, sqlite_time
+from fubble.db.types import decimal_text, dumps_exact, sqlite_micros, sqlite_time
 
 EVENTS = cast(Table, Event.__table__)
 
@@ -164,7 +164,8 @@ def _lock_order(row: NewEvent) -> tuple[int, str, datetime, str]:
 
 
 def _sqlite_params(rows: list[NewEvent]) -> list[tuple[Any, ...]]:
-    times: dict[datetime, str] = {}
+    times: dict[datetime, str] = {}  # received_at -> its text
+    micros: dict[datetime, int] = {}  # event_time -> its integer
     # Decimal object -> its text (the rows hold the objects, so their ids stay theirs for this call). By identity,
     # not value: equal values such as 1 and 1.0 keep their own text.
     quantities: dict[int, str] = {}
@@ -173,9 +174,9 @@ def _sqlite_params(rows: list[NewEvent]) -> list[tuple[Any, ...]]:
         quantity = quantities.get(id(row.quantity))
         if quantity is None:
             quantity = quantities[id(row.quantity)] = decimal_text(row.quantity)
-        moment = times.get(row.event_time)
+        moment = micros.get(row.event_time)
         if moment is None:
-            moment = times[row.event_time] = sqlite_time(row.event_time)
+            moment = micros[row.event_time] = sqlite_micros(row.event_time)
         received = times.get(row.received_at)
         if received is None:
             received = times[row.received_at] = sqlite_time(row.received_at)

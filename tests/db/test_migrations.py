@@ -51,3 +51,24 @@ def test_sqlite_rollup_tables_become_without_rowid_and_keep_their_rows(tmp_path:
     assert after[1:] == before[1:]
     command.downgrade(alembic_config(url), "0005")
     assert tables() == before
+
+
+def test_sqlite_event_times_become_integers_and_back_exactly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0006")
+    texts = ["1900-01-01 00:00:00.000000", "1969-12-31 23:59:59.999999", "2024-01-05 03:04:05.123456"]
+    with contextlib.closing(sqlite3.connect(tmp_path / "m.db")) as conn, conn:
+        conn.executemany(
+            "INSERT INTO events (id, customer_id, metric_name, quantity, event_time, fingerprint, received_at)"
+            " VALUES (?, 1, 'm', '1', ?, 'f', '2024-01-05 00:00:00.000000')",
+            list(enumerate(texts, start=1)),
+        )
+
+    def times() -> list[object]:
+        with contextlib.closing(sqlite3.connect(tmp_path / "m.db")) as conn:
+            return [value for (value,) in conn.execute("SELECT event_time FROM events ORDER BY id")]
+
+    upgrade(url)
+    assert times() == [-2208988800000000, -1, 1704423845123456]
+    command.downgrade(alembic_config(url), "0006")
+    assert times() == texts

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from fubble.db.functions import exact_max, exact_sum
@@ -62,3 +62,42 @@ def test_floats_are_refused(db: Database) -> None:
             )
         )
         session.flush()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2024, 1, 1, 5, 30, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))),  # an offset
+        datetime(2024, 2, 29, 23, 59, 59, 999999),  # naive: UTC
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),  # before 1970: a negative count
+        datetime(1900, 1, 1, tzinfo=UTC),
+        datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_event_times_round_trip_exactly_and_compare_as_instants(db: Database, moment: datetime) -> None:
+    """events.event_time is UTCMicros: integer microseconds on SQLite, timestamptz on PostgreSQL."""
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    with db.transaction() as session:
+        customer = _customer(session, now)
+        for i, at in enumerate([utc - timedelta(microseconds=1), moment, utc + timedelta(microseconds=1)]):
+            session.add(
+                Event(
+                    customer_id=customer.id,
+                    metric_name="m",
+                    quantity=Decimal(1),
+                    fingerprint=str(i),
+                    event_time=at,
+                    received_at=now,
+                )
+            )
+    with db.transaction() as session:
+        assert session.scalars(select(Event.event_time).order_by(Event.event_time)).all() == [
+            utc - timedelta(microseconds=1),
+            utc,
+            utc + timedelta(microseconds=1),
+        ]
+        assert session.scalar(select(Event.fingerprint).where(Event.event_time == moment)) == "1"
+        assert session.scalar(select(func.count()).where(Event.event_time >= moment)) == 2
+        if db.dialect == "sqlite":
+            assert session.execute(text("SELECT typeof(event_time) FROM events LIMIT 1")).scalar() == "integer"

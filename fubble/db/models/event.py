@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fubble.db.base import Base
 from fubble.db.models._columns import BigId
-from fubble.db.types import ExactDecimal, ExactJSON, UTCDateTime
+from fubble.db.types import ExactDecimal, ExactJSON, UTCDateTime, UTCMicros
 
 
 class Event(Base):
@@ -27,7 +27,7 @@ class Event(Base):
     customer_id: Mapped[int] = mapped_column(Integer, nullable=False)
     metric_name: Mapped[str] = mapped_column(String(255), nullable=False)
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal(), nullable=False)
-    event_time: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    event_time: Mapped[datetime] = mapped_column(UTCMicros(), nullable=False)
     properties: Mapped[dict[str, Any] | None] = mapped_column(ExactJSON())
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
