@@ -174,7 +174,7 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
                     position,
                 ]
                 hours.append(current)
-        rows: list[tuple[Any, ...]] = []
+        rows: list[list[Any]] = []
         group: list[list[Any]] = []  # the hours of one customer and metric
         for hour_row in hours:
             if group and (hour_row[0] != group[0][0] or hour_row[1] != group[0][1]):
@@ -192,7 +192,7 @@ _HOUR, _DAY = Width.hour.value, Width.day.value
 
 
 def _add_days_then_hours(
-    rows: list[tuple[Any, ...]],
+    rows: list[list[Any]],
     hours: list[list[Any]],
     sqlite: bool,
     texts: dict[datetime, str],
@@ -214,7 +214,7 @@ def _add_days_then_hours(
     for bucket in (*days, *hours):
         if sqlite:
             rows.append(
-                (
+                [
                     bucket[0],
                     bucket[1],
                     bucket[2],
@@ -228,10 +228,10 @@ def _add_days_then_hours(
                     _sqlite_decimal(bucket[10], quantities),
                     bucket[11],
                     "0",
-                )
+                ]
             )
         else:
-            rows.append((*bucket, _ZERO))
+            rows.append([*bucket, _ZERO])
 
 
 def _sqlite_time(moment: datetime, texts: dict[datetime, str]) -> str:
@@ -255,13 +255,14 @@ def write(
     ids: Sequence[int] | None = None,
 ) -> None:
     """Add the buckets :func:`summarize` made to the rollups, in this transaction. ``ids``, if given, maps each event's
-    ``id`` as summarized (its position) to its real id."""
+    ``id`` as summarized (its position) to its real id, in place: a summary is written once."""
     if not summary:
         return
     rollups = summary.rollups
-    if ids is not None:
+    if ids is not None:  # in place (the rows are lists): a summary is written once
         at = summary.order_at
-        rollups = rollups._replace(values=[(*row[:at], ids[row[at]], *row[at + 1 :]) for row in rollups.values])
+        for row in rollups.values:
+            row[at] = ids[row[at]]
     _run(session, rollups)
     if summary.distinct.values:
         _run(session, summary.distinct)
@@ -402,7 +403,7 @@ class _Bound(NamedTuple):
     """Rows bound for a statement (:func:`_bind`), run by :func:`_run`."""
 
     prepared: _Prepared
-    values: list[Any]  # SQLite: tuples of driver values in parameter order; PostgreSQL: lists in column order
+    values: list[Any]  # rows as lists (SQLite: driver values in parameter order; PostgreSQL: in column order)
 
 
 def _bind(
@@ -423,12 +424,12 @@ def _bind(
     order = prepared.order
     if converted:
         in_order = order == list(range(len(columns)))
-        return _Bound(prepared, list(rows) if in_order else [tuple([row[i] for i in order]) for row in rows])
+        return _Bound(prepared, list(rows) if in_order else [[row[i] for i in order] for row in rows])
     if dialect.name == "postgresql":
         return _Bound(prepared, [[row[i] for i in order] for row in rows])
     times: dict[datetime, str] = {}
     value = bulk.sqlite_value
-    return _Bound(prepared, [tuple([value(row[i], times) for i in order]) for row in rows])
+    return _Bound(prepared, [[value(row[i], times) for i in order] for row in rows])
 
 
 def _run(session: Session, bound: _Bound) -> None:
