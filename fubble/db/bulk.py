@@ -84,6 +84,18 @@ def sqlite_value(value: Any, times: dict[datetime, str]) -> Any:
     return value
 
 
+def pg_number(value: Decimal, cache: dict[int, tuple[Decimal, int | Decimal]]) -> int | Decimal:
+    """A decimal as binary ``COPY`` into a ``numeric`` column takes it fastest: a whole number written without a
+    fraction (exponent 0 or more) as an ``int``, which psycopg dumps three to four times faster than a ``Decimal``
+    (the same ``numeric`` value, the same scale 0); anything else as it is, so ``1.0`` keeps its scale. ``cache``
+    (by identity: the events of a batch share their quantity objects) holds the answers of one batch."""
+    entry = cache.get(id(value))
+    if entry is None:
+        exponent = value.as_tuple().exponent
+        entry = cache[id(value)] = (value, int(value) if isinstance(exponent, int) and exponent >= 0 else value)
+    return entry[1]
+
+
 # table -> {column: type oid}, read once per process (the schema is migrated before the app starts).
 _COLUMN_TYPES: dict[str, dict[str, int]] = {}
 

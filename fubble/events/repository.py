@@ -234,9 +234,11 @@ def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int
         )
         (allocated,) = cursor.fetchone()
     ids = sorted(allocated)
+    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
+    number = bulk.pg_number
     values = [
-        (i, key, customer, metric, quantity, moment, None if props is None else dumps_exact(props), fp, received)
-        for i, (key, customer, metric, quantity, moment, props, fp, received) in zip(ids, rows, strict=True)
+        (i, key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
+        for i, (key, customer, metric, q, moment, props, fp, at) in zip(ids, rows, strict=True)
     ]
     # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
     if len(values) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)

@@ -137,6 +137,7 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
     floors: dict[datetime, datetime] = {}  # an instant -> its hour (events often share their time)
     texts: dict[datetime, str] = {}  # SQLite: an instant -> its text
     quantities: dict[int, tuple[Decimal, str]] = {}  # SQLite: a quantity (by identity: events share them) -> its text
+    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}  # PostgreSQL: a decimal -> as COPY takes it (bulk.pg_number)
     hours: list[list[Any]] = []  # per hour: customer, metric, "hour", start, count, total, maximum, first time,
     # first value, last time, last value, last position (the columns of _ROLLUP_COLUMNS, integral aside)
     current: list[Any] | None = None
@@ -178,11 +179,11 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
         group: list[list[Any]] = []  # the hours of one customer and metric
         for hour_row in hours:
             if group and (hour_row[0] != group[0][0] or hour_row[1] != group[0][1]):
-                _add_days_then_hours(rows, group, sqlite, texts, quantities)
+                _add_days_then_hours(rows, group, sqlite, texts, quantities, numbers)
                 group = []
             group.append(hour_row)
         if group:
-            _add_days_then_hours(rows, group, sqlite, texts, quantities)
+            _add_days_then_hours(rows, group, sqlite, texts, quantities, numbers)
     bound = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, rows, converted=True)
     no_values = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, [])
     return NewBuckets(bound, no_values, [], bound.prepared.names.index("last_event_id"))
@@ -197,6 +198,7 @@ def _add_days_then_hours(
     sqlite: bool,
     texts: dict[datetime, str],
     quantities: dict[int, tuple[Decimal, str]],
+    numbers: dict[int, tuple[Decimal, int | Decimal]],
 ) -> None:
     """The rows of one customer and metric in key order: its days (made from its hours), then its hours."""
     days: list[list[Any]] = []
@@ -231,7 +233,20 @@ def _add_days_then_hours(
                 ]
             )
         else:
-            rows.append([*bucket, _ZERO])
+            number = bulk.pg_number
+            rows.append(
+                [
+                    *bucket[:5],
+                    number(bucket[5], numbers),
+                    number(bucket[6], numbers),
+                    bucket[7],
+                    number(bucket[8], numbers),
+                    bucket[9],
+                    number(bucket[10], numbers),
+                    bucket[11],
+                    0,
+                ]
+            )
 
 
 def _sqlite_time(moment: datetime, texts: dict[datetime, str]) -> str:

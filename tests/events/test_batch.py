@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -270,3 +270,28 @@ def test_a_large_batch_stores_every_field_as_sent(client: TestClient, customer_i
         assert got["event_time"].endswith(("Z", "+00:00"))
         assert got["properties"] == body.get("properties")
 
+
+def test_a_large_batch_keeps_each_quantity_as_written(client: TestClient, customer_id: int) -> None:
+    """Whole quantities go to PostgreSQL's COPY as integers (cheaper to send), the others as decimals: either way
+    each reads back as written, trailing zeros included, and the rollups add them exactly."""
+    written = ["3", "3.0", "3.50", "0.000000000001", "99999999999999999999", "12.345678901234"]
+    body = ",".join(
+        f'{{"customer_id":{customer_id},"metric_name":"api_calls","quantity":{written[i % len(written)]},'
+        f'"event_id":"q-{i:03}","event_time":"2024-02-01T{i % 24:02d}:00:00Z"}}'
+        for i in range(600)
+    )
+    response = client.post(
+        "/events/batch", content=f'{{"events":[{body}]}}', headers={"Content-Type": "application/json"}
+    )
+    assert exact(response)["accepted"] == 600
+    stored = {e["event_id"]: e for e in all_events(client, customer_id)}
+    quantities = [_as_written(stored[f"q-{i:03}"]["quantity"]) for i in range(600)]
+    assert quantities == [written[i % len(written)] for i in range(600)]
+    with localcontext(Context(prec=100)):  # the default 28 digits would round the expected sum
+        total = sum((Decimal(q) for q in quantities), Decimal(0))
+    assert usage(client, customer_id) == {"api_calls": total}
+
+
+def _as_written(quantity: int | Decimal) -> str:
+    """A JSON number as the response wrote it (an integer, or a decimal's digits in plain notation)."""
+    return str(quantity) if isinstance(quantity, int) else format(quantity, "f")
