@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import Row
@@ -286,15 +286,20 @@ def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent, str]], n
     """The rows and rollup summary of a batch whose events all name their customer by id alone and whose
     ``event_id``\\ s are all different, or ``None`` for any other batch. No query: whether those customers exist and
     those metrics are known is for the caller to check."""
-    keys = [event.event_id for _, event, _ in parsed if event.event_id is not None]
-    if len(set(keys)) != len(keys) or any(event.external_customer_id is not None for _, event, _ in parsed):
-        return None
-    prepared = repository.prepare(
-        dialect.name, [_row(event, fp, now, cast(int, event.customer_id)) for _, event, fp in parsed]
-    )
-    customer_ids = {event.customer_id for _, event, _ in parsed}
+    rows = []
+    keys: set[str] = set()
+    customer_ids: set[int] = set()
+    for _, event, fp in parsed:  # one pass: this runs for every event of every batch
+        key, customer_id = event.event_id, event.customer_id
+        if event.external_customer_id is not None or customer_id is None or key in keys:
+            return None
+        if key is not None:
+            keys.add(key)
+        customer_ids.add(customer_id)
+        rows.append(_row(event, fp, now, customer_id))
+    prepared = repository.prepare(dialect.name, rows)
     # Rows in (customer, metric, time) order, ids given in that order: each row's position stands in for its id.
-    return _PlainBatch(prepared, rollups.summarize_in_order(dialect, prepared.rows), cast(set[int], customer_ids))
+    return _PlainBatch(prepared, rollups.summarize_in_order(dialect, prepared.rows), customer_ids)
 
 
 def _insert_batch_rows(
