@@ -5,6 +5,12 @@ It hashes the payload *as sent*: the customer as the client named it (``customer
 since), ``event_time`` is ``null`` when the client left it out (so a retry later, when "now"
 has moved on, is still a replay), and every number is compared by value (``1 == 1.0 == "1.00"``), in the quantity and
 inside ``properties`` alike.
+
+Most events need no fingerprint of their own: when the client gave the ``event_time`` and named the customer by
+``customer_id`` alone, the payload as sent is exactly what is stored (the customer, the metric, the quantity and the
+properties compared by value, the instant), so its fingerprint can be worked out from the stored row whenever a retry
+needs comparing. Batches store :data:`DERIVED` (an empty text) for those, instead of hashing every event up front:
+:func:`of_stored` gives the fingerprint of any stored row either way.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from fubble.db.types import dumps_exact
 
 _CANONICAL_CACHE: dict[Decimal | int, str] = {}
 _CACHE_LIMIT = 4096
+
+
+DERIVED = ""  # stored instead of a hash: "the fingerprint of the stored fields" (see the module docstring)
 
 
 class EventPayload(Protocol):
@@ -124,6 +133,45 @@ def _time_json(value: datetime | None) -> str:
             _TIME_CACHE.clear()
         _TIME_CACHE[value] = text
     return text
+
+
+class StoredEvent(Protocol):
+    """What :func:`of_stored` reads of a stored event (a row of ``events``, or one about to be stored)."""
+
+    @property
+    def customer_id(self) -> int: ...
+    @property
+    def metric_name(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def event_time(self) -> datetime: ...
+    @property
+    def properties(self) -> dict[str, Any] | None: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
+def of_stored(event: StoredEvent) -> str:
+    """The fingerprint of the payload a stored event was sent with: the stored one, or for :data:`DERIVED` the
+    fingerprint of its stored fields (an event sent with its ``event_time`` and ``customer_id`` alone)."""
+    if event.fingerprint != DERIVED:
+        return event.fingerprint
+    return fingerprint(_Sent(event))
+
+
+class _Sent:
+    """A stored event as the payload it was sent as (see :data:`DERIVED`)."""
+
+    __slots__ = ("customer_id", "event_time", "metric_name", "properties", "quantity")
+    external_customer_id = None
+
+    def __init__(self, event: StoredEvent) -> None:
+        self.customer_id: int | None = event.customer_id
+        self.event_time: datetime | None = event.event_time
+        self.metric_name = event.metric_name
+        self.properties = event.properties
+        self.quantity = event.quantity
 
 
 def reference_fingerprint(event: EventPayload) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from fubble.db import bulk
 from fubble.db.models import Event
 from fubble.db.types import decimal_text, dumps_exact, sqlite_micros, sqlite_time
+from fubble.events.fingerprint import DERIVED, of_stored
 
 EVENTS = cast(Table, Event.__table__)
 
@@ -54,11 +55,17 @@ def customer_ids_by_external_id(session: Session, external_ids: Iterable[str]) -
 
 
 def fingerprints_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
-    """``{event_id: fingerprint}`` of the stored events among ``event_ids``."""
+    """``{event_id: fingerprint}`` of the stored events among ``event_ids`` (usually few: their fingerprints are
+    read cheaply first, and only the events stored with a :data:`~fubble.events.fingerprint.DERIVED` one are read
+    whole to work theirs out)."""
     wanted = sorted(set(event_ids))
-    return dict(
+    found: dict[str, str] = dict(
         bulk.rows_matching(session, f"SELECT event_id, fingerprint FROM events WHERE event_id {bulk.VALUES}", wanted)
     )
+    derived = [key for key, fp in found.items() if fp == DERIVED]
+    if derived:
+        found.update((key, of_stored(row)) for key, row in events_by_event_id(session, derived).items())
+    return found
 
 
 def events_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, Row[Any]]:

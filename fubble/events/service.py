@@ -25,7 +25,7 @@ from fubble.db.types import dumps_exact, loads_exact
 from fubble.errors import Conflict, FubbleError, InvalidInput, NotFound
 from fubble.events import repository
 from fubble.events.fast import ParsedEvent, quick_parse
-from fubble.events.fingerprint import fingerprint
+from fubble.events.fingerprint import DERIVED, fingerprint, of_stored
 from fubble.events.repository import NewEvent
 from fubble.events.schemas import BatchResult, EventIn, EventOut
 from fubble.metrics.repository import known_metric_names
@@ -172,7 +172,7 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
     if len(raw_events) > max_events:
         raise InvalidInput.at(("body", "events"), f"holds {len(raw_events)} events; at most {max_events} are allowed")
     problems: dict[int, list[str]] = {}
-    parsed: list[tuple[int, ParsedEvent, str]] = []
+    parsed: list[tuple[int, ParsedEvent]] = []
     for index, raw in enumerate(raw_events):
         event = quick_parse(raw)  # the common shape, checked exactly like EventIn but far cheaper
         if event is None:
@@ -181,25 +181,24 @@ def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, m
             except ValidationError as exc:
                 problems[index] = _schema_problems(raw, exc)
                 continue
-        parsed.append((index, event, fingerprint(event)))
+        parsed.append((index, event))
     return _store_batch(session, parsed, problems, raw_events, clock)
 
 
 def record_parsed_batch(session: Session, events: Sequence[ParsedEvent], *, clock: Clock) -> BatchResult:
     """:func:`record_batch` for events already checked like ``EventIn`` (see :mod:`fubble.events.decoder`); the
     caller has checked their number too."""
-    parsed = [(index, event, fingerprint(event)) for index, event in enumerate(events)]
-    return _store_batch(session, parsed, {}, events, clock)
+    return _store_batch(session, list(enumerate(events)), {}, events, clock)
 
 
 def _store_batch(
     session: Session,
-    parsed: list[tuple[int, ParsedEvent, str]],
+    parsed: list[tuple[int, ParsedEvent]],
     problems: dict[int, list[str]],
     sent: Sequence[Any],
     clock: Clock,
 ) -> BatchResult:
-    """Store the schema-valid events ``parsed`` (index, event, fingerprint) of the batch ``sent``, all of them or
+    """Store the schema-valid events ``parsed`` (index, event) of the batch ``sent``, all of them or
     none: ``problems`` (index -> reasons) already holds the schema errors.
 
     The common batch (every event valid, its customer named by id, no ``event_id`` twice in it) is inserted straight
@@ -208,7 +207,7 @@ def _store_batch(
     summary are worked out before the first query, so on SQLite they are not part of the time the write lock is held.
     Any other batch is checked event by event first, so that the 422 lists every bad event."""
     now = clock.now()
-    events = [event for _, event, _ in parsed]
+    events = [event for _, event in parsed]
     names = {event.metric_name for event in events}
     dialect = session.get_bind().dialect
     early = None if problems else _plain_batch(dialect, parsed, now)
@@ -217,7 +216,7 @@ def _store_batch(
     if early is not None and definitions.keys() >= names and customers.issuperset(early.customer_ids):
 
         def already_stored(other: list[NewEvent]) -> FubbleError:
-            index = {event.event_id: i for i, event, _ in parsed}
+            index = {event.event_id: i for i, event in parsed}
             reason = "event_id {!r} is already stored with a different payload"
             bad = {index[row.event_id]: [reason.format(row.event_id)] for row in other}
             return InvalidInput(_batch_errors(sent, bad))
@@ -228,7 +227,8 @@ def _store_batch(
     first_seen: dict[str, tuple[int, str]] = {}
     rows = []
     duplicates: list[str] = []
-    for index, event, fp in parsed:
+    for index, event in parsed:
+        fp = fingerprint(event)
         reasons: list[str] = []
         duplicate = False
         key = event.event_id
@@ -282,20 +282,23 @@ class _PlainBatch(NamedTuple):
     customer_ids: set[int]  # the customers it names: they must exist
 
 
-def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent, str]], now: datetime) -> _PlainBatch | None:
+def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent]], now: datetime) -> _PlainBatch | None:
     """The rows and rollup summary of a batch whose events all name their customer by id alone and whose
     ``event_id``\\ s are all different, or ``None`` for any other batch. No query: whether those customers exist and
     those metrics are known is for the caller to check."""
     rows = []
     keys: set[str] = set()
     customer_ids: set[int] = set()
-    for _, event, fp in parsed:  # one pass: this runs for every event of every batch
+    for _, event in parsed:  # one pass: this runs for every event of every batch
         key, customer_id = event.event_id, event.customer_id
         if event.external_customer_id is not None or customer_id is None or key in keys:
             return None
         if key is not None:
             keys.add(key)
         customer_ids.add(customer_id)
+        # An event with its event_time (and, here, its customer_id alone) is stored as sent: its fingerprint is
+        # worked out from the stored row if a retry ever needs it (fubble.events.fingerprint.DERIVED).
+        fp = DERIVED if event.event_time is not None else fingerprint(event)
         rows.append(_row(event, fp, now, customer_id))
     prepared = repository.prepare(dialect.name, rows)
     # Rows in (customer, metric, time) order, ids given in that order: each row's position stands in for its id.
@@ -320,7 +323,7 @@ def _insert_batch_rows(
         taken = {id(row) for _, row in inserted}
         skipped = [row for row in prepared.given if id(row) not in taken]
         stored = repository.fingerprints_by_event_id(session, [str(row.event_id) for row in skipped])
-        other = [row for row in skipped if stored.get(str(row.event_id)) != row.fingerprint]
+        other = [row for row in skipped if stored.get(str(row.event_id)) != of_stored(row)]
         if other:
             raise on_other_payload(other)
         duplicates = duplicates + [str(row.event_id) for row in skipped]
@@ -411,7 +414,7 @@ def _customer_id(event: EventIn | ParsedEvent, existing: set[int], by_external: 
 
 
 def _same_payload_or_conflict(stored: Row[Any], fp: str) -> Row[Any]:
-    if stored.fingerprint != fp:
+    if of_stored(stored) != fp:
         raise Conflict(f"event_id {stored.event_id!r} was already used for an event with a different payload")
     return stored
 

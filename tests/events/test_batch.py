@@ -10,10 +10,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fubble.config import Settings
+from fubble.db.session import Database
 from fubble.events import repository
+from fubble.events.fingerprint import DERIVED
 
 from .helpers import all_events, event, exact, new_customer
 
@@ -295,3 +298,61 @@ def test_a_large_batch_keeps_each_quantity_as_written(client: TestClient, custom
 def _as_written(quantity: int | Decimal) -> str:
     """A JSON number as the response wrote it (an integer, or a decimal's digits in plain notation)."""
     return str(quantity) if isinstance(quantity, int) else format(quantity, "f")
+
+
+_TRICKY = [
+    {"quantity": 1, "event_time": "2024-03-01T10:00:00Z"},
+    {"quantity": 2.50, "event_time": "2024-03-01T10:00:00.000001+05:30", "properties": {"b": 1, "a": [1.0, "x"]}},
+    {"quantity": 99999999999999999999, "event_time": "1969-12-31T23:59:59.999999Z", "properties": {"ü": {"n": 10}}},
+    {"quantity": 0.000000000001, "event_time": "2024-03-01T10:00:00", "properties": {"big": 12345678901234567890}},
+]
+# The same payloads written differently: other key order, other number spellings, the same instants otherwise written
+_RESENT = [
+    {"event_time": "2024-03-01T11:00:00+01:00", "quantity": 1.0},
+    {"event_time": "2024-03-01T04:30:00.000001Z", "quantity": 2.5, "properties": {"a": [1, "x"], "b": 1.00}},
+    {
+        "event_time": "1970-01-01T00:59:59.999999+01:00",
+        "quantity": 99999999999999999999,
+        "properties": {"ü": {"n": 1e1}},
+    },
+    {"quantity": 1e-12, "event_time": "2024-03-01T10:00:00Z", "properties": {"big": 12345678901234567890}},
+]
+
+
+def _batch_of(customer_id: int, events: list[dict[str, Any]], ids: Iterable[str]) -> dict[str, Any]:
+    return {
+        "events": [
+            {"customer_id": customer_id, "metric_name": "api_calls", "event_id": key, **e}
+            for key, e in zip(ids, events, strict=True)
+        ]
+    }
+
+
+def test_events_stored_without_their_own_fingerprint_still_tell_replays_from_conflicts(
+    client: TestClient, customer_id: int, db: Database
+) -> None:
+    """A plain batch stores no fingerprint for events sent with their event_time (it is worked out from the stored
+    row when needed): a retry written differently is still a duplicate, and another payload still a conflict, both
+    for batches and for single events."""
+    keys = [f"t-{i}" for i in range(len(_TRICKY))]
+    response = client.post("/events/batch", json=_batch_of(customer_id, _TRICKY, keys))
+    assert exact(response) == {"accepted": 4, "duplicates": 0, "duplicate_event_ids": []}
+    with db.session(write=False) as session:
+        assert set(session.scalars(select(repository.EVENTS.c.fingerprint))) == {DERIVED}
+    response = client.post("/events/batch", json=_batch_of(customer_id, _RESENT, keys))
+    assert exact(response) == {"accepted": 0, "duplicates": 4, "duplicate_event_ids": keys}
+    for key, resent in zip(keys, _RESENT, strict=True):  # one at a time: replays
+        response = client.post(
+            "/events/", json={"customer_id": customer_id, "metric_name": "api_calls", "event_id": key, **resent}
+        )
+        assert response.status_code == 200, response.text
+    changed = [dict(e) for e in _RESENT]
+    changed[2]["properties"] = {"ü": {"n": 11}}
+    response = client.post("/events/batch", json=_batch_of(customer_id, changed, keys))
+    assert response.status_code == 422
+    assert [e["index"] for e in response.json()["detail"]["errors"]] == [2]
+    response = client.post(
+        "/events/", json={"customer_id": customer_id, "metric_name": "api_calls", "event_id": keys[0], "quantity": 2}
+    )
+    assert response.status_code == 409
+    assert len(all_events(client, customer_id)) == 4
