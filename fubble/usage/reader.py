@@ -2,15 +2,17 @@
 
 A window ``[a, b)`` is read as: raw events for the partial hours at its edges (``[a, ceil_hour(a))`` and
 ``[floor_hour(b), b)``; a window that contains no whole hour is read raw), hour rollups for the partial days, day
-rollups for the whole days in between. The pieces' :class:`~fubble.pricing.aggregation.Summary` objects are merged in
-time order and :func:`~fubble.pricing.aggregation.usage_of` turns them into the usage, with
+rollups for the whole days in between. An edge hour whose events all lie inside the window (as its rollup's first and
+last event times show) is read from its rollup row instead (see :func:`_widened`). The pieces'
+:class:`~fubble.pricing.aggregation.Summary` objects are merged in time order and
+:func:`~fubble.pricing.aggregation.usage_of` turns them into the usage, with
 
 * for ``weighted_sum``: the value in effect at ``a`` (``carry_in``): the last counted value before ``a``, from the raw
   events of ``[floor_hour(a), a)`` or else the latest hour rollup before that hour;
 * for ``unique_count``: the number of distinct values in the hour buckets' distinct sets plus the raw edge events'
   values (counted in SQL: only the edge values are compared, the stored sets are never loaded).
 
-A month is ~80 rollup rows plus the raw events of two partial hours. Usage is exact (``Decimal``); only
+A month is ~80 rollup rows plus, at most, the raw events of two partial hours. Usage is exact (``Decimal``); only
 ``weighted_sum`` divides, rounded half-up to 12 decimal places. Every function takes the metric's
 :class:`~fubble.usage.definitions.MetricDefinition` (filters are applied to raw events here, and were applied to the
 rollups when they were written).
@@ -232,6 +234,28 @@ def _layout(start: datetime, end: datetime, *, fine: bool) -> _Layout:
     return _Layout(raw, hours, [(first_day, last_day)], (first_hour, last_hour))
 
 
+def _widened(
+    session: Session, customer_id: int, definition: MetricDefinition, start: datetime, end: datetime
+) -> Span:
+    """The window to lay out for ``[start, end)``: widened to the whole hour at an edge whose counted events all lie
+    inside the window (the hour's rollup starts at or after ``start``, or ends before ``end``), or that has none, so
+    that hour is read from its rollup row instead of its raw events. The common cases: the hour a billing period
+    starts in, at any second, and the current hour of an upcoming invoice. ``unique_count`` keeps its raw edges (its
+    distinct sets are per hour), as does a window inside one hour."""
+    first, last = floor_hour(start), floor_hour(end)
+    if first == last or definition.aggregation is Aggregation.unique_count:
+        return start, end
+    edges = [hour for hour, partial in ((first, first < start), (last, last < end)) if partial]
+    if not edges:
+        return start, end
+    extents = repository.hour_extents(session, customer_id, definition.name, edges)
+    if first < start and (first not in extents or extents[first][0] >= start):
+        start = first
+    if last < end and (last not in extents or extents[last][1] < end):
+        end = ceil_hour(end)
+    return start, end
+
+
 def _evaluate(
     session: Session,
     customer_id: int,
@@ -246,7 +270,7 @@ def _evaluate(
     start, end = bounds[0], bounds[-1]
     name, aggregation = definition.name, definition.aggregation
     weighted = aggregation is Aggregation.weighted_sum
-    layout = _layout(start, end, fine=fine)
+    layout = _layout(*_widened(session, customer_id, definition, start, end), fine=fine)
     carry_span = (floor_hour(start), start)
     buckets = [_Bucket(lo, hi) for lo, hi in pairwise(bounds)]
     if aggregation in _ADDITIVE_TOTALS and not definition.filters:

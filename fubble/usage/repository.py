@@ -128,6 +128,18 @@ def rollups(
     return [summary_of(row) for row in session.execute(query.order_by(c.bucket))]
 
 
+def hour_extents(
+    session: Session, customer_id: int, metric_name: str, hours: Sequence[datetime]
+) -> dict[datetime, tuple[datetime, datetime]]:
+    """``{hour: (first event time, last event time)}`` of the customer's hour rollups of the metric starting at
+    ``hours`` (only those with events)."""
+    c = ROLLUPS.c
+    query = select(c.bucket, c.first_time, c.last_time).where(
+        c.customer_id == customer_id, c.metric_name == metric_name, c.width == Width.hour.value, c.bucket.in_(hours)
+    )
+    return {bucket: (first, last) for bucket, first, last in session.execute(query)}
+
+
 def raw_totals(
     session: Session, customer_id: int, metric_name: str, span: Span
 ) -> tuple[int, Decimal, Decimal | None, datetime | None, datetime | None]:
