@@ -75,6 +75,7 @@ class WriterConnection(sqlite3.Connection):
     _fd = -1
     _held = 0  # 0: no turn; 1: the process's lock; 2: that and the file lock
     _writing = False  # in a write transaction (begun after take_turn)
+    _synced_changes = 0  # total_changes when the log was last synced
 
     def take_turn(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) until this connection may begin a write transaction."""
@@ -117,8 +118,10 @@ class WriterConnection(sqlite3.Connection):
             super().commit()
         finally:
             self.end_turn()
-        if writing:
+        # Also a write that did not take a turn (a read session that wrote): this connection runs synchronous=NORMAL.
+        if writing or (self._file is not None and self.total_changes != self._synced_changes):
             self._sync_log()
+            self._synced_changes = self.total_changes
             self._checkpoint_if_due()
 
     def rollback(self) -> None:
@@ -129,8 +132,12 @@ class WriterConnection(sqlite3.Connection):
             self.end_turn()
 
     def _sync_log(self) -> None:
-        """Put the log, and so this commit, on disk (the log file exists while this connection is open)."""
-        fd = os.open(self._path + "-wal", os.O_RDONLY | os.O_CLOEXEC)
+        """Put the log, and so this commit, on disk. The log file exists while this connection is open; should it not
+        (a journal mode other than WAL), the database file is synced instead."""
+        try:
+            fd = os.open(self._path + "-wal", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             os.fsync(fd)
         finally:

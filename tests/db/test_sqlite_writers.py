@@ -157,3 +157,24 @@ def test_a_commit_returns_after_syncing_the_log(probe: Database, monkeypatch: py
     with probe.session(write=False) as reader:  # a read transaction syncs nothing
         reader.execute(text("SELECT value FROM probe")).all()
     assert len(synced) == 1
+
+
+def test_a_write_without_a_turn_is_synced_too(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that wrote once runs synchronous=NORMAL from then on: a later write through a read session (no
+    turn taken) is synced by the commit as well, so no acknowledged write is left unsynced."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(sqlite_writers.os, "fsync", fsync)
+    _write(probe, "with a turn")
+    assert len(synced) == 1
+    session = probe.session(write=False)
+    session.execute(text("INSERT INTO probe (value) VALUES ('without a turn')"))
+    mode = session.execute(text("PRAGMA synchronous")).scalar_one()
+    session.commit()
+    session.close()
+    assert mode == 2 or len(synced) == 2  # FULL: SQLite syncs it itself; NORMAL: the commit did
