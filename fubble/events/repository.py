@@ -132,8 +132,8 @@ def prepare(dialect: str, rows: Sequence[NewEvent]) -> Prepared:
     PostgreSQL, ties go by ``event_id``: overlapping concurrent batches then take the unique-index locks in the same
     order (no deadlocks)."""
     if dialect == "postgresql":
-        if all(row.event_id is not None for row in rows):  # the usual case: two sorts by C-level keys (stable)
-            return Prepared(sorted(sorted(rows, key=_event_id), key=_index_order), None, rows)
+        if all(row.event_id is not None for row in rows):  # the usual case: a C-level key
+            return Prepared(sorted(rows, key=_keyed_order), None, rows)
         return Prepared(sorted(rows, key=_lock_order), None, rows)
     ordered = sorted(rows, key=_index_order)
     return Prepared(ordered, _sqlite_params(ordered), rows)
@@ -163,7 +163,7 @@ def insert_prepared(session: Session, prepared: Prepared) -> list[tuple[int, New
 
 
 _index_order = operator.attrgetter("customer_id", "metric_name", "event_time")
-_event_id = operator.attrgetter("event_id")
+_keyed_order = operator.attrgetter("customer_id", "metric_name", "event_time", "event_id")
 
 
 def _lock_order(row: NewEvent) -> tuple[int, str, datetime, str]:

@@ -202,9 +202,8 @@ def _add_days_then_hours(
 ) -> None:
     """The rows of one customer and metric in key order: its days (made from its hours), then its hours."""
     days: list[list[Any]] = []
-    for hour in hours:
-        day = floor_day(hour[3])
-        if days and days[-1][3] == day:
+    for hour in hours:  # in time order: an hour before the last day's end is in that day
+        if days and hour[3] < days[-1][3] + DAY:
             last = days[-1]
             last[4] += hour[4]
             last[5] += hour[5]
@@ -212,7 +211,7 @@ def _add_days_then_hours(
                 last[6] = hour[6]
             last[9], last[10], last[11] = hour[9], hour[10], hour[11]
         else:
-            days.append([hour[0], hour[1], _DAY, day, *hour[4:]])
+            days.append([hour[0], hour[1], _DAY, floor_day(hour[3]), *hour[4:]])
     for bucket in (*days, *hours):
         if sqlite:
             rows.append(
