@@ -31,11 +31,15 @@ process is more than :data:`CHECKPOINT_SECONDS` old; SQLite's own automatic chec
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import threading
 import time
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers of other processes are then left to SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
 
 _POLL_SECONDS = 0.0005
 CHECKPOINT_SECONDS = 0.25
@@ -92,7 +96,7 @@ class WriterConnection(sqlite3.Connection):
         if not self._file.turns.acquire(timeout=timeout):
             return  # SQLite's busy handler takes over
         self._held = 1
-        while True:
+        while fcntl is not None:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -106,7 +110,7 @@ class WriterConnection(sqlite3.Connection):
     def end_turn(self) -> bool:
         """End this connection's turn; whether it had one."""
         held, self._held = self._held, 0
-        if held == 2:
+        if held == 2 and fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         if held and self._file is not None:
             self._file.turns.release()
