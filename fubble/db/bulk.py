@@ -77,11 +77,26 @@ def sqlite_value(value: Any, times: dict[datetime, str]) -> Any:
     if kind is Decimal:
         return decimal_text(value)
     if kind is datetime:
-        text = times.get(value)
-        if text is None:
-            text = times[value] = sqlite_time(value)
-        return text
+        return sqlite_instant(value, times)
     return value
+
+
+def sqlite_instant(moment: datetime, cache: dict[datetime, str]) -> str:
+    """An instant as :class:`~fubble.db.types.UTCDateTime` stores it on SQLite, ``cache`` holding one batch's."""
+    text = cache.get(moment)
+    if text is None:
+        text = cache[moment] = sqlite_time(moment)
+    return text
+
+
+def sqlite_decimal(value: Decimal, cache: dict[int, tuple[Decimal, str]]) -> str:
+    """A decimal as :class:`~fubble.db.types.ExactDecimal` stores it on SQLite. ``cache`` holds one batch's, by
+    identity (the events of a batch share their quantity objects; equal values such as 1 and 1.0 keep their own
+    text), each with its object, so that its id stays its own."""
+    entry = cache.get(id(value))
+    if entry is None:
+        entry = cache[id(value)] = (value, decimal_text(value))
+    return entry[1]
 
 
 def pg_number(value: Decimal, cache: dict[int, tuple[Decimal, int | Decimal]]) -> int | Decimal:

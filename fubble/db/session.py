@@ -102,7 +102,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             conn.exec_driver_sql("BEGIN")
             return
         driver = conn.connection.dbapi_connection
-        driver.take_turn(busy_timeout_ms / 1000)  # see fubble.db.sqlite_writers
+        driver.take_turn(busy_timeout_ms)  # see fubble.db.sqlite_writers
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:

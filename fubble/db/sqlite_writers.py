@@ -25,7 +25,7 @@ changed pages stay in memory until its commit.
 holds 1,000 pages, inside the ``COMMIT`` that crosses that mark: during that writer's turn, so every other writer
 waits for it too (a 10,000-event batch: 60 ms of commit, 40 of them checkpoint). Here the commit that ends a turn
 checkpoints (``PASSIVE``: it never blocks other writers or readers) after the turn, when the last checkpoint of this
-process is more than :data:`CHECKPOINT_SECONDS` old; SQLite's own automatic checkpoint stays as a backstop, at
+process is more than :data:`CHECKPOINT_NS` old; SQLite's own automatic checkpoint stays as a backstop, at
 :data:`BACKSTOP_PAGES`.
 """
 
@@ -42,7 +42,7 @@ except ImportError:  # Windows: writers of other processes are then left to SQLi
     fcntl = None  # type: ignore[assignment]
 
 _POLL_SECONDS = 0.0005
-CHECKPOINT_SECONDS = 0.25
+CHECKPOINT_NS = 250_000_000  # at most one checkpoint per process every 0.25 s
 BACKSTOP_PAGES = 10_000  # SQLite's automatic checkpoint, should the log grow this long (40 MB of 4 KiB pages)
 # A writer's page cache: a 10,000-event batch changes about 3 MB of pages, more than SQLite's default 2 MB, which made
 # it spill pages to the log before the commit and read them back (an insert took 15-20% longer).
@@ -55,7 +55,7 @@ class _File:
     def __init__(self) -> None:
         self.turns = threading.Lock()
         self.checkpointing = threading.Lock()
-        self.last_checkpoint = time.monotonic()
+        self.last_checkpoint = time.monotonic_ns()
 
 
 _FILES: dict[str, _File] = {}
@@ -81,8 +81,8 @@ class WriterConnection(sqlite3.Connection):
     _writing = False  # in a write transaction (begun after take_turn)
     _synced_changes = 0  # total_changes when the log was last synced
 
-    def take_turn(self, timeout: float) -> None:
-        """Wait (at most ``timeout`` seconds) until this connection may begin a write transaction."""
+    def take_turn(self, timeout_ms: int) -> None:
+        """Wait (at most ``timeout_ms`` milliseconds) until this connection may begin a write transaction."""
         if self._file is None:
             (path,) = (row[2] for row in self.execute("PRAGMA database_list") if row[1] == "main")
             self._path = os.path.realpath(path)
@@ -92,15 +92,15 @@ class WriterConnection(sqlite3.Connection):
             self.execute("PRAGMA synchronous=NORMAL")  # commit() syncs the log itself, after the turn
             self.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
         self._writing = True
-        deadline = time.monotonic() + timeout
-        if not self._file.turns.acquire(timeout=timeout):
+        deadline = time.monotonic_ns() + timeout_ms * 1_000_000
+        if not self._file.turns.acquire(timeout=timeout_ms / 1000):
             return  # SQLite's busy handler takes over
         self._held = 1
         while fcntl is not None:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                if time.monotonic() >= deadline:
+                if time.monotonic_ns() >= deadline:
                     return
                 time.sleep(_POLL_SECONDS)
                 continue
@@ -158,12 +158,12 @@ class WriterConnection(sqlite3.Connection):
 
     def _checkpoint_if_due(self) -> None:
         shared = self._file
-        if shared is None or time.monotonic() - shared.last_checkpoint < CHECKPOINT_SECONDS:
+        if shared is None or time.monotonic_ns() - shared.last_checkpoint < CHECKPOINT_NS:
             return
         if not shared.checkpointing.acquire(blocking=False):
             return  # another thread of this process is at it
         try:
             self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            shared.last_checkpoint = time.monotonic()
+            shared.last_checkpoint = time.monotonic_ns()
         finally:
             shared.checkpointing.release()

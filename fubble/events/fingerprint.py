@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from simplejson.encoder import encode_basestring
 
 from fubble.db.types import dumps_exact
+from fubble.events.fast import ParsedEvent
 
 _CANONICAL_CACHE: dict[Decimal | int, str] = {}
 _CACHE_LIMIT = 4096
@@ -157,21 +158,10 @@ def of_stored(event: StoredEvent) -> str:
     fingerprint of its stored fields (an event sent with its ``event_time`` and ``customer_id`` alone)."""
     if event.fingerprint != DERIVED:
         return event.fingerprint
-    return fingerprint(_Sent(event))
-
-
-class _Sent:
-    """A stored event as the payload it was sent as (see :data:`DERIVED`)."""
-
-    __slots__ = ("customer_id", "event_time", "metric_name", "properties", "quantity")
-    external_customer_id = None
-
-    def __init__(self, event: StoredEvent) -> None:
-        self.customer_id: int | None = event.customer_id
-        self.event_time: datetime | None = event.event_time
-        self.metric_name = event.metric_name
-        self.properties = event.properties
-        self.quantity = event.quantity
+    sent = ParsedEvent(
+        event.customer_id, None, event.metric_name, event.quantity, event.event_time, event.properties, None
+    )
+    return fingerprint(sent)
 
 
 def reference_fingerprint(event: EventPayload) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db import bulk
 from fubble.db.models import Event
-from fubble.db.types import decimal_text, dumps_exact, sqlite_micros, sqlite_time
+from fubble.db.types import dumps_exact, sqlite_micros
 from fubble.events.fingerprint import DERIVED, of_stored
 
 EVENTS = cast(Table, Event.__table__)
@@ -173,20 +173,14 @@ def _lock_order(row: NewEvent) -> tuple[int, str, datetime, str]:
 def _sqlite_params(rows: list[NewEvent]) -> list[tuple[Any, ...]]:
     times: dict[datetime, str] = {}  # received_at -> its text
     micros: dict[datetime, int] = {}  # event_time -> its integer
-    # Decimal object -> its text (the rows hold the objects, so their ids stay theirs for this call). By identity,
-    # not value: equal values such as 1 and 1.0 keep their own text.
-    quantities: dict[int, str] = {}
+    quantities: dict[int, tuple[Decimal, str]] = {}
     params = []
     for row in rows:
-        quantity = quantities.get(id(row.quantity))
-        if quantity is None:
-            quantity = quantities[id(row.quantity)] = decimal_text(row.quantity)
+        quantity = bulk.sqlite_decimal(row.quantity, quantities)
         moment = micros.get(row.event_time)
         if moment is None:
             moment = micros[row.event_time] = sqlite_micros(row.event_time)
-        received = times.get(row.received_at)
-        if received is None:
-            received = times[row.received_at] = sqlite_time(row.received_at)
+        received = bulk.sqlite_instant(row.received_at, times)
         properties = row.properties
         params.append(
             (

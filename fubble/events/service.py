@@ -221,7 +221,11 @@ def _store_batch(
             bad = {index[row.event_id]: [reason.format(row.event_id)] for row in other}
             return InvalidInput(_batch_errors(sent, bad))
 
-        return _insert_batch_rows(session, early.rows, early.summary, definitions, [], already_stored)
+        # The summary made with default definitions holds if every metric rolls up like the default sum.
+        plain = all(rollups.plain(definitions[name]) for name in names)
+        return _insert_batch_rows(
+            session, early.rows, early.summary if plain else None, definitions, [], already_stored
+        )
     known: list[str] | None = None  # every known name, read only to explain an unknown one
     stored = repository.fingerprints_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
     first_seen: dict[str, tuple[int, str]] = {}
@@ -316,8 +320,8 @@ def _insert_batch_rows(
     """Insert a batch's rows and roll them up. Rows the unique index skipped (their ``event_id`` is stored: before,
     or by a concurrent transaction) are duplicates if the stored payload is theirs; if any is not,
     ``on_other_payload`` gives the error that fails the whole batch. ``duplicates`` holds those found before.
-    ``summary`` is the rows' rollup summary made with default definitions (events by position), if there is one: it
-    is used when every row was inserted and every metric rolls up like the default sum."""
+    ``summary`` is the rows' rollup summary (events by position), if there is one: it is used when every row was
+    inserted."""
     inserted = repository.insert_prepared(session, prepared)
     if len(inserted) < len(prepared.rows):
         taken = {id(row) for _, row in inserted}
@@ -328,9 +332,7 @@ def _insert_batch_rows(
             raise on_other_payload(other)
         duplicates = duplicates + [str(row.event_id) for row in skipped]
         summary = None
-    if summary is not None and all(
-        rollups.plain(definitions[name]) for name in {row.metric_name for row in prepared.rows}
-    ):
+    if summary is not None:
         rollups.write(session, summary, definitions, [event_id for event_id, _ in inserted])
     else:
         rollups.apply(session, _event_rows(inserted), definitions)

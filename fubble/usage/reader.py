@@ -234,9 +234,7 @@ def _layout(start: datetime, end: datetime, *, fine: bool) -> _Layout:
     return _Layout(raw, hours, [(first_day, last_day)], (first_hour, last_hour))
 
 
-def _widened(
-    session: Session, customer_id: int, definition: MetricDefinition, start: datetime, end: datetime
-) -> Span:
+def _widened(session: Session, customer_id: int, definition: MetricDefinition, start: datetime, end: datetime) -> Span:
     """The window to lay out for ``[start, end)``: widened to the whole hour at an edge whose counted events all lie
     inside the window (the hour's rollup starts at or after ``start``, or ends before ``end``), or that has none, so
     that hour is read from its rollup row instead of its raw events. The common cases: the hour a billing period

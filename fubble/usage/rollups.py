@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db import bulk
 from fubble.db.functions import exact_add, exact_greatest
-from fubble.db.types import decimal_text, sqlite_time
+from fubble.db.types import decimal_text
 from fubble.pricing.aggregation import Aggregation, Summary
 from fubble.usage import repository
 from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
@@ -133,11 +133,8 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
     its id. Every bucket is then a run of consecutive events, its first and last event are the run's first and last,
     and the buckets come out in key order, so one pass does it, without comparing events (several times cheaper
     than :func:`summarize`, which takes events in any order). On SQLite the rows are converted as they are made."""
-    sqlite = dialect.name != "postgresql"
     floors: dict[datetime, datetime] = {}  # an instant -> its hour (events often share their time)
-    texts: dict[datetime, str] = {}  # SQLite: an instant -> its text
-    quantities: dict[int, tuple[Decimal, str]] = {}  # SQLite: a quantity (by identity: events share them) -> its text
-    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}  # PostgreSQL: a decimal -> as COPY takes it (bulk.pg_number)
+    convert = _SqliteRow() if dialect.name != "postgresql" else _PostgresRow()
     hours: list[list[Any]] = []  # per hour: customer, metric, "hour", start, count, total, maximum, first time,
     # first value, last time, last value, last position (the columns of _ROLLUP_COLUMNS, integral aside)
     current: list[Any] | None = None
@@ -179,11 +176,11 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
         group: list[list[Any]] = []  # the hours of one customer and metric
         for hour_row in hours:
             if group and (hour_row[0] != group[0][0] or hour_row[1] != group[0][1]):
-                _add_days_then_hours(rows, group, sqlite, texts, quantities, numbers)
+                _add_days_then_hours(rows, group, convert)
                 group = []
             group.append(hour_row)
         if group:
-            _add_days_then_hours(rows, group, sqlite, texts, quantities, numbers)
+            _add_days_then_hours(rows, group, convert)
     bound = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, rows, converted=True)
     no_values = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, [])
     return NewBuckets(bound, no_values, [], bound.prepared.names.index("last_event_id"))
@@ -192,14 +189,7 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
 _HOUR, _DAY = Width.hour.value, Width.day.value
 
 
-def _add_days_then_hours(
-    rows: list[list[Any]],
-    hours: list[list[Any]],
-    sqlite: bool,
-    texts: dict[datetime, str],
-    quantities: dict[int, tuple[Decimal, str]],
-    numbers: dict[int, tuple[Decimal, int | Decimal]],
-) -> None:
+def _add_days_then_hours(rows: list[list[Any]], hours: list[list[Any]], convert: _Converter) -> None:
     """The rows of one customer and metric in key order: its days (made from its hours), then its hours."""
     days: list[list[Any]] = []
     for hour in hours:  # in time order: an hour before the last day's end is in that day
@@ -212,54 +202,59 @@ def _add_days_then_hours(
             last[9], last[10], last[11] = hour[9], hour[10], hour[11]
         else:
             days.append([hour[0], hour[1], _DAY, floor_day(hour[3]), *hour[4:]])
-    for bucket in (*days, *hours):
-        if sqlite:
-            rows.append(
-                [
-                    bucket[0],
-                    bucket[1],
-                    bucket[2],
-                    _sqlite_time(bucket[3], texts),
-                    bucket[4],
-                    decimal_text(bucket[5]),
-                    _sqlite_decimal(bucket[6], quantities),
-                    _sqlite_time(bucket[7], texts),
-                    _sqlite_decimal(bucket[8], quantities),
-                    _sqlite_time(bucket[9], texts),
-                    _sqlite_decimal(bucket[10], quantities),
-                    bucket[11],
-                    "0",
-                ]
-            )
-        else:
-            number = bulk.pg_number
-            rows.append(
-                [
-                    *bucket[:5],
-                    number(bucket[5], numbers),
-                    number(bucket[6], numbers),
-                    bucket[7],
-                    number(bucket[8], numbers),
-                    bucket[9],
-                    number(bucket[10], numbers),
-                    bucket[11],
-                    0,
-                ]
-            )
+    rows.extend(map(convert, (*days, *hours)))
 
 
-def _sqlite_time(moment: datetime, texts: dict[datetime, str]) -> str:
-    text = texts.get(moment)
-    if text is None:
-        text = texts[moment] = sqlite_time(moment)
-    return text
+class _Converter(Protocol):
+    def __call__(self, bucket: list[Any]) -> list[Any]: ...
 
 
-def _sqlite_decimal(value: Decimal, texts: dict[int, tuple[Decimal, str]]) -> str:
-    entry = texts.get(id(value))
-    if entry is None:
-        entry = texts[id(value)] = (value, decimal_text(value))  # holds the value, so its id stays its own
-    return entry[1]
+class _SqliteRow:
+    """A bucket (the columns of ``_ROLLUP_COLUMNS``, integral aside) as SQLite binds it, with one batch's caches."""
+
+    def __init__(self) -> None:
+        self.times: dict[datetime, str] = {}
+        self.quantities: dict[int, tuple[Decimal, str]] = {}
+
+    def __call__(self, bucket: list[Any]) -> list[Any]:
+        times, quantities = self.times, self.quantities
+        instant, decimal = bulk.sqlite_instant, bulk.sqlite_decimal
+        return [
+            bucket[0],
+            bucket[1],
+            bucket[2],
+            instant(bucket[3], times),
+            bucket[4],
+            decimal_text(bucket[5]),  # a new total: no cache
+            decimal(bucket[6], quantities),
+            instant(bucket[7], times),
+            decimal(bucket[8], quantities),
+            instant(bucket[9], times),
+            decimal(bucket[10], quantities),
+            bucket[11],
+            "0",
+        ]
+
+
+class _PostgresRow:
+    """A bucket as binary ``COPY`` takes it fastest (:func:`fubble.db.bulk.pg_number`), with one batch's cache."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
+
+    def __call__(self, bucket: list[Any]) -> list[Any]:
+        numbers, number = self.numbers, bulk.pg_number
+        return [
+            *bucket[:5],
+            number(bucket[5], numbers),
+            number(bucket[6], numbers),
+            bucket[7],
+            number(bucket[8], numbers),
+            bucket[9],
+            number(bucket[10], numbers),
+            bucket[11],
+            0,
+        ]
 
 
 def write(

@@ -73,7 +73,7 @@ _OTHER_PROCESS = """
 import sqlite3, sys, time
 from fubble.db.sqlite_writers import WriterConnection
 conn = sqlite3.connect(sys.argv[1], factory=WriterConnection, isolation_level=None)
-conn.take_turn(5)  # the turn alone: SQLite's own lock stays free
+conn.take_turn(5000)  # the turn alone: SQLite's own lock stays free
 print("holding", flush=True)
 time.sleep(float(sys.argv[2]))
 conn.end_turn()
@@ -120,7 +120,7 @@ def test_a_rolled_back_or_failed_transaction_ends_its_turn(probe: Database) -> N
 
 
 def test_a_commit_checkpoints_the_log_after_its_turn(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_writers, "CHECKPOINT_SECONDS", 0)
+    monkeypatch.setattr(sqlite_writers, "CHECKPOINT_NS", 0)
     _write(probe, "x" * 100_000)  # many pages
     with probe.engine.connect() as conn:
         # A checkpoint that finds nothing left to copy: everything logged was checkpointed by the commit.
@@ -129,7 +129,7 @@ def test_a_commit_checkpoints_the_log_after_its_turn(probe: Database, monkeypatc
 
 
 def test_no_checkpoint_before_it_is_due(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_writers, "CHECKPOINT_SECONDS", 3600)
+    monkeypatch.setattr(sqlite_writers, "CHECKPOINT_NS", 3600 * 10**9)
     with probe.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
     _write(probe, "x" * 100_000)
