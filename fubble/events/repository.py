@@ -20,6 +20,7 @@ from fubble.db import bulk
 from fubble.db.models import Event
 from fubble.db.types import dumps_exact, sqlite_micros
 from fubble.events.fingerprint import DERIVED, of_stored
+from fubble.metrics.repository import defined_or_priced_query
 
 EVENTS = cast(Table, Event.__table__)
 
@@ -37,9 +38,12 @@ class NewEvent(NamedTuple):
     received_at: datetime
 
 
+_CUSTOMER_IDS = f"SELECT id FROM customers WHERE id {bulk.VALUES}"
+_CUSTOMERS_BY_EXTERNAL_ID = f"SELECT external_id, id FROM customers WHERE external_id {bulk.VALUES}"
+
+
 def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[int]:
-    wanted = sorted(set(customer_ids))
-    return {i for (i,) in bulk.rows_matching(session, f"SELECT id FROM customers WHERE id {bulk.VALUES}", wanted)}
+    return {i for (i,) in bulk.rows_matching(session, _CUSTOMER_IDS, sorted(set(customer_ids)))}
 
 
 def customer_exists(session: Session, customer_id: int) -> bool:
@@ -48,10 +52,31 @@ def customer_exists(session: Session, customer_id: int) -> bool:
 
 def customer_ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """``{external_id: customer id}`` of the customers among ``external_ids``."""
-    wanted = sorted(set(external_ids))
-    return dict(
-        bulk.rows_matching(session, f"SELECT external_id, id FROM customers WHERE external_id {bulk.VALUES}", wanted)
+    return dict(bulk.rows_matching(session, _CUSTOMERS_BY_EXTERNAL_ID, sorted(set(external_ids))))
+
+
+class Named(NamedTuple):
+    """What the events of a group or batch name, as stored."""
+
+    customer_ids: set[int]  # the existing customers among the ids named
+    by_external_id: dict[str, int]  # external_id -> customer id, of the external ids named that exist
+    metric_rows: list[tuple[Any, ...]]  # of the metric names: fubble.metrics.repository.defined_or_priced's rows
+
+
+def named(
+    session: Session, customer_ids: Iterable[int], external_ids: Iterable[str], metric_names: Iterable[str]
+) -> Named:
+    """The three lookups every group of events starts with, in one round trip on PostgreSQL."""
+    share = session.get_bind().dialect.name == "postgresql"
+    ids, external, metrics = bulk.rows_matching_each(
+        session,
+        [
+            (_CUSTOMER_IDS, sorted(set(customer_ids))),
+            (_CUSTOMERS_BY_EXTERNAL_ID, sorted(set(external_ids))),
+            (defined_or_priced_query(share), sorted(set(metric_names))),
+        ],
     )
+    return Named({i for (i,) in ids}, dict(external), metrics)
 
 
 def fingerprints_by_event_id(session: Session, event_ids: Iterable[str]) -> dict[str, str]:
@@ -150,11 +175,12 @@ def insert_prepared(session: Session, prepared: Prepared) -> list[tuple[int, New
     already taken (also by a concurrent transaction, or by an earlier row) is skipped.
 
     SQLite takes one ``executemany`` and assigns the ids itself: one more than the largest so far, row after row (this
-    transaction holds the write lock). PostgreSQL allocates the ids up front (one array from the sequence); it takes a
-    few rows (a group of single events) as one multi-row ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING
-    id``, and many as one ``COPY`` straight into the table (the common case: no ``event_id`` is taken yet), or, when
-    that meets a taken ``event_id``, a ``COPY`` into a temporary staging table followed by one ``INSERT ... SELECT
-    ... ON CONFLICT (event_id) DO NOTHING RETURNING id``."""
+    transaction holds the write lock). PostgreSQL takes a few rows (a group of single events) as one multi-row ``INSERT
+    ... ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id``, the ids from the column's default; for many, it
+    allocates the ids up front (one array from the sequence) and takes the rows as one ``COPY`` straight into the
+    table (the common case: no ``event_id`` is taken yet), or, when that meets a taken ``event_id``, a ``COPY`` into a
+    temporary staging table followed by one ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING
+    id``."""
     if not prepared.rows:
         return []
     if prepared.params is None:
@@ -225,6 +251,15 @@ _SQLITE_INSERT = (
 
 
 def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int, NewEvent]]:
+    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
+    number = bulk.pg_number
+    values = [
+        (key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
+        for key, customer, metric, q, moment, props, fp, at in rows
+    ]
+    # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
+    if len(values) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)
+        return _insert_few_postgresql(session, rows, values)
     driver = bulk.driver_connection(session)
     with driver.cursor() as cursor:
         # The sequence looked up once (a MATERIALIZED CTE), not once per id: for 10,000 ids, 5 ms instead of 30.
@@ -235,24 +270,33 @@ def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int
         )
         (allocated,) = cursor.fetchone()
     ids = sorted(allocated)
-    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
-    number = bulk.pg_number
-    values = [
-        (i, key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
-        for i, (key, customer, metric, q, moment, props, fp, at) in zip(ids, rows, strict=True)
-    ]
-    # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
-    if len(values) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)
-        tail = "ON CONFLICT (event_id) DO NOTHING RETURNING id"
-        taken = {i for (i,) in bulk.pg_insert_rows(session, "events", _COLUMNS, values, tail)}
-        return [(i, row) for i, row in zip(ids, rows, strict=True) if i in taken]
-    if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, values):
+    with_ids = [(i, *row) for i, row in zip(ids, values, strict=True)]
+    if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, with_ids):
         return list(zip(ids, rows, strict=True))
     returned = bulk.pg_insert_through_stage(
-        session, "events", _COLUMNS, values, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        session, "events", _COLUMNS, with_ids, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
     )
     taken = {i for (i,) in returned}
     return [(i, row) for i, row in zip(ids, rows, strict=True) if i in taken]
+
+
+def _insert_few_postgresql(
+    session: Session, rows: list[NewEvent], values: list[tuple[Any, ...]]
+) -> list[tuple[int, NewEvent]]:
+    """A few rows as one ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id``, their ids taken
+    from the column's sequence as the rows are inserted, in the order given: sorted, the returned ids follow the rows,
+    and a row whose ``event_id`` was taken (before, or by an earlier row) returns none. One round trip instead of two
+    with the ids drawn first."""
+    tail = "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
+    returned = sorted(bulk.pg_insert_rows(session, "events", _COLUMNS[1:], values, tail))
+    inserted = []
+    remaining = iter(rows)
+    for new_id, key in returned:
+        row = next(remaining)
+        while row.event_id != key:  # skipped: its event_id is taken
+            row = next(remaining)
+        inserted.append((new_id, row))
+    return inserted
 
 
 def list_for_customer(

@@ -32,6 +32,7 @@ from fubble.metrics.repository import known_metric_names
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
 from fubble.usage.definitions import MetricDefinition, for_events
+from fubble.usage.definitions import of_rows as definitions_of_rows
 
 _METRICS_SHOWN = 20
 
@@ -73,35 +74,44 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
     """Record several independent single events (``POST /events/`` requests committed together, see
     :mod:`fubble.events.group_commit`): each gets exactly the outcome :func:`record` would give it if they were
     recorded one after another in this order (an event, a replay, or its own 404/409/422 error), while the lookups,
-    the insert and the rollup update are done once for all of them."""
+    the insert and the rollup update are done once for all of them.
+
+    The valid events are inserted straight away, the unique index on ``event_id`` skipping those stored before; only
+    those are then read back (a replay, or a 409 for another payload), as are the stored events of invalid ones (a
+    replay of a stored event was valid when it was stored). So the common group takes no lookup by ``event_id``."""
     now = clock.now()
     prints = [fingerprint(event) for event in events]
-    stored = repository.events_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
-    customers, by_external = _customers_named(session, events)
-    definitions = for_events(session, {event.metric_name for event in events})
+    customers, by_external, definitions = _named(session, events, {event.metric_name for event in events})
     known: list[str] | None = None  # every known name, read only to explain an unknown one
     outcomes: list[Recorded | FubbleError | None] = [None] * len(events)
     rows: dict[int, NewEvent] = {}  # index -> row to insert
     claimed: dict[str, int] = {}  # event_id -> index of the event (earlier in this group) that inserts it
     later: list[int] = []  # events repeating the event_id of an earlier one in this group
+    refused: dict[int, FubbleError] = {}  # index -> error of an invalid event with an event_id, unless it is stored
     for index, (event, fp) in enumerate(zip(events, prints, strict=True)):
         key = event.event_id
-        if key is not None and key in stored:
-            outcomes[index] = _replay(stored[key], fp)
-        elif key is not None and key in claimed:
+        if key is not None and key in claimed:
             later.append(index)
-        else:
-            try:
-                customer_id = _customer_id(event, customers, by_external)
-                if event.metric_name not in definitions:
-                    known = known_metric_names(session) if known is None else known
-                    raise InvalidInput.at(("body", "metric_name"), unknown_metric(event.metric_name, known))
-            except (NotFound, InvalidInput) as exc:
+            continue
+        try:
+            customer_id = _customer_id(event, customers, by_external)
+            if event.metric_name not in definitions:
+                known = known_metric_names(session) if known is None else known
+                raise InvalidInput.at(("body", "metric_name"), unknown_metric(event.metric_name, known))
+        except (NotFound, InvalidInput) as exc:
+            if key is None:
                 outcomes[index] = exc
-                continue
-            rows[index] = _row(event, fp, now, customer_id)
-            if key is not None:
-                claimed[key] = index
+            else:
+                refused[index] = exc
+            continue
+        rows[index] = _row(event, fp, now, customer_id)
+        if key is not None:
+            claimed[key] = index
+    if refused:
+        stored = repository.events_by_event_id(session, [str(events[index].event_id) for index in refused])
+        for index, error in refused.items():
+            found = stored.get(str(events[index].event_id))
+            outcomes[index] = error if found is None else _replay(found, prints[index])
     inserted = repository.insert_batch(session, list(rows.values()))
     ids = {id(row): event_id for event_id, row in inserted}
     rollups.apply(session, _event_rows(inserted), definitions)
@@ -114,7 +124,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             outcomes[index] = Recorded(stored_event, replay=False)
             if row.event_id is not None:
                 written[row.event_id] = (row.fingerprint, stored_event)
-        else:  # a concurrent transaction stored this event_id between our lookup and our insert
+        else:  # stored before, or by a concurrent transaction between our lookups and our insert
             key = str(row.event_id)
             outcomes[index] = _replay_or_retry(now_stored.get(key), key, row.fingerprint)
     for index in later:
@@ -211,8 +221,7 @@ def _store_batch(
     names = {event.metric_name for event in events}
     dialect = session.get_bind().dialect
     early = None if problems else _plain_batch(dialect, parsed, now)
-    customers, by_external = _customers_named(session, events)  # the first query (SQLite: takes the write lock)
-    definitions = for_events(session, names)
+    customers, by_external, definitions = _named(session, events, names)  # first (SQLite: takes the write lock)
     if early is not None and definitions.keys() >= names and customers.issuperset(early.customer_ids):
 
         def already_stored(other: list[NewEvent]) -> FubbleError:
@@ -394,6 +403,19 @@ def _customers_named(session: Session, events: Sequence[EventIn | ParsedEvent]) 
     existing = repository.existing_customer_ids(session, (e.customer_id for e in events if e.customer_id))
     external = (e.external_customer_id for e in events if e.external_customer_id is not None)
     return existing, repository.customer_ids_by_external_id(session, external)
+
+
+def _named(
+    session: Session, events: Sequence[EventIn | ParsedEvent], names: Iterable[str]
+) -> tuple[set[int], dict[str, int], dict[str, MetricDefinition]]:
+    """:func:`_customers_named` and :func:`fubble.usage.definitions.for_events` in one round trip (PostgreSQL)."""
+    found = repository.named(
+        session,
+        (e.customer_id for e in events if e.customer_id),
+        (e.external_customer_id for e in events if e.external_customer_id is not None),
+        names,
+    )
+    return found.customer_ids, found.by_external_id, definitions_of_rows(found.metric_rows)
 
 
 def _customer_id(event: EventIn | ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:

@@ -61,13 +61,17 @@ def defined_or_priced(session: Session, names: Sequence[str], *, share: bool) ->
     """In one query, for the names among ``names`` that events may carry: the row of each defined metric (as
     :func:`defined` gives it), and ``(name, None, None, None)`` of each name that only a plan prices (active or not).
     On the raw driver: this runs for every group of ingested events."""
-    query = (
+    return bulk.rows_matching(session, defined_or_priced_query(share), names)
+
+
+def defined_or_priced_query(share: bool) -> str:
+    """The query of :func:`defined_or_priced`, for :func:`fubble.db.bulk.rows_matching_each`."""
+    return (
         f"WITH defined AS ({_defined_query(share)})"
         " SELECT name, aggregation, property, filters FROM defined UNION ALL"
         " SELECT DISTINCT metric_name, NULL, NULL, NULL FROM price_components"
         f" WHERE metric_name {bulk.VALUES} AND metric_name NOT IN (SELECT name FROM defined)"
     )
-    return bulk.rows_matching(session, query, names)
 
 
 def known_metric_names(session: Session) -> list[str]:

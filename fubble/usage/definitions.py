@@ -69,7 +69,12 @@ def for_events(session: Session, names: Iterable[str]) -> dict[str, MetricDefini
     each name an event may carry (a defined metric, read ``FOR SHARE`` like ``resolve(lock=True)``; or a name a plan
     prices, which sums). A name missing from the result is unknown."""
     share = session.connection().dialect.name == "postgresql"
-    return {row[0]: _definition(*row) for row in defined_or_priced(session, sorted(set(names)), share=share)}
+    return of_rows(defined_or_priced(session, sorted(set(names)), share=share))
+
+
+def of_rows(rows: Iterable[tuple[Any, ...]]) -> dict[str, MetricDefinition]:
+    """:func:`for_events`'s answer from the rows of :func:`fubble.metrics.repository.defined_or_priced`."""
+    return {row[0]: _definition(*row) for row in rows}
 
 
 def _defined(session: Session, wanted: list[str], *, lock: bool) -> dict[str, MetricDefinition]:

@@ -34,11 +34,14 @@ def test_a_group_gives_each_event_its_sequential_outcome(
         event(customer_id, quantity=3, properties={"b": 1, "a": "x"}),  # 7: new, no event_id
         event(999_999, event_id="k2"),  # 8: invalid, so it does not claim k2
         event(customer_id, event_id="k2", quantity=4),  # 9: new
+        event(999_999, event_id="s1", quantity=5),  # 10: names a stored event_id: its payload decides, not the 404
     ]
     with db.transaction() as session:
         outcomes = service.record_many(session, [EventIn.model_validate(b) for b in bodies], clock=clock)
     assert len(outcomes) == len(bodies)
-    new, replay, conflict, replay_stored, conflict_stored, missing, unknown, anonymous, invalid, second = outcomes
+    new, replay, conflict, replay_stored, conflict_stored, missing, unknown, anonymous, invalid, second, stored_id = (
+        outcomes
+    )
     assert isinstance(new, service.Recorded) and not new.replay
     assert isinstance(replay, service.Recorded) and replay.replay and replay.event == new.event
     assert isinstance(conflict, Conflict)
@@ -50,6 +53,7 @@ def test_a_group_gives_each_event_its_sequential_outcome(
     assert isinstance(anonymous, service.Recorded) and not anonymous.replay
     assert isinstance(invalid, NotFound)
     assert isinstance(second, service.Recorded) and not second.replay
+    assert isinstance(stored_id, Conflict)  # as service.record would answer it: the stored event comes first
 
     listed = {e["id"]: e for e in all_events(client, customer_id)}
     assert len(listed) == 4  # s1, k1, the anonymous one and k2
