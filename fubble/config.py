@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser (JSON list). Empty: no CORS."
     )
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0, description="How long SQLite writers wait for the write lock.")
+    group_commit_linger_us: int = Field(
+        2_000,
+        ge=0,
+        le=1_000_000,
+        description="Under load, how long (microseconds) a group commit of single events waits for the senders of "
+        "the last group to send again, so that they share one transaction. 0: never wait. A lone request never waits.",
+    )
 
 
 @lru_cache

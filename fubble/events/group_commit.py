@@ -8,6 +8,14 @@ the outcome it would get alone — stored, a replay, or its own 404/409/422), co
 Requests that arrive while a commit runs form the next group, so groups grow with the load and a lone request is
 not delayed at all. An event is still acknowledged only after the commit that stored it.
 
+Under load, a group waits a little (``linger``, 2 ms by default) for the senders whose events the last commit
+answered: a client answered usually sends its next event within a millisecond or so, and without the wait the
+clients split into two halves, each half's group committed while the other's waits. One group of all of them costs
+about as much as one of half of them (its round trips and statements are per group): 64 clients on PostgreSQL, 2
+workers, went from 4,000-4,350 events/s to 5,700-5,800 (p50 latency 15 -> 10 ms). It waits only as long as fewer
+events are waiting than were outstanding when the last commit ended, so a lone request (or one after a quiet spell)
+never waits, and a load that drops costs one wait.
+
 A transaction that fails as a whole (say a deadlock or a lost connection) is retried like the request pipeline
 retries one; if it still fails, each event of the group is recorded in a transaction of its own, so an event that
 breaks a transaction only fails its own request.
@@ -35,12 +43,15 @@ MAX_GROUP = 1000  # events per transaction
 class GroupCommitter:
     """Collects single events from concurrent requests and records them in shared transactions."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, *, linger_us: int = 0) -> None:
         self.database = database
         self.clock = clock
+        self.linger_s = linger_us / 1_000_000  # asyncio's timeouts are in seconds
         self._waiting: list[tuple[service.ValidEvent, asyncio.Future[service.Recorded]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._expected = 0  # events outstanding when the last commit ended (their senders will likely send again)
+        self._enough: asyncio.Event | None = None  # set once that many wait (while a group lingers)
 
     async def record(self, event: service.ValidEvent) -> service.Recorded:
         """Record the event (in a transaction shared with other requests) and return it once committed; raises the
@@ -48,12 +59,16 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[service.Recorded] = loop.create_future()
         self._waiting.append((event, future))
+        if self._enough is not None and len(self._waiting) >= self._expected:
+            self._enough.set()
         if self._drainer is None or self._drainer.done():
             self._drainer = loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
         while self._waiting:
+            if self.linger_s and len(self._waiting) < min(self._expected, MAX_GROUP):
+                await self._linger()
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
             try:
                 outcomes: list[Any] = await run_in_threadpool(self._commit, [event for event, _ in group])
@@ -66,6 +81,17 @@ class GroupCommitter:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+            self._expected = len(group) + len(self._waiting)
+
+    async def _linger(self) -> None:
+        """Wait until as many events wait as were outstanding when the last commit ended, or ``linger_s``."""
+        self._enough = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._enough.wait(), self.linger_s)
+        except TimeoutError:
+            pass
+        finally:
+            self._enough = None
 
     def _commit(self, events: Sequence[service.ValidEvent]) -> list[service.Recorded | Exception]:
         try:
@@ -110,7 +136,7 @@ def committer(state: Any) -> GroupCommitter:
     loop = asyncio.get_running_loop()
     current: GroupCommitter | None = getattr(state, "event_committer", None)
     if current is None or current._loop is not loop:
-        current = GroupCommitter(state.db, state.clock)
+        current = GroupCommitter(state.db, state.clock, linger_us=state.settings.group_commit_linger_us)
         current._loop = loop
         state.event_committer = current
     return current

@@ -3,10 +3,13 @@ would get alone (stored, replay, 404/409/422), and nothing is counted twice."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from fubble.api.json import dumps
@@ -14,6 +17,7 @@ from fubble.clock import FrozenClock
 from fubble.db.session import Database
 from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.events import service
+from fubble.events.group_commit import GroupCommitter
 from fubble.events.schemas import EventIn
 
 from .helpers import all_events, event, exact, post_event
@@ -94,3 +98,72 @@ def test_an_idempotency_key_records_in_the_requests_own_transaction(client: Test
     replay = client.post("/events/", json=body)
     assert replay.status_code == 200 and replay.headers["Idempotent-Replay"] == "true"
     assert len(all_events(client, customer_id)) == 1
+
+
+def _committer_run(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch, linger_us: int, scenario: Any
+) -> list[int]:
+    """Run ``scenario(committer)`` in an event loop; returns the size of each group committed."""
+    groups: list[int] = []
+    record_many = service.record_many
+
+    def counted(session: Any, events: Any, *, clock: FrozenClock) -> Any:
+        groups.append(len(events))
+        return record_many(session, events, clock=clock)
+
+    monkeypatch.setattr(service, "record_many", counted)
+    asyncio.run(scenario(GroupCommitter(db, clock, linger_us=linger_us)))
+    return groups
+
+
+def _valid(customer_id: int, key: str) -> service.ValidEvent:
+    return EventIn.model_validate(event(customer_id, event_id=key))
+
+
+def test_under_load_a_group_waits_for_the_last_groups_senders(
+    customer_id: int, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four events outstanding, then their senders' next four events arriving 20 ms apart: with a linger of 2 s they
+    share one transaction (it waits until four wait, not the whole 2 s); without one, the first goes alone."""
+
+    async def scenario(committer: GroupCommitter) -> float:
+        await asyncio.gather(*(committer.record(_valid(customer_id, f"a{n}")) for n in range(4)))
+        started = time.monotonic()
+
+        async def later(n: int) -> None:
+            await asyncio.sleep(0.02 * n)
+            await committer.record(_valid(customer_id, f"b{n}-{committer.linger_s}"))
+
+        await asyncio.gather(*(later(n) for n in range(4)))
+        return time.monotonic() - started
+
+    waited: list[float] = []
+
+    async def timed(committer: GroupCommitter) -> None:
+        waited.append(await scenario(committer))
+
+    assert _committer_run(db, clock, monkeypatch, 2_000_000, timed) == [4, 4]
+    assert waited[0] < 1.0  # not the whole linger: it stopped waiting once four were there
+    monkeypatch.undo()
+    groups = _committer_run(db, clock, monkeypatch, 0, timed)
+    assert groups[:2] == [4, 1] and sum(groups) == 8
+
+
+def test_a_lone_request_never_waits_and_a_drop_in_load_costs_one_wait(
+    customer_id: int, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    linger_us = 400_000
+
+    async def scenario(committer: GroupCommitter) -> None:
+        started = time.monotonic()
+        await committer.record(_valid(customer_id, "lone"))
+        assert time.monotonic() - started < 0.3  # nothing was outstanding before it
+        await asyncio.gather(*(committer.record(_valid(customer_id, f"g{n}")) for n in range(3)))
+        started = time.monotonic()
+        await committer.record(_valid(customer_id, "after"))  # the other two senders went quiet
+        assert time.monotonic() - started >= linger_us / 1_000_000 * 0.9
+        started = time.monotonic()
+        await committer.record(_valid(customer_id, "alone again"))
+        assert time.monotonic() - started < 0.3
+
+    assert _committer_run(db, clock, monkeypatch, linger_us, scenario) == [1, 3, 1, 1]
