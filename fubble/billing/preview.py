@@ -76,6 +76,7 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
         run = _Run(session, hull, clock=clock, settings=settings)
         preview = _Preview(run, customer, [s for s in candidates if _active(s, hull)], periods, now)
         slices, _ = preview.slices()
+        run.billed = repository.billed_in_periods(session, preview.period_keys(slices))  # one query for all
         items = [line.orm() for line in preview.price(slices, now)]
     return UpcomingInvoice(
         customer=customer,

@@ -207,9 +207,9 @@ class _Run:
         keys: set[repository.PeriodKey] = set()
         groups: dict[tuple[str, datetime, datetime, timedelta], list[int]] = {}
         for billing, slices, _ in planned:
+            keys |= billing.period_keys(slices)
             for subscription, slice_ in slices:
                 for component, model in billing.plans[subscription.id].components:
-                    keys.add((subscription.id, component.id, slice_.period_start, slice_.period_end))
                     metric = component.metric_name
                     if isinstance(model, (*FEE_ONLY, DynamicPricing)):
                         continue
@@ -255,6 +255,14 @@ class _CustomerBilling:
             for sub_id, parts in owned(claims).items():
                 result[(sub_id, metric)] = parts
         return result
+
+    def period_keys(self, slices: list[_Planned]) -> set[repository.PeriodKey]:
+        """The (subscription, component, period) whose already billed usage pricing these slices reads."""
+        return {
+            (subscription.id, component.id, slice_.period_start, slice_.period_end)
+            for subscription, slice_ in slices
+            for component, _ in self.plans[subscription.id].components
+        }
 
     def price(self, slices: list[_Planned], now: datetime) -> list[ItemLine]:
         return [item for subscription, slice_ in slices for item in self._lines(subscription, slice_, now)]

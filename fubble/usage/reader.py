@@ -197,6 +197,29 @@ def series(
     return [(b.start, b.end, b.value) for b in buckets]
 
 
+def series_and_total(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity | str,
+) -> tuple[list[tuple[datetime, datetime, Decimal]], Measured]:
+    """:func:`series` and :func:`measure` of the whole window together: for the aggregations whose usage follows from
+    the merged summary alone, the total is merged from the series' own buckets (one read of the window, not two);
+    for ``weighted_sum`` and ``unique_count`` it is measured on its own."""
+    if definition.aggregation not in _FROM_SUMMARY or start >= end:
+        return series(session, customer_id, definition, start, end, granularity), measure(
+            session, customer_id, definition, start, end
+        )
+    granularity = Granularity(granularity)
+    bounds = boundaries(start, end, granularity)
+    buckets = _evaluate(session, customer_id, definition, bounds, fine=granularity is Granularity.hour, period=None)
+    summary = merge([b.summary for b in buckets])
+    total = usage_of(definition.aggregation, summary, start=start, end=end)
+    return [(b.start, b.end, b.value) for b in buckets], Measured(total, summary)
+
+
 @dataclass
 class _Bucket:
     start: datetime

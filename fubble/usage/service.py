@@ -79,7 +79,7 @@ def series(
     metrics: list[MetricUsage] = []
     for name in sorted(names):
         definition = definitions[name]
-        total = reader.measure(session, customer_id, definition, start, end)
+        buckets, total = reader.series_and_total(session, customer_id, definition, start, end, granularity)
         if not total.summary.count and not total.value and name not in shown:
             continue  # its events are in the edge days only, outside the window
         display_name, unit = labels.get(name, (None, None))
@@ -90,10 +90,7 @@ def series(
                 aggregation=definition.aggregation.value,
                 unit=unit,
                 total=total.value,
-                points=[
-                    UsagePoint(start=a, end=b, value=v)
-                    for a, b, v in reader.series(session, customer_id, definition, start, end, granularity)
-                ],
+                points=[UsagePoint(start=a, end=b, value=v) for a, b, v in buckets],
             )
         )
     return UsageSeriesOut(

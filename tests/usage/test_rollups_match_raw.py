@@ -161,6 +161,11 @@ def _check_usage(db: Database, customers: list[int], specs: list[Spec], scenario
             assert [(p[0], p[1]) for p in points] == list(calendar_buckets(start, end, granularity))
             for lo, hi, value in points:
                 assert value == brute_usage(stored, spec, customer, lo, hi), (spec, lo, hi, granularity)
+            # The usage endpoint's series and total in one read: the same points, the total of the whole window.
+            together, total = reader.series_and_total(session, customer, definition, start, end, granularity)
+            assert together == points
+            assert total.value == brute_usage(stored, spec, customer, start, end), (spec, start, end, granularity)
+            assert total.summary.count == reader.measure(session, customer, definition, start, end).summary.count
 
 
 def _brute_two(stored: Any, spec: Spec, customer: int, first: Any, second: Any, period: timedelta) -> Decimal:
