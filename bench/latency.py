@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.http_client import Connection
 from bench.invoice_run import PLAN
-from bench.seed import seed_customers, seed_events
+from bench.seed import seed_customers, seed_events, settle
 from bench.server import create_admin_key, database_url, running_server
 from fubble.db.session import make_engine
 
@@ -85,10 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             seed_customers(engine, 1, plan_id, start)
             seed_events(engine, 1, args.events, "api_calls", start, now, progress=False)
-            # The load wrote a million events in seconds; a server in steady state has long since flushed them. Do it
-            # now, so that the timings do not include the database writing the bulk load back in the background.
-            with engine.connect() as conn:
-                conn.exec_driver_sql("CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint")
+            settle(engine)
             engine.dispose()
             print(
                 f"{args.database}: 1 customer, {args.events:,} events in [{_iso(start)}, {_iso(now)}) seeded in "
