@@ -189,12 +189,7 @@ def series(
     Each point is the usage of its own bucket (``weighted_sum``: the time-weighted average over the bucket; the value
     held at its start carries over from the previous bucket).
     """
-    granularity = Granularity(granularity)
-    bounds = boundaries(start, end, granularity)
-    if not bounds:
-        return []
-    buckets = _evaluate(session, customer_id, definition, bounds, fine=granularity is Granularity.hour, period=None)
-    return [(b.start, b.end, b.value) for b in buckets]
+    return [(b.start, b.end, b.value) for b in _series(session, customer_id, definition, start, end, granularity)]
 
 
 def series_and_total(
@@ -209,15 +204,27 @@ def series_and_total(
     the merged summary alone, the total is merged from the series' own buckets (one read of the window, not two);
     for ``weighted_sum`` and ``unique_count`` it is measured on its own."""
     if definition.aggregation not in _FROM_SUMMARY or start >= end:
-        return series(session, customer_id, definition, start, end, granularity), measure(
-            session, customer_id, definition, start, end
-        )
-    granularity = Granularity(granularity)
-    bounds = boundaries(start, end, granularity)
-    buckets = _evaluate(session, customer_id, definition, bounds, fine=granularity is Granularity.hour, period=None)
+        points = series(session, customer_id, definition, start, end, granularity)
+        return points, measure(session, customer_id, definition, start, end)
+    buckets = _series(session, customer_id, definition, start, end, granularity)
     summary = merge([b.summary for b in buckets])
     total = usage_of(definition.aggregation, summary, start=start, end=end)
     return [(b.start, b.end, b.value) for b in buckets], Measured(total, summary)
+
+
+def _series(
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity | str,
+) -> list[_Bucket]:
+    granularity = Granularity(granularity)
+    bounds = boundaries(start, end, granularity)
+    if not bounds:
+        return []
+    return _evaluate(session, customer_id, definition, bounds, fine=granularity is Granularity.hour, period=None)
 
 
 @dataclass
