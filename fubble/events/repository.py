@@ -251,15 +251,9 @@ _SQLITE_INSERT = (
 
 
 def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int, NewEvent]]:
-    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
-    number = bulk.pg_number
-    values = [
-        (key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
-        for key, customer, metric, q, moment, props, fp, at in rows
-    ]
     # In the order given (event_id order), so concurrent batches take the unique-index locks in the same order.
-    if len(values) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)
-        return _insert_few_postgresql(session, rows, values)
+    if len(rows) <= bulk.PG_FEW_ROWS:  # a group of single events: one statement (no savepoint, no COPY)
+        return _insert_few_postgresql(session, rows)
     driver = bulk.driver_connection(session)
     with driver.cursor() as cursor:
         # The sequence looked up once (a MATERIALIZED CTE), not once per id: for 10,000 ids, 5 ms instead of 30.
@@ -270,23 +264,32 @@ def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int
         )
         (allocated,) = cursor.fetchone()
     ids = sorted(allocated)
-    with_ids = [(i, *row) for i, row in zip(ids, values, strict=True)]
-    if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, with_ids):
+    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
+    number = bulk.pg_number
+    values = [
+        (i, key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
+        for i, (key, customer, metric, q, moment, props, fp, at) in zip(ids, rows, strict=True)
+    ]
+    if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, values):
         return list(zip(ids, rows, strict=True))
     returned = bulk.pg_insert_through_stage(
-        session, "events", _COLUMNS, with_ids, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        session, "events", _COLUMNS, values, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
     )
     taken = {i for (i,) in returned}
     return [(i, row) for i, row in zip(ids, rows, strict=True) if i in taken]
 
 
-def _insert_few_postgresql(
-    session: Session, rows: list[NewEvent], values: list[tuple[Any, ...]]
-) -> list[tuple[int, NewEvent]]:
+def _insert_few_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int, NewEvent]]:
     """A few rows as one ``INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id``, their ids taken
     from the column's sequence as the rows are inserted, in the order given: sorted, the returned ids follow the rows,
     and a row whose ``event_id`` was taken (before, or by an earlier row) returns none. One round trip instead of two
     with the ids drawn first."""
+    numbers: dict[int, tuple[Decimal, int | Decimal]] = {}
+    number = bulk.pg_number
+    values = [
+        (key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
+        for key, customer, metric, q, moment, props, fp, at in rows
+    ]
     tail = "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
     returned = sorted(bulk.pg_insert_rows(session, "events", _COLUMNS[1:], values, tail))
     inserted = []
