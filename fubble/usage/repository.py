@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, distinct, func, literal, null, or_, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, distinct, func, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from fubble.db import bulk
@@ -120,12 +120,45 @@ def rollups(
     session: Session, customer_id: int, metric_name: str, *, hours: Sequence[Span], days: Sequence[Span]
 ) -> list[Summary]:
     """The stored summaries of the hour buckets starting inside ``hours`` and day buckets inside ``days``, by time."""
-    c = ROLLUPS.c
-    ranges = _rollup_spans(hours, days)
-    if not ranges:
+    hours, days = [(a, b) for a, b in hours if a < b], [(a, b) for a, b in days if a < b]
+    if not hours and not days:
         return []
-    query = select(ROLLUPS).where(c.customer_id == customer_id, c.metric_name == metric_name, or_(*ranges))
+    if len(hours) <= len(_HOUR_SLOTS) and len(days) <= len(_DAY_SLOTS):  # a window's usage: one statement, built once
+        params: dict[str, Any] = {"customer_id": customer_id, "metric_name": metric_name}
+        for slots, spans in ((_HOUR_SLOTS, hours), (_DAY_SLOTS, days)):
+            for slot, (lo, hi) in zip(slots, [*spans, *[_NO_SPAN] * (len(slots) - len(spans))], strict=True):
+                params[f"{slot}_lo"], params[f"{slot}_hi"] = lo, hi
+        return [summary_of(row) for row in session.execute(_ROLLUPS_IN_SPANS, params)]
+    c = ROLLUPS.c
+    query = select(ROLLUPS).where(
+        c.customer_id == customer_id, c.metric_name == metric_name, or_(*_rollup_spans(hours, days))
+    )
     return [summary_of(row) for row in session.execute(query.order_by(c.bucket))]
+
+
+# The shape of one window's rollups (see fubble.usage.reader: whole days between two runs of whole hours), as one
+# statement built once: building and keying a SQLAlchemy expression per read cost more than the query itself. A span
+# not needed is empty (_NO_SPAN).
+_HOUR_SLOTS, _DAY_SLOTS = ("h1", "h2"), ("d1",)
+_NO_SPAN = (datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def _rollups_in_spans() -> Any:
+    c = ROLLUPS.c
+
+    def inside(width: Width, slot: str) -> ColumnElement[bool]:
+        lo, hi = bindparam(f"{slot}_lo", type_=c.bucket.type), bindparam(f"{slot}_hi", type_=c.bucket.type)
+        return and_(c.width == width.value, c.bucket >= lo, c.bucket < hi)
+
+    spans = [inside(Width.hour, slot) for slot in _HOUR_SLOTS] + [inside(Width.day, slot) for slot in _DAY_SLOTS]
+    return (
+        select(ROLLUPS)
+        .where(c.customer_id == bindparam("customer_id"), c.metric_name == bindparam("metric_name"), or_(*spans))
+        .order_by(c.bucket)
+    )
+
+
+_ROLLUPS_IN_SPANS = _rollups_in_spans()
 
 
 def hour_extents(
@@ -133,11 +166,28 @@ def hour_extents(
 ) -> dict[datetime, tuple[datetime, datetime]]:
     """``{hour: (first event time, last event time)}`` of the customer's hour rollups of the metric starting at
     ``hours`` (only those with events)."""
-    c = ROLLUPS.c
-    query = select(c.bucket, c.first_time, c.last_time).where(
-        c.customer_id == customer_id, c.metric_name == metric_name, c.width == Width.hour.value, c.bucket.in_(hours)
-    )
-    return {bucket: (first, last) for bucket, first, last in session.execute(query)}
+    if not hours:
+        return {}
+    if len(hours) <= 2:  # a window's edges (the reader's case): one statement, built once
+        params = {"customer_id": customer_id, "metric_name": metric_name, "first": hours[0], "last": hours[-1]}
+        rows = session.execute(_HOUR_EXTENTS, params)
+    else:
+        c = ROLLUPS.c
+        query = select(c.bucket, c.first_time, c.last_time).where(
+            c.customer_id == customer_id, c.metric_name == metric_name, c.width == Width.hour.value, c.bucket.in_(hours)
+        )
+        rows = session.execute(query)
+    return {bucket: (first, last) for bucket, first, last in rows}
+
+
+_HOUR_EXTENTS = select(ROLLUPS.c.bucket, ROLLUPS.c.first_time, ROLLUPS.c.last_time).where(
+    ROLLUPS.c.customer_id == bindparam("customer_id"),
+    ROLLUPS.c.metric_name == bindparam("metric_name"),
+    ROLLUPS.c.width == Width.hour.value,
+    ROLLUPS.c.bucket.in_(
+        [bindparam("first", type_=ROLLUPS.c.bucket.type), bindparam("last", type_=ROLLUPS.c.bucket.type)]
+    ),
+)
 
 
 def raw_totals(
