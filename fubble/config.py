@@ -37,7 +37,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1_000_000,
         description="Under load, how long (microseconds) a group commit of single events waits for the senders of "
-        "the last group to send again, so that they share one transaction. 0: never wait. A lone request never waits.",
+        "the last group to send again, so that they share one transaction. 0: never wait. Only after a group of at "
+        "least 8 events: a lone request or light traffic never waits.",
     )
 
 

@@ -123,18 +123,18 @@ def _valid(customer_id: int, key: str) -> service.ValidEvent:
 def test_under_load_a_group_waits_for_the_last_groups_senders(
     customer_id: int, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Four events outstanding, then their senders' next four events arriving 20 ms apart: with a linger of 2 s they
-    share one transaction (it waits until four wait, not the whole 2 s); without one, the first goes alone."""
+    """Eight events outstanding, then their senders' next eight events arriving 20 ms apart: with a linger of 2 s they
+    share one transaction (it waits until eight wait, not the whole 2 s); without one, the first goes alone."""
 
     async def scenario(committer: GroupCommitter) -> float:
-        await asyncio.gather(*(committer.record(_valid(customer_id, f"a{n}")) for n in range(4)))
+        await asyncio.gather(*(committer.record(_valid(customer_id, f"a{n}")) for n in range(8)))
         started = time.monotonic()
 
         async def later(n: int) -> None:
             await asyncio.sleep(0.02 * n)
             await committer.record(_valid(customer_id, f"b{n}-{committer.linger_s}"))
 
-        await asyncio.gather(*(later(n) for n in range(4)))
+        await asyncio.gather(*(later(n) for n in range(8)))
         return time.monotonic() - started
 
     waited: list[float] = []
@@ -142,14 +142,14 @@ def test_under_load_a_group_waits_for_the_last_groups_senders(
     async def timed(committer: GroupCommitter) -> None:
         waited.append(await scenario(committer))
 
-    assert _committer_run(db, clock, monkeypatch, 2_000_000, timed) == [4, 4]
-    assert waited[0] < 1.0  # not the whole linger: it stopped waiting once four were there
+    assert _committer_run(db, clock, monkeypatch, 2_000_000, timed) == [8, 8]
+    assert waited[0] < 1.5  # not the whole linger: it stopped waiting once eight were there
     monkeypatch.undo()
     groups = _committer_run(db, clock, monkeypatch, 0, timed)
-    assert groups[:2] == [4, 1] and sum(groups) == 8
+    assert groups[:2] == [8, 1] and sum(groups) == 16
 
 
-def test_a_lone_request_never_waits_and_a_drop_in_load_costs_one_wait(
+def test_light_traffic_never_waits_and_a_drop_in_load_costs_one_wait(
     customer_id: int, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     linger_us = 400_000
@@ -158,12 +158,16 @@ def test_a_lone_request_never_waits_and_a_drop_in_load_costs_one_wait(
         started = time.monotonic()
         await committer.record(_valid(customer_id, "lone"))
         assert time.monotonic() - started < 0.3  # nothing was outstanding before it
-        await asyncio.gather(*(committer.record(_valid(customer_id, f"g{n}")) for n in range(3)))
+        await asyncio.gather(*(committer.record(_valid(customer_id, f"few{n}")) for n in range(3)))
         started = time.monotonic()
-        await committer.record(_valid(customer_id, "after"))  # the other two senders went quiet
+        await committer.record(_valid(customer_id, "after a few"))  # three outstanding before: too few to wait for
+        assert time.monotonic() - started < 0.3
+        await asyncio.gather(*(committer.record(_valid(customer_id, f"g{n}")) for n in range(8)))
+        started = time.monotonic()
+        await committer.record(_valid(customer_id, "after"))  # the other seven senders went quiet
         assert time.monotonic() - started >= linger_us / 1_000_000 * 0.9
         started = time.monotonic()
         await committer.record(_valid(customer_id, "alone again"))
         assert time.monotonic() - started < 0.3
 
-    assert _committer_run(db, clock, monkeypatch, linger_us, scenario) == [1, 3, 1, 1]
+    assert _committer_run(db, clock, monkeypatch, linger_us, scenario) == [1, 3, 1, 8, 1, 1]
