@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
+import psycopg
+import pytest
 from sqlalchemy import text
 
 from fubble.db import bulk
@@ -80,3 +83,19 @@ def test_lookups_see_the_transactions_own_writes(db: Database) -> None:
         session.rollback()
     with db.transaction() as session:
         assert bulk.rows_matching(session, BY_EXTERNAL_ID, ["fresh"]) == []
+
+
+def test_a_failing_lookup_fails_the_call_and_the_session_recovers(db: Database) -> None:
+    """An error in one of the lookups sent together (here: no such column) is raised (the driver's own error, as from
+    any raw lookup), not swallowed with the others' results; after the rollback the session works again."""
+    ids = _customers(db, 1)
+    session = db.session(write=False)
+    try:
+        with pytest.raises((psycopg.Error, sqlite3.Error)):
+            bulk.rows_matching_each(
+                session, [(BY_ID, ids), (f"SELECT nope FROM customers WHERE id {bulk.VALUES}", ids)]
+            )
+        session.rollback()
+        assert bulk.rows_matching(session, BY_ID, ids) == [(ids[0], "x0")]
+    finally:
+        session.close()
