@@ -52,7 +52,7 @@ class GroupCommitter:
         self._waiting: list[tuple[service.ValidEvent, asyncio.Future[service.Recorded]]] = []
         self._drainer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._expected = 0  # events outstanding when the last commit ended (their senders will likely send again)
+        self._expected = 0  # events outstanding when the last commit ended, up to a group (they will likely come again)
         self._enough: asyncio.Event | None = None  # set once that many wait (while a group lingers)
 
     async def record(self, event: service.ValidEvent) -> service.Recorded:
@@ -69,7 +69,7 @@ class GroupCommitter:
 
     async def _drain(self) -> None:
         while self._waiting:
-            if self.linger_s and self._expected >= LINGER_FROM and len(self._waiting) < min(self._expected, MAX_GROUP):
+            if self.linger_s and self._expected >= LINGER_FROM and len(self._waiting) < self._expected:
                 await self._linger()
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
             try:
@@ -83,7 +83,7 @@ class GroupCommitter:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
-            self._expected = len(group) + len(self._waiting)
+            self._expected = min(len(group) + len(self._waiting), MAX_GROUP)
 
     async def _linger(self) -> None:
         """Wait until as many events wait as were outstanding when the last commit ended, or ``linger_s``."""

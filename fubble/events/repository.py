@@ -50,17 +50,12 @@ def customer_exists(session: Session, customer_id: int) -> bool:
     return bool(existing_customer_ids(session, [customer_id]))
 
 
-def customer_ids_by_external_id(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
-    """``{external_id: customer id}`` of the customers among ``external_ids``."""
-    return dict(bulk.rows_matching(session, _CUSTOMERS_BY_EXTERNAL_ID, sorted(set(external_ids))))
-
-
 class Named(NamedTuple):
     """What the events of a group or batch name, as stored."""
 
     customer_ids: set[int]  # the existing customers among the ids named
     by_external_id: dict[str, int]  # external_id -> customer id, of the external ids named that exist
-    metric_rows: list[tuple[Any, ...]]  # of the metric names: fubble.metrics.repository.defined_or_priced's rows
+    metric_rows: list[tuple[Any, ...]]  # of the metric names: fubble.metrics.repository.defined_or_priced_query
 
 
 def named(

@@ -31,7 +31,7 @@ from fubble.events.schemas import BatchResult, EventIn, EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
-from fubble.usage.definitions import MetricDefinition, for_events
+from fubble.usage.definitions import MetricDefinition
 from fubble.usage.definitions import of_rows as definitions_of_rows
 
 _METRICS_SHOWN = 20
@@ -53,8 +53,8 @@ def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
         stored = repository.get_by_event_id(session, data.event_id)
         if stored is not None:
             return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
-    customer_id = _named_customer(session, data)
-    definitions = for_events(session, [data.metric_name])
+    customers, by_external, definitions = _named(session, [data], [data.metric_name])
+    customer_id = _customer_id(data, customers, by_external)
     if data.metric_name not in definitions:
         raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known_metric_names(session)))
     inserted = repository.insert_one(session, _row(data, fp, clock.now(), customer_id))
@@ -392,23 +392,12 @@ def _check_customer_and_window(
         raise NotFound(f"customer {customer_id} not found")
 
 
-def _named_customer(session: Session, event: EventIn) -> int:
-    """The id of the customer a single event names (404 if none, 422 if its two names disagree)."""
-    return _customer_id(event, *_customers_named(session, [event]))
-
-
-def _customers_named(session: Session, events: Sequence[EventIn | ParsedEvent]) -> tuple[set[int], dict[str, int]]:
-    """What :func:`_customer_id` needs for these events: which of their ``customer_id`` exist, and the customer ids
-    of their ``external_customer_id`` (found ones only)."""
-    existing = repository.existing_customer_ids(session, (e.customer_id for e in events if e.customer_id))
-    external = (e.external_customer_id for e in events if e.external_customer_id is not None)
-    return existing, repository.customer_ids_by_external_id(session, external)
-
-
 def _named(
     session: Session, events: Sequence[EventIn | ParsedEvent], names: Iterable[str]
 ) -> tuple[set[int], dict[str, int], dict[str, MetricDefinition]]:
-    """:func:`_customers_named` and :func:`fubble.usage.definitions.for_events` in one round trip (PostgreSQL)."""
+    """What checking these events needs, in one round trip on PostgreSQL: which of the customer ids they name exist,
+    the customer ids of the external ids they name (found ones only), and the definition of each metric name an
+    event may carry (a name missing is unknown)."""
     found = repository.named(
         session,
         (e.customer_id for e in events if e.customer_id),

@@ -57,15 +57,10 @@ def defined(session: Session, names: Sequence[str], *, share: bool) -> list[tupl
     return bulk.rows_matching(session, _defined_query(share), names)
 
 
-def defined_or_priced(session: Session, names: Sequence[str], *, share: bool) -> list[tuple[Any, ...]]:
-    """In one query, for the names among ``names`` that events may carry: the row of each defined metric (as
-    :func:`defined` gives it), and ``(name, None, None, None)`` of each name that only a plan prices (active or not).
-    On the raw driver: this runs for every group of ingested events."""
-    return bulk.rows_matching(session, defined_or_priced_query(share), names)
-
-
 def defined_or_priced_query(share: bool) -> str:
-    """The query of :func:`defined_or_priced`, for :func:`fubble.db.bulk.rows_matching_each`."""
+    """For the names among ``VALUES`` that events may carry: the row of each defined metric (as :func:`defined` gives
+    it), and ``(name, None, None, None)`` of each name that only a plan prices (active or not); for
+    :func:`fubble.db.bulk.rows_matching` (this runs for every group of ingested events)."""
     return (
         f"WITH defined AS ({_defined_query(share)})"
         " SELECT name, aggregation, property, filters FROM defined UNION ALL"

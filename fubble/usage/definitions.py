@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db.models.metric import Metric
 from fubble.db.types import dumps_exact, loads_exact
-from fubble.metrics.repository import defined, defined_or_priced
+from fubble.metrics.repository import defined
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.filters import PropertyFilter, matches, parse_filters
 
@@ -64,16 +64,11 @@ def resolve(session: Session, names: Iterable[str], *, lock: bool = False) -> di
     return {name: found.get(name, MetricDefinition(name)) for name in wanted}
 
 
-def for_events(session: Session, names: Iterable[str]) -> dict[str, MetricDefinition]:
-    """What event ingestion needs about the metric names its events carry, in one small query: the definition of
-    each name an event may carry (a defined metric, read ``FOR SHARE`` like ``resolve(lock=True)``; or a name a plan
-    prices, which sums). A name missing from the result is unknown."""
-    share = session.connection().dialect.name == "postgresql"
-    return of_rows(defined_or_priced(session, sorted(set(names)), share=share))
-
-
 def of_rows(rows: Iterable[tuple[Any, ...]]) -> dict[str, MetricDefinition]:
-    """:func:`for_events`'s answer from the rows of :func:`fubble.metrics.repository.defined_or_priced`."""
+    """What event ingestion needs about the metric names its events carry, from the rows of
+    :func:`fubble.metrics.repository.defined_or_priced_query` (read ``FOR SHARE`` on PostgreSQL, like
+    ``resolve(lock=True)``): the definition of each name an event may carry (a defined metric, or a name a plan
+    prices, which sums). A name missing from the result is unknown."""
     return {row[0]: _definition(*row) for row in rows}
 
 

@@ -271,12 +271,10 @@ def _widened(session: Session, customer_id: int, definition: MetricDefinition, s
     starts in, at any second, and the current hour of an upcoming invoice. ``unique_count`` keeps its raw edges (its
     distinct sets are per hour), as does a window inside one hour."""
     first, last = floor_hour(start), floor_hour(end)
-    if first == last or definition.aggregation is Aggregation.unique_count:
+    no_partial_edge = first == start and last == end
+    if first == last or no_partial_edge or definition.aggregation is Aggregation.unique_count:
         return start, end
-    edges = [hour for hour, partial in ((first, first < start), (last, last < end)) if partial]
-    if not edges:
-        return start, end
-    extents = repository.hour_extents(session, customer_id, definition.name, edges)
+    extents = repository.hour_extents(session, customer_id, definition.name, first, last)
     if first < start and (first not in extents or extents[first][0] >= start):
         start = first
     if last < end and (last not in extents or extents[last][1] < end):

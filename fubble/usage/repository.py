@@ -119,26 +119,21 @@ def summary_of(row: Any) -> Summary:
 def rollups(
     session: Session, customer_id: int, metric_name: str, *, hours: Sequence[Span], days: Sequence[Span]
 ) -> list[Summary]:
-    """The stored summaries of the hour buckets starting inside ``hours`` and day buckets inside ``days``, by time."""
+    """The stored summaries of the hour buckets starting inside ``hours`` and day buckets inside ``days``, by time:
+    a window's layout (see :mod:`fubble.usage.reader`), at most two runs of hours and one of days."""
     hours, days = [(a, b) for a, b in hours if a < b], [(a, b) for a, b in days if a < b]
     if not hours and not days:
         return []
-    if len(hours) <= len(_HOUR_SLOTS) and len(days) <= len(_DAY_SLOTS):  # a window's usage: one statement, built once
-        params: dict[str, Any] = {"customer_id": customer_id, "metric_name": metric_name}
-        for slots, spans in ((_HOUR_SLOTS, hours), (_DAY_SLOTS, days)):
-            for slot, (lo, hi) in zip(slots, [*spans, *[_NO_SPAN] * (len(slots) - len(spans))], strict=True):
-                params[f"{slot}_lo"], params[f"{slot}_hi"] = lo, hi
-        return [summary_of(row) for row in session.execute(_ROLLUPS_IN_SPANS, params)]
-    c = ROLLUPS.c
-    query = select(ROLLUPS).where(
-        c.customer_id == customer_id, c.metric_name == metric_name, or_(*_rollup_spans(hours, days))
-    )
-    return [summary_of(row) for row in session.execute(query.order_by(c.bucket))]
+    params: dict[str, Any] = {"customer_id": customer_id, "metric_name": metric_name}
+    for slots, spans in ((_HOUR_SLOTS, hours), (_DAY_SLOTS, days)):
+        for slot, (lo, hi) in zip(slots, [*spans, *[_NO_SPAN] * (len(slots) - len(spans))], strict=True):
+            params[f"{slot}_lo"], params[f"{slot}_hi"] = lo, hi
+    return [summary_of(row) for row in session.execute(_ROLLUPS_IN_SPANS, params)]
 
 
-# The shape of one window's rollups (see fubble.usage.reader: whole days between two runs of whole hours), as one
-# statement built once: building and keying a SQLAlchemy expression per read cost more than the query itself. A span
-# not needed is empty (_NO_SPAN).
+# The shape of one window's rollups (see fubble.usage.reader: whole days between two runs of whole hours), and its
+# edge hours' extents, as statements built once: building and keying a SQLAlchemy expression per read cost more than
+# the query itself. A span not needed is empty (_NO_SPAN).
 _HOUR_SLOTS, _DAY_SLOTS = ("h1", "h2"), ("d1",)
 _NO_SPAN = (datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 1, tzinfo=UTC))
 
@@ -162,22 +157,12 @@ _ROLLUPS_IN_SPANS = _rollups_in_spans()
 
 
 def hour_extents(
-    session: Session, customer_id: int, metric_name: str, hours: Sequence[datetime]
+    session: Session, customer_id: int, metric_name: str, first: datetime, last: datetime
 ) -> dict[datetime, tuple[datetime, datetime]]:
     """``{hour: (first event time, last event time)}`` of the customer's hour rollups of the metric starting at
-    ``hours`` (only those with events)."""
-    if not hours:
-        return {}
-    if len(hours) <= 2:  # a window's edges (the reader's case): one statement, built once
-        params = {"customer_id": customer_id, "metric_name": metric_name, "first": hours[0], "last": hours[-1]}
-        rows = session.execute(_HOUR_EXTENTS, params)
-    else:
-        c = ROLLUPS.c
-        query = select(c.bucket, c.first_time, c.last_time).where(
-            c.customer_id == customer_id, c.metric_name == metric_name, c.width == Width.hour.value, c.bucket.in_(hours)
-        )
-        rows = session.execute(query)
-    return {bucket: (first, last) for bucket, first, last in rows}
+    ``first`` or ``last`` (a window's edge hours; only those with events)."""
+    params = {"customer_id": customer_id, "metric_name": metric_name, "first": first, "last": last}
+    return {bucket: (lo, hi) for bucket, lo, hi in session.execute(_HOUR_EXTENTS, params)}
 
 
 _HOUR_EXTENTS = select(ROLLUPS.c.bucket, ROLLUPS.c.first_time, ROLLUPS.c.last_time).where(
