@@ -115,7 +115,10 @@ _MICROSECOND = timedelta(microseconds=1)
 
 def to_utc(value: datetime) -> datetime:
     """Naive means UTC; an offset is converted, never dropped."""
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is UTC:  # the usual case (a "Z" suffix parses to it): nothing to convert
+        return value
+    if zone is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 

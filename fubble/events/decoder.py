@@ -110,15 +110,15 @@ def _event(wire: _WireEvent) -> ParsedEvent | None:
 _QUANTITY = re.compile(rb"(?:[1-9]\d{0,19}|0)(?:\.\d{1,12})?")
 _QUANTITIES: dict[bytes, Decimal | None] = {}
 _CACHE_LIMIT = 65_536
+_UNSEEN = Decimal(-1)  # never a cached value (those are positive, or None)
 
 
 def _quantity(raw: msgspec.Raw) -> Decimal | None:
     text = bytes(raw)
-    try:
-        return _QUANTITIES[text]
-    except KeyError:
-        pass
-    value: Decimal | None = None
+    value = _QUANTITIES.get(text, _UNSEEN)  # not try/except: raising KeyError on every new value costs more
+    if value is not _UNSEEN:
+        return value
+    value = None
     if _QUANTITY.fullmatch(text):
         value = Decimal(text.decode())
         if not value:

@@ -108,14 +108,16 @@ def utc_time(value: Any) -> datetime | None:
     many events share their timestamp)."""
     if type(value) is not str:
         return None
-    try:
-        return _TIMES[value]
-    except KeyError:
-        pass
+    parsed = _TIMES.get(value, _UNSEEN)  # not try/except: raising KeyError costs more than parsing a new timestamp
+    if parsed is not _UNSEEN:
+        return parsed
     if len(_TIMES) >= _TIMES_LIMIT:
         _TIMES.clear()
     parsed = _TIMES[value] = _parse_time(value)
     return parsed
+
+
+_UNSEEN = datetime.min  # never a parsed value (those are aware)
 
 
 def _parse_time(value: str) -> datetime | None:

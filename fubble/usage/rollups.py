@@ -36,7 +36,7 @@ from fubble.db.functions import exact_add, exact_greatest
 from fubble.db.types import decimal_text
 from fubble.pricing.aggregation import Aggregation, Summary
 from fubble.usage import repository
-from fubble.usage.buckets import DAY, MICROSECOND, Width, floor_day, floor_hour
+from fubble.usage.buckets import DAY, HOUR, MICROSECOND, Width, floor_day, floor_hour
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
 
@@ -138,16 +138,14 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
     hours: list[list[Any]] = []  # per hour: customer, metric, "hour", start, count, total, maximum, first time,
     # first value, last time, last value, last position (the columns of _ROLLUP_COLUMNS, integral aside)
     current: list[Any] | None = None
+    ends = datetime.min  # the end of the current hour (an event of its customer and metric before it is in it)
     with localcontext(_EXACT):
         for position, event in enumerate(events):
             moment = event.event_time
-            hour = floors.get(moment)
-            if hour is None:
-                hour = floors[moment] = floor_hour(moment)
             quantity = event.quantity
             if (
                 current is not None
-                and current[3] == hour
+                and moment < ends  # in time order within a customer and metric: not before the hour's start
                 and current[0] == event.customer_id
                 and current[1] == event.metric_name
             ):
@@ -157,6 +155,10 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
                     current[6] = quantity
                 current[9], current[10], current[11] = moment, quantity, position
             else:
+                hour = floors.get(moment)
+                if hour is None:
+                    hour = floors[moment] = floor_hour(moment)
+                ends = hour + HOUR
                 current = [
                     event.customer_id,
                     event.metric_name,
