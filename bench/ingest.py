@@ -22,6 +22,7 @@ import subprocess
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,13 +68,24 @@ async def setup(base: str, customers: int, headers: dict[str, str]) -> list[int]
     return ids
 
 
-def event(customer_id: int, n: int, run: str) -> dict[str, Any]:
+LIVE_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def event(customer_id: int, n: int, run: str, live: bool = False) -> dict[str, Any]:
+    """The ``n``-th event of a run. Spread (the default): the events cycle through every hour of January, so every
+    batch reaches back over the whole month for all customers (a backfill: the worst case for the database's
+    indexes and the rollups). ``live``: a millisecond apart, in the order sent, as metering of live traffic sends
+    them."""
+    if live:
+        at = (LIVE_START + timedelta(milliseconds=n)).isoformat().replace("+00:00", "Z")
+    else:
+        at = f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
     return {
         "event_id": f"{run}-{n}",
         "customer_id": customer_id,
         "metric_name": "api_calls",
         "quantity": 1,
-        "event_time": f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+        "event_time": at,
     }
 
 
@@ -157,13 +169,15 @@ async def batches(
     concurrency: int,
     headers: dict[str, str],
     workers: int | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     bodies = [
         json.dumps(
             {
                 "events": [
-                    event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run) for i in range(size)
+                    event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run, live)
+                    for i in range(size)
                 ]
             }
         ).encode()
@@ -206,6 +220,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int, default=20, help="batches to send (0: skip this part)")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=2, help="clients sending batches")
+    parser.add_argument(
+        "--event-times",
+        choices=["spread", "live"],
+        default="spread",
+        help="batches' event times: spread over every hour of a month in each batch (a backfill, the worst case), or "
+        "live (a millisecond apart, in the order sent)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (when the bench starts it)")
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
@@ -228,11 +249,15 @@ def main(argv: list[str] | None = None) -> None:
                 f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms"
             )
         if args.batches > 0:
-            batch = await batches(base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers)
+            live = args.event_times == "live"
+            batch = await batches(
+                base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers, live
+            )
             spread = f", connections per worker {batch['spread']}" if batch["spread"] else ""
             print(
                 f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, "
-                f"{args.batch_concurrency} clients{spread}): {batch['events_per_s']:.0f} events/s"
+                f"{args.batch_concurrency} clients{spread}, {args.event_times} event times): "
+                f"{batch['events_per_s']:.0f} events/s"
             )
 
     if args.url:

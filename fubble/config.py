@@ -40,6 +40,14 @@ class Settings(BaseSettings):
         "the last group to send again, so that they share one transaction. 0: never wait. Only after a group of at "
         "least 8 events: a lone request or light traffic never waits.",
     )
+    batch_writes_per_worker: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="How many POST /events/batch transactions a server worker process runs at the same time (more "
+        "wait their turn). 0: 1 on SQLite (its work runs inside the worker, under one write lock), 2 on PostgreSQL "
+        "(the second overlaps the first's work in the database server).",
+    )
 
 
 @lru_cache
