@@ -45,7 +45,8 @@ class Settings(BaseSettings):
         ge=0,
         le=64,
         description="How many POST /events/batch transactions a server worker process runs at the same time (more "
-        "wait their turn). 0: 1 on SQLite (its work runs inside the worker, under one write lock), 2 on PostgreSQL "
+        "wait their turn; a request with an Idempotency-Key header, or a body only the full validation accepts, "
+        "does not wait). 0: 1 on SQLite (its work runs inside the worker, under one write lock), 2 on PostgreSQL "
         "(the second overlaps the first's work in the database server).",
     )
 
