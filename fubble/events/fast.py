@@ -99,6 +99,7 @@ def _quantity(value: Any) -> Decimal | None:
 
 _TIMES: dict[str, datetime | None] = {}
 _TIMES_LIMIT = 65_536
+_UNSEEN = datetime.min  # never a cached value (those are aware, or None)
 # Instants parsed here: seconds, an optional fraction (at most microseconds), and ``Z``, an offset or none (UTC).
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?")
 
@@ -115,9 +116,6 @@ def utc_time(value: Any) -> datetime | None:
         _TIMES.clear()
     parsed = _TIMES[value] = _parse_time(value)
     return parsed
-
-
-_UNSEEN = datetime.min  # never a parsed value (those are aware)
 
 
 def _parse_time(value: str) -> datetime | None:

@@ -91,10 +91,11 @@ def batch_turns(state: Any) -> asyncio.Semaphore:
 
     Concurrent batches in one process do not go faster together: they share one interpreter lock, and the rollup
     rows of the same customers and hours, which the second batch waits for until the first commits. With 16 clients
-    sending batches of 100 events to 2 workers, taking turns took PostgreSQL from 8,000 to 17,000 events/s and SQLite
-    from 20,000 to 31,000; with 4 clients sending batches of 10,000, PostgreSQL from 64,000-70,000 to 86,000-102,000
-    and SQLite from 53,000-64,000 to 85,000. On PostgreSQL a second turn lets a batch's Python work overlap the
-    database server's work on another (1 worker, 2 clients: 67,000 events/s with one turn, 93,000-117,000 with two)."""
+    sending batches of 100 events to 2 workers, taking turns took PostgreSQL from 8,000 to 17,000-19,000 events/s and
+    SQLite from 20,000 to 27,000-31,000; with 4 clients sending batches of 10,000, PostgreSQL from 64,000-70,000 to
+    86,000-102,000 and SQLite from 53,000-64,000 to 85,000. On PostgreSQL a second turn lets a batch's Python work
+    overlap the database server's work on another (1 worker, 2 clients: 67,000 events/s with one turn, 93,000-117,000
+    with two)."""
     loop = asyncio.get_running_loop()
     current: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = getattr(state, "batch_turns", None)
     if current is None or current[0] is not loop:
