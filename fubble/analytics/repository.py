@@ -20,6 +20,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from fubble.db.functions import exact_max, exact_sum
 from fubble.db.models import Customer, Invoice, InvoiceItem, Plan, Subscription, UsageDistinct, UsageRollup
+from fubble.db.session import snapshot
 from fubble.usage.buckets import ceil_day, floor_day
 
 STREAM_BATCH = 2000
@@ -255,7 +256,8 @@ def rollup_rows(session: Session, metric: str, start: datetime, end: datetime) -
         .where(_rollups(metric, start, end))
         .order_by(r.customer_id, r.bucket)
     )
-    yield from session.execute(query, execution_options={"yield_per": STREAM_BATCH})
+    with snapshot(session):  # a server-side cursor needs a transaction
+        yield from session.execute(query, execution_options={"yield_per": STREAM_BATCH})
 
 
 def values_before(session: Session, metric: str, moment: datetime) -> dict[int, Decimal]:
