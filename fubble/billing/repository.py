@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fubble.db.functions import exact_sum
@@ -16,8 +16,10 @@ from fubble.invoices.status import InvoiceStatus
 NOT_VOID = Invoice.status != InvoiceStatus.VOID.value
 
 
-def _active_in(start: datetime, end: datetime) -> ColumnElement[bool]:
-    """Subscriptions whose [start_date, end_date) overlaps the window [start, end)."""
+def _active_in(
+    start: datetime | BindParameter[datetime], end: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
+    """Subscriptions whose [start_date, end_date) overlaps the window [start, end) (instants, or parameters)."""
     return and_(
         Subscription.start_date < end,
         or_(Subscription.end_date.is_(None), Subscription.end_date > start),
@@ -43,13 +45,22 @@ def subscriptions_in(session: Session, customer_id: int, start: datetime, end: d
     """The customer's subscriptions active in the window, by id, with their plans and price components loaded: one
     query, the plans and components joined (a customer has a few; :func:`subscriptions_of`, for many customers,
     loads each plan once instead)."""
-    query = (
-        select(Subscription)
-        .where(Subscription.customer_id == customer_id, _active_in(start, end))
-        .options(joinedload(Subscription.plan).joinedload(Plan.price_components))
-        .order_by(Subscription.id)
+    params = {"customer_id": customer_id, "start": start, "end": end}
+    return list(session.scalars(_SUBSCRIPTIONS_IN, params).unique())
+
+
+# Statements of a preview built once (building and keying a SQLAlchemy expression per call costs about as much as
+# the query); datetimes bound with the column's type.
+_AT = Subscription.start_date.type
+_SUBSCRIPTIONS_IN = (
+    select(Subscription)
+    .where(
+        Subscription.customer_id == bindparam("customer_id"),
+        _active_in(bindparam("start", type_=_AT), bindparam("end", type_=_AT)),
     )
-    return list(session.scalars(query).unique())
+    .options(joinedload(Subscription.plan).joinedload(Plan.price_components))
+    .order_by(Subscription.id)
+)
 
 
 def covered(session: Session, subscription_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -136,20 +147,23 @@ def covered_many(
     result: dict[int, list[tuple[datetime, datetime]]] = {sid: [] for sid in subscription_ids}
     if not subscription_ids:
         return result
-    query = (
-        select(BillingCoverage.subscription_id, BillingCoverage.start, BillingCoverage.end)
-        .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
-        .where(
-            BillingCoverage.subscription_id.in_(list(subscription_ids)),
-            BillingCoverage.start < end,
-            BillingCoverage.end > start,
-            NOT_VOID,
-        )
-        .order_by(BillingCoverage.subscription_id, BillingCoverage.start)
-    )
-    for row in session.execute(query):
+    params = {"ids": list(subscription_ids), "start": start, "end": end}
+    for row in session.execute(_COVERED, params):
         result[row.subscription_id].append((row.start, row.end))
     return result
+
+
+_COVERED = (
+    select(BillingCoverage.subscription_id, BillingCoverage.start, BillingCoverage.end)
+    .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
+    .where(
+        BillingCoverage.subscription_id.in_(bindparam("ids", expanding=True)),
+        BillingCoverage.start < bindparam("end", type_=BillingCoverage.start.type),
+        BillingCoverage.end > bindparam("start", type_=BillingCoverage.start.type),
+        NOT_VOID,
+    )
+    .order_by(BillingCoverage.subscription_id, BillingCoverage.start)
+)
 
 
 _EXACT = Context(prec=2000, traps=[Inexact])  # sums of quantities: exact or an error, never rounded
@@ -165,23 +179,12 @@ def billed_in_periods(session: Session, keys: Iterable[PeriodKey]) -> dict[Perio
     by_component: dict[tuple[int, int], list[PeriodKey]] = {}
     for key in wanted:
         by_component.setdefault((key[0], key[1]), []).append(key)
-    query = (
-        select(
-            InvoiceItem.subscription_id,
-            InvoiceItem.price_component_id,
-            InvoiceItem.period_start,
-            InvoiceItem.period_end,
-            InvoiceItem.quantity,
-        )
-        .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
-        .where(
-            InvoiceItem.subscription_id.in_(sorted({k[0] for k in wanted})),
-            InvoiceItem.period_start >= min(k[2] for k in wanted),
-            InvoiceItem.period_end <= max(k[3] for k in wanted),
-            NOT_VOID,
-        )
-    )
-    for sub_id, component_id, item_start, item_end, quantity in session.execute(query):
+    params = {
+        "ids": sorted({k[0] for k in wanted}),
+        "first": min(k[2] for k in wanted),
+        "last": max(k[3] for k in wanted),
+    }
+    for sub_id, component_id, item_start, item_end, quantity in session.execute(_BILLED, params):
         if sub_id is None or component_id is None:
             continue
         for key in by_component.get((sub_id, component_id), ()):
@@ -189,6 +192,24 @@ def billed_in_periods(session: Session, keys: Iterable[PeriodKey]) -> dict[Perio
                 total, _ = result[key]
                 result[key] = (_EXACT.add(total, quantity), True)
     return result
+
+
+_BILLED = (
+    select(
+        InvoiceItem.subscription_id,
+        InvoiceItem.price_component_id,
+        InvoiceItem.period_start,
+        InvoiceItem.period_end,
+        InvoiceItem.quantity,
+    )
+    .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+    .where(
+        InvoiceItem.subscription_id.in_(bindparam("ids", expanding=True)),
+        InvoiceItem.period_start >= bindparam("first", type_=InvoiceItem.period_start.type),
+        InvoiceItem.period_end <= bindparam("last", type_=InvoiceItem.period_end.type),
+        NOT_VOID,
+    )
+)
 
 
 def invoices_with_items(session: Session, invoice_ids: Sequence[int]) -> list[Invoice]:

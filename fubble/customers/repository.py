@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from fubble.db.models import Customer
@@ -13,6 +13,14 @@ def get(session: Session, customer_id: int, *, for_update: bool = False) -> Cust
         query = select(Customer).where(Customer.id == customer_id).with_for_update(key_share=True)
         return session.scalars(query).first()
     return session.get(Customer, customer_id)
+
+
+def exists(session: Session, customer_id: int) -> bool:
+    """Whether the customer exists (a statement built once: cheaper than loading the customer)."""
+    return session.execute(_EXISTS, {"customer_id": customer_id}).first() is not None
+
+
+_EXISTS = select(literal(1)).where(Customer.id == bindparam("customer_id"))
 
 
 def list_page(session: Session, *, limit: int, offset: int) -> list[Customer]:

@@ -289,16 +289,27 @@ def extents(
 ) -> dict[str, Extent]:
     """Metrics with counted events in the customer's day buckets from ``since_day`` to before ``before`` (either
     optional), with the first and last counted event time among them."""
-    c = ROLLUPS.c
-    query = select(c.metric_name, func.min(c.first_time), func.max(c.last_time)).where(
-        c.customer_id == customer_id, c.width == Width.day.value
+    params = {
+        "customer_id": customer_id,
+        "since": _EARLIEST if since_day is None else since_day,
+        "before": _LATEST if before is None else before,
+    }
+    return {name: Extent(first, last) for name, first, last in session.execute(_EXTENTS, params)}
+
+
+# The statements a usage read runs are built once (building and keying a SQLAlchemy expression per read costs about
+# as much as the query); open bounds are the earliest and latest instants.
+_EARLIEST, _LATEST = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+_EXTENTS = (
+    select(ROLLUPS.c.metric_name, func.min(ROLLUPS.c.first_time), func.max(ROLLUPS.c.last_time))
+    .where(
+        ROLLUPS.c.customer_id == bindparam("customer_id"),
+        ROLLUPS.c.width == Width.day.value,
+        ROLLUPS.c.bucket >= bindparam("since", type_=ROLLUPS.c.bucket.type),
+        ROLLUPS.c.bucket < bindparam("before", type_=ROLLUPS.c.bucket.type),
     )
-    if since_day is not None:
-        query = query.where(c.bucket >= since_day)
-    if before is not None:
-        query = query.where(c.bucket < before)
-    rows = session.execute(query.group_by(c.metric_name))
-    return {name: Extent(first, last) for name, first, last in rows}
+    .group_by(ROLLUPS.c.metric_name)
+)
 
 
 def lock_metric(session: Session, metric_name: str) -> None:
@@ -314,11 +325,17 @@ def delete_rollups(session: Session, metric_name: str) -> None:
 def priced_metrics(session: Session, customer_id: int, start: datetime, end: datetime) -> set[str]:
     """Metrics whose usage the plans of the customer's subscriptions active in ``[start, end)`` price (every
     pricing type but the fee-only ``flat`` and ``subscription``)."""
-    query = (
+    return set(session.scalars(_PRICED, {"customer_id": customer_id, "start": start, "end": end}))
+
+
+def _priced() -> Any:
+    start = bindparam("start", type_=Subscription.start_date.type)
+    end = bindparam("end", type_=Subscription.start_date.type)
+    return (
         select(PriceComponent.metric_name)
         .join(Subscription, Subscription.plan_id == PriceComponent.plan_id)
         .where(
-            Subscription.customer_id == customer_id,
+            Subscription.customer_id == bindparam("customer_id"),
             Subscription.start_date < end,
             or_(Subscription.end_date.is_(None), Subscription.end_date > start),
             or_(Subscription.end_date.is_(None), Subscription.start_date < Subscription.end_date),
@@ -326,7 +343,9 @@ def priced_metrics(session: Session, customer_id: int, start: datetime, end: dat
         )
         .distinct()
     )
-    return set(session.scalars(query))
+
+
+_PRICED = _priced()
 
 
 def labels(session: Session, names: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
@@ -334,22 +353,32 @@ def labels(session: Session, names: Iterable[str]) -> dict[str, tuple[str | None
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    query = select(Metric.name, Metric.display_name, Metric.unit).where(Metric.name.in_(wanted))
-    return {name: (display_name, unit) for name, display_name, unit in session.execute(query)}
+    return {name: (display_name, unit) for name, display_name, unit in session.execute(_LABELS, {"names": wanted})}
+
+
+_LABELS = select(Metric.name, Metric.display_name, Metric.unit).where(
+    Metric.name.in_(bindparam("names", expanding=True))
+)
 
 
 def gauges_held_at(session: Session, customer_id: int, moment: datetime) -> set[str]:
     """The customer's ``weighted_sum`` metrics with a value reported before ``moment``'s hour (still held then)."""
+    return set(session.scalars(_GAUGES_HELD, {"customer_id": customer_id, "hour": floor_hour(moment)}))
+
+
+def _gauges_held() -> Any:
     c = ROLLUPS.c
     held = (
         select(c.metric_name)
         .where(
-            c.customer_id == customer_id,
+            c.customer_id == bindparam("customer_id"),
             c.metric_name == Metric.name,
             c.width == Width.hour.value,
-            c.bucket < floor_hour(moment),
+            c.bucket < bindparam("hour", type_=c.bucket.type),
         )
         .exists()
     )
-    query = select(Metric.name).where(Metric.aggregation == Aggregation.weighted_sum.value, held)
-    return set(session.scalars(query))
+    return select(Metric.name).where(Metric.aggregation == Aggregation.weighted_sum.value, held)
+
+
+_GAUGES_HELD = _gauges_held()

@@ -58,7 +58,7 @@ def series(
             f"the window has {points} {granularity.value}s; at most {MAX_POINTS} points are returned per metric: "
             "use a coarser granularity or a shorter window",
         )
-    if customers.get(session, customer_id) is None:
+    if not customers.exists(session, customer_id):
         raise NotFound(f"customer {customer_id} not found")
     if metric_name is not None:
         if metric_name not in known_metric_names(session):
