@@ -89,12 +89,12 @@ def test_a_snapshot_sees_one_state_of_the_database(db: Database) -> None:
 def test_a_postgresql_read_session_refuses_to_write(db: Database) -> None:
     """In autocommit a write would be committed at once, though reads never commit: it is refused instead."""
     assert db.dialect == "postgresql"
+    _add_customer(db, 1)
     reader = db.session(write=False)
     try:
         with pytest.raises(RuntimeError, match="must not write"):
             reader.execute(text("DELETE FROM customers"))
     finally:
         reader.close()
-    _add_customer(db, 1)
     with db.transaction() as session:
         assert _customers(session) == 1
