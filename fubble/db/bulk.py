@@ -63,34 +63,32 @@ def rows_matching_each(session: Session, lookups: Sequence[tuple[str, Sequence[A
         return [[] for _ in lookups]
     connection = session.connection()
     driver = connection.connection.driver_connection
-    if connection.dialect.name != "postgresql":
+    postgresql = connection.dialect.name == "postgresql"
+    statements = [list(_statements(query, values, postgresql)) for query, values in lookups]
+    if not postgresql:
         cursor = driver.cursor()  # type: ignore[union-attr]
         try:
-            found: list[list[tuple[Any, ...]]] = []
-            for query, values in lookups:
-                rows: list[tuple[Any, ...]] = []
-                for chunk in map(list, chunks(values)):
-                    marks = ", ".join("?" * len(chunk))
-                    cursor.execute(query.replace(VALUES, f"IN ({marks})"), chunk * query.count(VALUES))
-                    rows.extend(tuple(row) for row in cursor.fetchall())
-                found.append(rows)
-            return found
+            return [
+                [tuple(row) for text, params in each for row in cursor.execute(text, params)] for each in statements
+            ]
         finally:
             cursor.close()
-    statements: list[list[tuple[str, list[Any]]]] = [list(_pg_statements(query, values)) for query, values in lookups]
     assert driver is not None
     with driver.pipeline():
         cursors = [[_sent(driver, text, params) for text, params in each] for each in statements]
     return [[tuple(row) for cursor in each for row in cursor.fetchall()] for each in cursors]
 
 
-def _pg_statements(query: str, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+def _statements(query: str, values: Sequence[Any], postgresql: bool) -> Iterator[tuple[str, list[Any]]]:
+    """``query`` with its :data:`VALUES` filled in, and its parameters: one statement per chunk of values, or on
+    PostgreSQL, for more than a few values, one with an array."""
     uses = query.count(VALUES)
-    if len(values) > _PG_FEW_VALUES:
+    if postgresql and len(values) > _PG_FEW_VALUES:
         yield query.replace(VALUES, "= ANY(%s)"), [list(values)] * uses
         return
+    mark = "%s" if postgresql else "?"
     for chunk in map(list, chunks(values)):
-        yield query.replace(VALUES, f"IN ({', '.join(['%s'] * len(chunk))})"), chunk * uses
+        yield query.replace(VALUES, f"IN ({', '.join([mark] * len(chunk))})"), chunk * uses
 
 
 def _sent(driver: Any, query: str, params: list[Any]) -> Any:

@@ -42,14 +42,6 @@ _CUSTOMER_IDS = f"SELECT id FROM customers WHERE id {bulk.VALUES}"
 _CUSTOMERS_BY_EXTERNAL_ID = f"SELECT external_id, id FROM customers WHERE external_id {bulk.VALUES}"
 
 
-def existing_customer_ids(session: Session, customer_ids: Iterable[int]) -> set[int]:
-    return {i for (i,) in bulk.rows_matching(session, _CUSTOMER_IDS, sorted(set(customer_ids)))}
-
-
-def customer_exists(session: Session, customer_id: int) -> bool:
-    return bool(existing_customer_ids(session, [customer_id]))
-
-
 class Named(NamedTuple):
     """What the events of a group or batch name, as stored."""
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
+from fubble.customers import repository as customers
 from fubble.db.models import Event
 from fubble.db.types import dumps_exact, loads_exact
 from fubble.errors import Conflict, FubbleError, InvalidInput, NotFound
@@ -388,7 +389,7 @@ def _check_customer_and_window(
 ) -> None:
     if start is not None and end is not None and start >= end:
         raise InvalidInput.at(("query", "end_date"), "must be after start_date (the window is [start_date, end_date))")
-    if not repository.customer_exists(session, customer_id):
+    if not customers.exists(session, customer_id):
         raise NotFound(f"customer {customer_id} not found")
 
 

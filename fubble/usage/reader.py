@@ -203,13 +203,12 @@ def series_and_total(
     """:func:`series` and :func:`measure` of the whole window together: for the aggregations whose usage follows from
     the merged summary alone, the total is merged from the series' own buckets (one read of the window, not two);
     for ``weighted_sum`` and ``unique_count`` it is measured on its own."""
-    if definition.aggregation not in _FROM_SUMMARY or start >= end:
-        points = series(session, customer_id, definition, start, end, granularity)
-        return points, measure(session, customer_id, definition, start, end)
     buckets = _series(session, customer_id, definition, start, end, granularity)
+    points = [(b.start, b.end, b.value) for b in buckets]
+    if definition.aggregation not in _FROM_SUMMARY or start >= end:
+        return points, measure(session, customer_id, definition, start, end)
     summary = merge([b.summary for b in buckets])
-    total = usage_of(definition.aggregation, summary, start=start, end=end)
-    return [(b.start, b.end, b.value) for b in buckets], Measured(total, summary)
+    return points, Measured(usage_of(definition.aggregation, summary, start=start, end=end), summary)
 
 
 def _series(

@@ -297,8 +297,7 @@ def extents(
     return {name: Extent(first, last) for name, first, last in session.execute(_EXTENTS, params)}
 
 
-# The statements a usage read runs are built once (building and keying a SQLAlchemy expression per read costs about
-# as much as the query); open bounds are the earliest and latest instants.
+# Open bounds of a statement built once (see _ROLLUPS_IN_SPANS): the earliest and latest instants.
 _EARLIEST, _LATEST = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
 _EXTENTS = (
     select(ROLLUPS.c.metric_name, func.min(ROLLUPS.c.first_time), func.max(ROLLUPS.c.last_time))
