@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -161,6 +162,32 @@ async def spread_connections(base: str, count: int, workers: int) -> tuple[list[
     return kept, sorted(taken.values(), reverse=True)
 
 
+async def history(base: str, customer_ids: list[int], hours: int, headers: dict[str, str]) -> float:
+    """Untimed, before the timed batches: one event per customer for each of the ``hours`` before the timed events'
+    month (batches of 10,000), so the database holds what a deployment running that long holds: rollup rows of many
+    hours per customer and a larger events index. Returns the seconds it took."""
+    run = uuid.uuid4().hex[:8]
+    start = LIVE_START - timedelta(hours=hours)
+    events = (
+        {
+            "event_id": f"{run}-{hour}-{customer}",
+            "customer_id": customer,
+            "metric_name": "api_calls",
+            "quantity": 1,
+            "event_time": (start + timedelta(hours=hour, seconds=customer % 3600)).isoformat().replace("+00:00", "Z"),
+        }
+        for hour in range(hours)
+        for customer in customer_ids
+    )
+    conn = await Connection.open(base)
+    started = time.perf_counter()
+    while chunk := list(itertools.islice(events, 10_000)):
+        status, data = await conn.json("POST", "/events/batch", {"events": chunk}, headers)
+        assert status == 200, (status, data)
+    await conn.close()
+    return time.perf_counter() - started
+
+
 async def batches(
     base: str,
     customer_ids: list[int],
@@ -227,6 +254,13 @@ def main(argv: list[str] | None = None) -> None:
         help="batches' event times: spread over every hour of a month in each batch (a backfill, the worst case), or "
         "live (a millisecond apart, in the order sent)",
     )
+    parser.add_argument(
+        "--history-hours",
+        type=int,
+        default=0,
+        help="before the timed batches (untimed): one event per customer for each of this many hours before them, "
+        "as a deployment running that long holds (720: a month)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (when the bench starts it)")
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
@@ -248,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"single POST /events/ x{single['events']} with {args.concurrency} clients: "
                 f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms"
             )
+        if args.history_hours > 0:
+            took = await history(base, ids, args.history_hours, headers)
+            print(f"history: {args.history_hours} hours x {len(ids)} customers stored in {took:.1f} s (untimed)")
         if args.batches > 0:
             live = args.event_times == "live"
             batch = await batches(
