@@ -8,10 +8,10 @@ holds a :class:`~fubble.pricing.aggregation.Summary` of those events: count, tot
 * :func:`apply` adds newly inserted events. Each bucket is upserted with ONE ``INSERT ... ON CONFLICT DO UPDATE``
   executed with many parameter sets, whose ``SET`` does the combining in SQL (exact ``+``, greatest, the first and
   last by (event time, event id)), so concurrent transactions never lose an update: PostgreSQL re-evaluates the
-  ``SET`` against the latest committed row after waiting for its lock. Buckets are written in one order for all
-  (customer, metric, width, bucket), so two batches touching the same buckets cannot deadlock. A late event in the
-  middle of a bucket makes an incremental integral wrong, so for ``weighted_sum`` metrics the touched buckets are
-  then recomputed from their raw events (the rows are locked by the upsert, so this is race-free too).
+  ``SET`` against the latest committed row after waiting for its lock. Buckets are written in key order, so two
+  batches touching the same buckets cannot deadlock. A late event in the middle of a bucket makes an incremental
+  integral wrong, so for ``weighted_sum`` metrics the touched buckets are then recomputed from their raw events (the
+  rows are locked by the upsert, so this is race-free too).
 * :func:`rebuild` recomputes one metric's rollups from its raw events, streaming them customer by customer in pages.
 """
 

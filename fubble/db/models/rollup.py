@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fubble.db.base import Base
@@ -20,15 +20,10 @@ class UsageRollup(Base):
     """
 
     __tablename__ = "usage_rollups"
-    # The primary key starts with the time: ingestion updates the rows of the current hour and day of every customer in
-    # a batch, which then lie together in a few pages (keyed by customer, 1,000 customers meant 2,000 pages changed
-    # per batch). Reads by customer take the (customer, metric, width, bucket) index, which an update never changes;
-    # cross-customer reads (analytics) filter by metric and time. Free room in each page lets PostgreSQL update rows
-    # in place (HOT). On SQLite, a WITHOUT ROWID table keeps the rows in primary-key order, one b-tree instead of a
-    # table and its key's index.
+    # Cross-customer reads (analytics) filter by metric and time; the primary key starts with the customer. Ingestion
+    # updates rows all the time: free room in each page lets PostgreSQL update them in place (HOT). On SQLite, a
+    # WITHOUT ROWID table keeps the rows in primary-key order, one b-tree instead of a table and its key's index.
     __table_args__ = (
-        PrimaryKeyConstraint("width", "bucket", "customer_id", "metric_name", name="pk_usage_rollups"),
-        Index("ix_usage_rollups_customer_bucket", "customer_id", "metric_name", "width", "bucket"),
         Index("ix_usage_rollups_metric_bucket", "metric_name", "width", "bucket"),
         {"postgresql_with": {"fillfactor": 70}, "sqlite_with_rowid": False},
     )
