@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.engine import make_url
+
+from bench.cpu import cpu_seconds, server_side
 from bench.http_client import Connection
 from bench.server import create_admin_key, database_url, running_server, serving_process
 
@@ -197,7 +200,10 @@ async def batches(
     headers: dict[str, str],
     workers: int | None = None,
     live: bool = False,
+    server_pids: list[int] | None = None,
 ) -> dict[str, Any]:
+    """Send ``count`` batches of ``size`` events over ``concurrency`` connections. With ``server_pids`` (the server
+    side's processes, see :mod:`bench.cpu`), also their CPU time per event over the timed part."""
     run = uuid.uuid4().hex[:8]
     bodies = [
         json.dumps(
@@ -222,10 +228,19 @@ async def batches(
             assert status == 200, (status, data[:300])
         await conn.close()
 
+    pids = server_pids or []
+    cpu = cpu_seconds(pids)
     started = time.perf_counter()
     await asyncio.gather(*(worker(conn) for conn in connections))
     elapsed = time.perf_counter() - started
-    return {"events": count * size, "seconds": elapsed, "events_per_s": count * size / elapsed, "spread": spread}
+    cpu = cpu_seconds(pids) - cpu
+    return {
+        "events": count * size,
+        "seconds": elapsed,
+        "events_per_s": count * size / elapsed,
+        "spread": spread,
+        "cpu_us_per_event": 1e6 * cpu / (count * size) if pids else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -265,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
 
-    async def run(base: str, workers: int | None) -> None:
+    async def run(base: str, workers: int | None, database: str | None = None) -> None:
         ids = await setup(base, args.customers, headers)
         if args.single > 0 and args.client == "wrk":
             if shutil.which("wrk") is None:
@@ -287,14 +302,17 @@ def main(argv: list[str] | None = None) -> None:
             print(f"history: {args.history_hours} hours x {len(ids)} customers stored in {took:.1f} s (untimed)")
         if args.batches > 0:
             live = args.event_times == "live"
+            # The server's CPU is measured only when this bench started it (on this machine).
+            pids = None if args.url else server_side(urlsplit(base).port or 80, database)
             batch = await batches(
-                base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers, live
+                base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers, live, pids
             )
             spread = f", connections per worker {batch['spread']}" if batch["spread"] else ""
+            cpu = batch["cpu_us_per_event"]
             print(
                 f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, "
                 f"{args.batch_concurrency} clients{spread}, {args.event_times} event times): "
-                f"{batch['events_per_s']:.0f} events/s"
+                f"{batch['events_per_s']:.0f} events/s" + ("" if cpu is None else f"; server CPU {cpu:.1f} us/event")
             )
 
     if args.url:
@@ -305,4 +323,5 @@ def main(argv: list[str] | None = None) -> None:
         # No access log: one log line per request costs the server about as much as recording the event.
         with running_server(db_url, workers=args.workers, access_log=False) as base:
             print(f"server on {args.database}: {base}")
-            asyncio.run(run(base, args.workers if args.workers > 1 else None))
+            name = make_url(db_url).database if args.database == "postgres" else None
+            asyncio.run(run(base, args.workers if args.workers > 1 else None, name))
