@@ -9,6 +9,7 @@ taking the CPU away (or the hypervisor's steal time) changes much less than it c
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -17,26 +18,24 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def server_side(port: int, database: str | None) -> list[int]:
-    """The pids of the server listening on ``port`` (its parent and workers) and, if ``database`` is given, of the
-    PostgreSQL backends connected to that database."""
-    parents, backends, children_of = [], [], {}
+    """The pids of the server listening on ``port`` (its parent and that one's children: the workers) and, if
+    ``database`` is given, of the PostgreSQL backends connected to that database."""
+    parents, backends = [], []
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+        except OSError:  # gone meanwhile
             continue
-        pid = int(entry.name)
-        children_of.setdefault(parent, []).append(pid)
         if "fubble serve" in command and f"--port {port}" in command:
-            parents.append(pid)
+            parents.append(int(entry.name))
         elif database is not None and command.startswith("postgres: ") and f" {database} " in command:
-            backends.append(pid)
+            backends.append(int(entry.name))
     found = list(parents)
     for pid in parents:
-        found.extend(children_of.get(pid, []))
+        with contextlib.suppress(OSError):
+            found.extend(int(child) for child in (_PROC / f"{pid}/task/{pid}/children").read_text().split())
     return found + backends
 
 

@@ -83,17 +83,22 @@ def event(customer_id: int, n: int, run: str, live: bool = False) -> dict[str, A
     batch reaches back over the whole month for all customers (a backfill: the worst case for the database's
     indexes and the rollups). ``live``: a millisecond apart, in the order sent, as metering of live traffic sends
     them."""
-    if live:
-        at = (LIVE_START + timedelta(milliseconds=n)).isoformat().replace("+00:00", "Z")
-    else:
-        at = f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
+    spread = f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
+    return _body(f"{run}-{n}", customer_id, _instant(LIVE_START + timedelta(milliseconds=n)) if live else spread)
+
+
+def _body(event_id: str, customer_id: int, at: str) -> dict[str, Any]:
     return {
-        "event_id": f"{run}-{n}",
+        "event_id": event_id,
         "customer_id": customer_id,
         "metric_name": "api_calls",
         "quantity": 1,
         "event_time": at,
     }
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def single_events(
@@ -175,13 +180,7 @@ async def history(base: str, customer_ids: list[int], hours: int, headers: dict[
     run = uuid.uuid4().hex[:8]
     start = LIVE_START - timedelta(hours=hours)
     events = (
-        {
-            "event_id": f"{run}-{hour}-{customer}",
-            "customer_id": customer,
-            "metric_name": "api_calls",
-            "quantity": 1,
-            "event_time": (start + timedelta(hours=hour, seconds=customer % 3600)).isoformat().replace("+00:00", "Z"),
-        }
+        _body(f"{run}-{hour}-{customer}", customer, _instant(start + timedelta(hours=hour, seconds=customer % 3600)))
         for hour in range(hours)
         for customer in customer_ids
     )

@@ -6,25 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fubble.db.functions import exact_sum
 from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, Plan, Subscription
 from fubble.invoices.status import InvoiceStatus
+from fubble.subscriptions.repository import active_in
 
 NOT_VOID = Invoice.status != InvoiceStatus.VOID.value
-
-
-def _active_in(
-    start: datetime | BindParameter[datetime], end: datetime | BindParameter[datetime]
-) -> ColumnElement[bool]:
-    """Subscriptions whose [start_date, end_date) overlaps the window [start, end) (instants, or parameters)."""
-    return and_(
-        Subscription.start_date < end,
-        or_(Subscription.end_date.is_(None), Subscription.end_date > start),
-        or_(Subscription.end_date.is_(None), Subscription.start_date < Subscription.end_date),
-    )
 
 
 def customer_ids_with_subscriptions(
@@ -33,7 +23,7 @@ def customer_ids_with_subscriptions(
     """The next ``limit`` customer ids above ``after_id`` (ascending) with a subscription active in the window."""
     query = (
         select(Subscription.customer_id)
-        .where(_active_in(start, end), Subscription.customer_id > after_id)
+        .where(active_in(start, end), Subscription.customer_id > after_id)
         .group_by(Subscription.customer_id)
         .order_by(Subscription.customer_id)
         .limit(limit)
@@ -56,7 +46,7 @@ _SUBSCRIPTIONS_IN = (
     select(Subscription)
     .where(
         Subscription.customer_id == bindparam("customer_id"),
-        _active_in(bindparam("start", type_=_AT), bindparam("end", type_=_AT)),
+        active_in(bindparam("start", type_=_AT), bindparam("end", type_=_AT)),
     )
     .options(joinedload(Subscription.plan).joinedload(Plan.price_components))
     .order_by(Subscription.id)
@@ -130,7 +120,7 @@ def subscriptions_of(
     """:func:`subscriptions_in` for many customers: ``{customer id: subscriptions by id}``."""
     query = (
         select(Subscription)
-        .where(Subscription.customer_id.in_(list(customer_ids)), _active_in(start, end))
+        .where(Subscription.customer_id.in_(list(customer_ids)), active_in(start, end))
         .options(selectinload(Subscription.plan).selectinload(Plan.price_components))
         .order_by(Subscription.id)
     )

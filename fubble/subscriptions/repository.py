@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from fubble.db.models import BillingCoverage, Invoice, Subscription
+
+
+def active_in(
+    start: datetime | BindParameter[datetime], end: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
+    """Subscriptions whose [start_date, end_date) overlaps the window [start, end) (instants, or parameters), and
+    which are not empty (canceled at their start)."""
+    return and_(
+        Subscription.start_date < end,
+        or_(Subscription.end_date.is_(None), Subscription.end_date > start),
+        or_(Subscription.end_date.is_(None), Subscription.start_date < Subscription.end_date),
+    )
 
 
 def get(session: Session, subscription_id: int, *, for_update: bool = False) -> Subscription | None:

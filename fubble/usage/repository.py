@@ -15,6 +15,7 @@ from fubble.db.functions import exact_max, exact_sum
 from fubble.db.models import Event, Metric, PriceComponent, Subscription
 from fubble.db.models.rollup import UsageDistinct, UsageRollup
 from fubble.pricing.aggregation import Aggregation, Summary
+from fubble.subscriptions.repository import active_in
 from fubble.usage.buckets import Width, floor_hour
 from fubble.usage.definitions import MetricDefinition
 
@@ -327,24 +328,18 @@ def priced_metrics(session: Session, customer_id: int, start: datetime, end: dat
     return set(session.scalars(_PRICED, {"customer_id": customer_id, "start": start, "end": end}))
 
 
-def _priced() -> Any:
-    start = bindparam("start", type_=Subscription.start_date.type)
-    end = bindparam("end", type_=Subscription.start_date.type)
-    return (
-        select(PriceComponent.metric_name)
-        .join(Subscription, Subscription.plan_id == PriceComponent.plan_id)
-        .where(
-            Subscription.customer_id == bindparam("customer_id"),
-            Subscription.start_date < end,
-            or_(Subscription.end_date.is_(None), Subscription.end_date > start),
-            or_(Subscription.end_date.is_(None), Subscription.start_date < Subscription.end_date),
-            PriceComponent.pricing_type.not_in(FEE_ONLY_TYPES),
-        )
-        .distinct()
+_PRICED = (
+    select(PriceComponent.metric_name)
+    .join(Subscription, Subscription.plan_id == PriceComponent.plan_id)
+    .where(
+        Subscription.customer_id == bindparam("customer_id"),
+        active_in(
+            bindparam("start", type_=Subscription.start_date.type), bindparam("end", type_=Subscription.start_date.type)
+        ),
+        PriceComponent.pricing_type.not_in(FEE_ONLY_TYPES),
     )
-
-
-_PRICED = _priced()
+    .distinct()
+)
 
 
 def labels(session: Session, names: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
