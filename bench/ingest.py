@@ -219,8 +219,9 @@ async def batches(
         for b in range(count)
     ]
     queue = iter(bodies)
+    spread: list[int] = []
     if workers is None:
-        connections, spread = [await Connection.open(base) for _ in range(concurrency)], []
+        connections = [await Connection.open(base) for _ in range(concurrency)]
     else:
         connections, spread = await spread_connections(base, concurrency, workers)
 

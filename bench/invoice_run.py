@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,9 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     per = args.events // args.customers
 
-    with database_url(args.database) as db_url:
+    with database_url(args.database) as db_url, tempfile.TemporaryDirectory(prefix="fubble-server-") as logs:
         headers = {"Authorization": f"Bearer {create_admin_key(db_url, 'bench')}"}
-        server = ServerProcess(db_url, extra_env={"FUBBLE_MAX_BODY_BYTES": str(64 * 1024 * 1024)})
+        server = ServerProcess(db_url, extra_env={"FUBBLE_MAX_BODY_BYTES": str(64 * 1024 * 1024)}, log_dir=logs)
         base = server.start()
         try:
             status, plan = asyncio.run(_call(base, headers, "POST", "/plans/", PLAN))

@@ -128,7 +128,8 @@ class ServerProcess:
     """``python -m fubble serve`` on 127.0.0.1 in its own process group (so ``--workers N`` children die with it).
 
     The port is fixed at construction, so :meth:`start` after :meth:`kill` serves the same address. The server's
-    stderr (uvicorn's log and any traceback) goes to a file, read with :meth:`log`."""
+    stderr (uvicorn's log and any traceback) goes to a file in ``log_dir`` (the caller's, which it removes), read with
+    :meth:`log`."""
 
     def __init__(
         self,
@@ -137,7 +138,7 @@ class ServerProcess:
         port: int | None = None,
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
-        log_dir: str | Path | None = None,
+        log_dir: str | Path,
         access_log: bool = True,
     ) -> None:
         self.db_url = db_url
@@ -146,7 +147,7 @@ class ServerProcess:
         self.workers = workers
         self.extra_env = dict(extra_env or {})
         self.base = f"http://127.0.0.1:{self.port}"
-        self._log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="fubble-server-"))
+        self._log_dir = Path(log_dir)
         self._logs: list[Path] = []
         self.process: subprocess.Popen[bytes] | None = None
 

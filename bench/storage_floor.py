@@ -104,10 +104,11 @@ def measure(kind: str, args: argparse.Namespace, with_index: bool) -> float:
             if not with_index:
                 conn.execute(text(f"DROP INDEX {INDEX}"))
         engine.dispose()
-        size = args.batch_size
-        batches = [rows(1 + b * size, size, args.customers, args.random_ids) for b in range(args.batches)]
+        size: int = args.batch_size
+        count: int = args.batches
+        batches = [rows(1 + b * size, size, args.customers, args.random_ids) for b in range(count)]
         elapsed = (run_sqlite if kind == "sqlite" else run_postgres)(url, batches)
-        return args.batches * size / elapsed
+        return count * size / elapsed
 
 
 def main(argv: list[str] | None = None) -> None:

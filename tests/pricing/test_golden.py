@@ -117,8 +117,24 @@ def test_round_money_refuses_float_and_non_finite() -> None:
 
 
 def test_currencies() -> None:
-    for code, digits in {"USD": 2, "EUR": 2, "JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3,
-                         "LYD": 3, "IQD": 3, "CLP": 0, "ISK": 0, "VND": 0, "UGX": 0, "CLF": 4}.items():
+    for code, digits in {
+        "USD": 2,
+        "EUR": 2,
+        "JPY": 0,
+        "KRW": 0,
+        "KWD": 3,
+        "BHD": 3,
+        "JOD": 3,
+        "OMR": 3,
+        "TND": 3,
+        "LYD": 3,
+        "IQD": 3,
+        "CLP": 0,
+        "ISK": 0,
+        "VND": 0,
+        "UGX": 0,
+        "CLF": 4,
+    }.items():
         assert minor_unit_digits(code) == digits
     assert len(MINOR_UNITS) > 150
     assert all(len(code) == 3 and code.isupper() for code in MINOR_UNITS)
@@ -141,15 +157,24 @@ def test_to_decimal_display() -> None:
 def test_month_end_anchor_keeps_its_day() -> None:
     anchor = utc(2024, 1, 31, 9, 30)
     starts = [period_start(anchor, BillingFrequency.monthly, k) for k in range(5)]
-    assert starts == [utc(2024, 1, 31, 9, 30), utc(2024, 2, 29, 9, 30), utc(2024, 3, 31, 9, 30),
-                      utc(2024, 4, 30, 9, 30), utc(2024, 5, 31, 9, 30)]
+    assert starts == [
+        utc(2024, 1, 31, 9, 30),
+        utc(2024, 2, 29, 9, 30),
+        utc(2024, 3, 31, 9, 30),
+        utc(2024, 4, 30, 9, 30),
+        utc(2024, 5, 31, 9, 30),
+    ]
     assert period_start(utc(2023, 1, 31), "monthly", 1) == utc(2023, 2, 28)
 
 
 def test_quarterly_and_yearly_month_ends() -> None:
     anchor = utc(2023, 8, 31)
     assert [period_start(anchor, "quarterly", k) for k in range(4)] == [
-        utc(2023, 8, 31), utc(2023, 11, 30), utc(2024, 2, 29), utc(2024, 5, 31)]
+        utc(2023, 8, 31),
+        utc(2023, 11, 30),
+        utc(2024, 2, 29),
+        utc(2024, 5, 31),
+    ]
     assert period_start(utc(2022, 8, 31), "quarterly", 2) == utc(2023, 2, 28)
     assert period_start(utc(2024, 2, 29), "yearly", 1) == utc(2025, 2, 28)
     assert period_start(utc(2024, 2, 29), "yearly", 4) == utc(2028, 2, 29)
@@ -248,8 +273,10 @@ def test_tiered_last_tier_with_finite_end_extends() -> None:
     assert line("volume", details, 25).amount == D("50.00")  # 25 x 2
 
 
-@pytest.mark.parametrize(("usage", "amount"), [("150", "12.00"), ("100", "8.00"), ("99.5", "9.95"), ("0", "0.00"),
-                                               ("1000", "50.00"), ("5000", "250.00")])
+@pytest.mark.parametrize(
+    ("usage", "amount"),
+    [("150", "12.00"), ("100", "8.00"), ("99.5", "9.95"), ("0", "0.00"), ("1000", "50.00"), ("5000", "250.00")],
+)
 def test_volume_golden(usage: str, amount: str) -> None:
     assert str(line("volume", VOLUME, usage).amount) == amount
 
@@ -442,15 +469,22 @@ def test_details_must_be_an_object() -> None:
 
 
 def test_numbers_are_canonical_decimals() -> None:
-    model = parse_pricing("tiered", {"tiers": [{"start": "0", "end": D("1E+3"), "price": "0.0100"},
-                                               {"start": 1000, "price": D("0.005")}]})
+    model = parse_pricing(
+        "tiered", {"tiers": [{"start": "0", "end": D("1E+3"), "price": "0.0100"}, {"start": 1000, "price": D("0.005")}]}
+    )
     assert isinstance(model, TieredPricing)
-    assert model.to_json() == {"tiers": [{"start": D(0), "end": D(1000), "price": D("0.01")},
-                                         {"start": D(1000), "end": None, "price": D("0.005")}]}
+    assert model.to_json() == {
+        "tiers": [
+            {"start": D(0), "end": D(1000), "price": D("0.01")},
+            {"start": D(1000), "end": None, "price": D("0.005")},
+        ]
+    }
     assert str(model.to_json()["tiers"][0]["end"]) == "1000"
     assert parse_pricing("flat", {"amount": "10.00"}).to_json() == {"amount": D(10)}
     assert parse_pricing("time_based", {"rate_per_unit": 2, "unit": "hour"}).to_json() == {
-        "rate_per_unit": D(2), "unit": "hour"}
+        "rate_per_unit": D(2),
+        "unit": "hour",
+    }
     assert parse_pricing(model.pricing_type, model.to_json()) == model
 
 

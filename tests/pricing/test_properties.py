@@ -32,8 +32,9 @@ from fubble.pricing import (
 
 D = Decimal
 PROPERTY = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-FULL_PERIOD = split(datetime(2024, 1, 1, tzinfo=UTC), "monthly", datetime(2024, 1, 1, tzinfo=UTC),
-                    datetime(2024, 2, 1, tzinfo=UTC))[0]
+FULL_PERIOD = split(
+    datetime(2024, 1, 1, tzinfo=UTC), "monthly", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
+)[0]
 
 currencies = st.sampled_from(["USD", "JPY", "KWD", "EUR", "CLF"])
 usages = st.decimals(min_value=0, max_value=200_000, places=3, allow_nan=False, allow_infinity=False)
@@ -155,6 +156,7 @@ def test_billing_a_period_in_parts_sums_to_the_whole(
 
 # --- periods ------------------------------------------------------------------------------------------------------
 
+
 def _late_day(year: int, month: int, day: int, seconds: int) -> datetime:
     """Day 28..31 of the month, clamped to its length: anchors on days 28, 29, 30 and 31 are all generated."""
     day = min(day, calendar.monthrange(year, month)[1])
@@ -178,7 +180,11 @@ def test_period_containing_contains_t_and_periods_tile(
     assert period_containing(anchor, frequency, end)[0] == end  # the next period starts where this one ends
     assert period_containing(anchor, frequency, start - timedelta(microseconds=1))[1] == start  # and the previous
     assert (start.hour, start.minute, start.second, start.microsecond) == (
-        anchor.hour, anchor.minute, anchor.second, anchor.microsecond)
+        anchor.hour,
+        anchor.minute,
+        anchor.second,
+        anchor.microsecond,
+    )
     assert start.day == anchor.day or (start.day < anchor.day and (start + timedelta(days=1)).day == 1)
 
 
@@ -239,14 +245,19 @@ def test_split_covers_the_window_exactly(
 
 # --- formulas -----------------------------------------------------------------------------------------------------
 
-REFERENCE = Context(prec=34, rounding=ROUND_HALF_EVEN, Emax=9999, Emin=-9999,
-                    traps=[InvalidOperation, DivisionByZero, Overflow])
+REFERENCE = Context(
+    prec=34, rounding=ROUND_HALF_EVEN, Emax=9999, Emin=-9999, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 Tree = tuple[Any, ...]
 literals = st.decimals(min_value=-(10**6), max_value=10**6, places=3).map(lambda d: abs(d))
 VARIABLES = ["a", "b", "usage", "never_set"]
 leaves = st.one_of(literals.map(lambda d: ("num", d)), st.sampled_from(VARIABLES).map(lambda n: ("var", n)))
 BINARY: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
 
 
 def _extend(children: st.SearchStrategy[Tree]) -> st.SearchStrategy[Tree]:
@@ -261,9 +272,7 @@ def _extend(children: st.SearchStrategy[Tree]) -> st.SearchStrategy[Tree]:
 no_power_trees = st.recursive(leaves, _extend, max_leaves=6)
 trees = st.recursive(
     leaves,
-    lambda children: st.one_of(
-        _extend(children), st.tuples(st.just("pow"), no_power_trees, st.integers(0, 4))
-    ),
+    lambda children: st.one_of(_extend(children), st.tuples(st.just("pow"), no_power_trees, st.integers(0, 4))),
     max_leaves=12,
 )
 

@@ -59,4 +59,3 @@ def test_big_and_small_upserts_match_a_rebuild(db: Database, clock: FrozenClock)
         for spec in SPECS:
             rollups.rebuild(session, spec.name)
         assert snapshot(session) == incremental
-
