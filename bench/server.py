@@ -128,7 +128,7 @@ class ServerProcess:
     """``python -m fubble serve`` on 127.0.0.1 in its own process group (so ``--workers N`` children die with it).
 
     The port is fixed at construction, so :meth:`start` after :meth:`kill` serves the same address. The server's
-    stderr (uvicorn's log and any traceback) goes to a file in ``log_dir`` (the caller's, which it removes), read with
+    stderr (uvicorn's log and any traceback) goes to a file in ``log_dir`` (the caller's to remove), read with
     :meth:`log`."""
 
     def __init__(
