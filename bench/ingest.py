@@ -83,8 +83,8 @@ def event(customer_id: int, n: int, run: str, live: bool = False) -> dict[str, A
     batch reaches back over the whole month for all customers (a backfill: the worst case for the database's
     indexes and the rollups). ``live``: a millisecond apart, in the order sent, as metering of live traffic sends
     them."""
-    spread = f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
-    return _body(f"{run}-{n}", customer_id, _instant(LIVE_START + timedelta(milliseconds=n)) if live else spread)
+    at = _instant(LIVE_START + timedelta(milliseconds=n)) if live else f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
+    return _body(f"{run}-{n}", customer_id, at)
 
 
 def _body(event_id: str, customer_id: int, at: str) -> dict[str, Any]:
