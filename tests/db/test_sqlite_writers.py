@@ -119,13 +119,60 @@ def test_a_rolled_back_or_failed_transaction_ends_its_turn(probe: Database) -> N
     _write(probe, "again")
 
 
+def _watch_checkpoints(
+    monkeypatch: pytest.MonkeyPatch, before: threading.Event | None = None
+) -> tuple[threading.Event, list[str]]:
+    """An event set once a checkpoint thread has finished, and the paths checkpoints were started for; ``before``, if
+    given, holds each checkpoint back until set."""
+    done = threading.Event()
+    started: list[str] = []
+    real = sqlite_writers._checkpoint
+
+    def checkpoint(path: str, shared: sqlite_writers._File) -> None:
+        started.append(path)
+        if before is not None:
+            before.wait(10)
+        real(path, shared)
+        done.set()
+
+    monkeypatch.setattr(sqlite_writers, "_checkpoint", checkpoint)
+    return done, started
+
+
 def test_a_commit_checkpoints_the_log_after_its_turn(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_writers, "CHECKPOINT_NS", 0)
+    done, started = _watch_checkpoints(monkeypatch)
     _write(probe, "x" * 100_000)  # many pages
+    assert done.wait(10) and started == [os.path.realpath(str(probe.engine.url.database))]
     with probe.engine.connect() as conn:
-        # A checkpoint that finds nothing left to copy: everything logged was checkpointed by the commit.
+        # A checkpoint that finds nothing left to copy: everything logged was checkpointed after the commit.
         busy, logged, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
     assert busy == 0 and logged == copied
+
+
+def test_a_commit_does_not_wait_for_its_checkpoint(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checkpoint runs in a thread of its own: the commit (and so the answer to the request) does not wait."""
+    monkeypatch.setattr(sqlite_writers, "CHECKPOINT_NS", 0)
+    release = threading.Event()
+    done, started = _watch_checkpoints(monkeypatch, before=release)
+    _write(probe, "x" * 100_000)  # returns while the checkpoint is held back
+    _write(probe, "y" * 100_000)  # a second commit while one is under way starts no other
+    deadline = time.monotonic() + 10
+    while not started and time.monotonic() < deadline:  # the checkpoint's thread may not have begun yet
+        time.sleep(0.001)
+    assert not done.is_set() and len(started) == 1
+    release.set()
+    assert done.wait(10) and len(started) == 1
+    with probe.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM probe").scalar() == 2
+
+
+def test_a_checkpoint_of_a_database_gone_is_skipped(tmp_path: Path) -> None:
+    shared = sqlite_writers._File()
+    assert shared.checkpointing.acquire(blocking=False)
+    sqlite_writers._checkpoint(str(tmp_path / "gone.db"), shared)  # raises nothing, creates nothing
+    assert not (tmp_path / "gone.db").exists()
+    assert shared.checkpointing.acquire(blocking=False)  # released
 
 
 def test_no_checkpoint_before_it_is_due(probe: Database, monkeypatch: pytest.MonkeyPatch) -> None:
