@@ -20,6 +20,7 @@ from fubble.db.migrate import upgrade
 from fubble.db.models import Customer, Event
 from fubble.db.models.metric import Metric
 from fubble.db.session import Database
+from fubble.events import importer
 from fubble.events.importer import CHECKPOINT_SUFFIX
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -114,6 +115,32 @@ def test_ndjson_import_and_rerun_adds_nothing(import_db: Database, tmp_path: Pat
     assert again.exit_code == 0, again.output
     assert summary(again) == (0, 5, 0)
     assert count(import_db) == 5
+
+
+def test_common_lines_skip_the_json_parser(
+    import_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines the decoder of the HTTP fast path is certain of go straight from bytes; the others (a quantity as a
+    string here) through the JSON parser and EventIn. Both are stored alike."""
+    parsed: list[str] = []
+    real = importer.loads
+
+    def loads(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(importer, "loads", loads)
+    file = ndjson(
+        tmp_path / "events.ndjson",
+        [api_call(1, quantity=2), api_call(1, quantity="2"), api_call(2, event_id="mine", properties={"n": 1.5})],
+    )
+    result = invoke(str(file))
+    assert result.exit_code == 0, result.output
+    assert summary(result) == (3, 0, 0)
+    assert [json.loads(text)["quantity"] for text in parsed] == ["2"]
+    first, second, third = stored(import_db)
+    assert (first.quantity, first.event_time, first.customer_id) == (second.quantity, second.event_time, 2)
+    assert first.quantity == Decimal(2) and third.properties == {"n": Decimal("1.5")}
 
 
 def test_csv_import_with_property_columns(import_db: Database, tmp_path: Path) -> None:
