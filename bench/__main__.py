@@ -1,6 +1,6 @@
 """Benchmarks: ``python -m bench NAME ...`` or ``./dev bench NAME ...`` (figures: README).
 
-NAME is ingest, invoice_run, latency, billing, compare_seed or storage_floor; each takes --help.
+NAME is ingest, import, invoice_run, latency, billing, compare_seed or storage_floor; each takes --help.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 def main() -> None:
     commands = {
         "ingest": "bench.ingest",
+        "import": "bench.event_import",
         "billing": "bench.billing",
         "invoice_run": "bench.invoice_run",
         "latency": "bench.latency",
