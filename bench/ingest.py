@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
-from bench.cpu import cpu_seconds, server_side
+from bench.cpu import CpuMeter, server_side
 from bench.http_client import Connection
 from bench.server import create_admin_key, database_url, running_server, serving_process
 
@@ -202,10 +202,10 @@ async def batches(
     headers: dict[str, str],
     workers: int | None = None,
     live: bool = False,
-    server_pids: list[int] | None = None,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
-    """Send ``count`` batches of ``size`` events over ``concurrency`` connections. With ``server_pids`` (the server
-    side's processes, see :mod:`bench.cpu`), also their CPU time per event over the timed part."""
+    """Send ``count`` batches of ``size`` events over ``concurrency`` connections. With ``meter`` (the server side's
+    processes, see :mod:`bench.cpu`), also their CPU time per event over the timed part."""
     run = uuid.uuid4().hex[:8]
     bodies = [
         json.dumps(
@@ -231,18 +231,18 @@ async def batches(
             assert status == 200, (status, data[:300])
         await conn.close()
 
-    pids = server_pids or []
-    cpu = cpu_seconds(pids)
+    if meter is not None:
+        meter.start()
     started = time.perf_counter()
     await asyncio.gather(*(worker(conn) for conn in connections))
     elapsed = time.perf_counter() - started
-    cpu = cpu_seconds(pids) - cpu
+    cpu = meter.seconds() if meter is not None else 0.0
     return {
         "events": count * size,
         "seconds": elapsed,
         "events_per_s": count * size / elapsed,
         "spread": spread,
-        "cpu_us_per_event": 1e6 * cpu / (count * size) if pids else None,
+        "cpu_us_per_event": 1e6 * cpu / (count * size) if meter is not None else None,
     }
 
 
@@ -306,9 +306,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.batches > 0:
             live = args.event_times == "live"
             # The server's CPU is measured only when this bench started it (on this machine).
-            pids = None if args.url else server_side(urlsplit(base).port or 80, database)
+            port = urlsplit(base).port or 80
+            meter = None if args.url else CpuMeter(lambda: server_side(port, database))
             batch = await batches(
-                base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers, live, pids
+                base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers, live, meter
             )
             spread = f", connections per worker {batch['spread']}" if batch["spread"] else ""
             cpu = batch["cpu_us_per_event"]

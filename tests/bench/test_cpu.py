@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.cpu import cpu_seconds, server_side
+from bench.cpu import CpuMeter, cpu_by_pid, cpu_seconds, server_side
 from bench.server import ServerProcess
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
@@ -50,3 +52,21 @@ def test_the_backends_of_a_postgresql_database_are_found(postgres_url: str) -> N
         (backend,) = conn.execute("SELECT pg_backend_pid()").fetchone() or (0,)
         assert backend in server_side(1, url.database)
         assert backend not in server_side(1, f"{url.database}_other")
+
+
+def test_a_meter_counts_the_processes_that_begin_during_its_phase() -> None:
+    """A PostgreSQL pool opens connections under load: their backends start after the phase has."""
+    found: list[int] = []
+    meter = CpuMeter(lambda: list(found))
+    meter.start()
+    burn = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\ntime.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", burn])
+    try:
+        found.append(child.pid)
+        deadline = time.monotonic() + 20
+        while cpu_by_pid([child.pid]).get(child.pid, 0) < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert 0.3 <= meter.seconds() <= 5
+    finally:
+        child.kill()
+        child.wait()
