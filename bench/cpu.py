@@ -2,9 +2,10 @@
 
 :func:`server_side` finds the processes of a server this bench started (``python -m fubble serve ... --port N`` and
 its worker processes) and, for a PostgreSQL database, the database's backend processes (``postgres: ... <dbname>``);
-:func:`cpu_seconds` adds up their user and system time from ``/proc`` (Linux only; elsewhere it reads 0). The
-difference over a timed phase, divided by the events, is the server's CPU cost per event, which another process
-taking the CPU away (or the hypervisor's steal time) changes much less than it changes the rate.
+:func:`cpu_by_pid` reads their user and system time from ``/proc`` (Linux only; elsewhere it reads nothing), and
+:class:`CpuMeter` adds it up over a timed phase. That, divided by the events, is the server's CPU cost per event,
+which another process taking the CPU away (or the hypervisor's steal time) changes much less than it changes the
+rate.
 """
 
 from __future__ import annotations
@@ -38,11 +39,6 @@ def server_side(port: int, database: str | None) -> list[int]:
         with contextlib.suppress(OSError):
             found.extend(int(child) for child in (_PROC / f"{pid}/task/{pid}/children").read_text().split())
     return found + backends
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU time of the processes, in seconds (a process gone meanwhile counts 0)."""
-    return sum(cpu_by_pid(pids).values())
 
 
 def cpu_by_pid(pids: list[int]) -> dict[int, float]:

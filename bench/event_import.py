@@ -23,6 +23,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bench.ingest import event_body, instant
 from bench.invoice_run import PLAN, START
 from bench.seed import seed_customers
 from bench.server import database_url
@@ -36,9 +37,8 @@ from fubble.plans.schemas import PlanCreate
 def write_file(path: Path, events: int, customers: int) -> None:
     with path.open("w", encoding="utf-8") as out:
         for n in range(events):
-            at = (START + timedelta(milliseconds=2 * n)).isoformat().replace("+00:00", "Z")
-            line = {"event_id": f"e{n}", "customer_id": 1 + n % customers, "metric_name": "api_calls"}
-            out.write(json.dumps({**line, "quantity": 1, "event_time": at}) + "\n")
+            at = instant(START + timedelta(milliseconds=2 * n))
+            out.write(json.dumps(event_body(f"e{n}", 1 + n % customers, at)) + "\n")
 
 
 def run_import(db_url: str, path: Path) -> tuple[float, str]:

@@ -83,11 +83,12 @@ def event(customer_id: int, n: int, run: str, live: bool = False) -> dict[str, A
     batch reaches back over the whole month for all customers (a backfill: the worst case for the database's
     indexes and the rollups). ``live``: a millisecond apart, in the order sent, as metering of live traffic sends
     them."""
-    at = _instant(LIVE_START + timedelta(milliseconds=n)) if live else f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
-    return _body(f"{run}-{n}", customer_id, at)
+    at = instant(LIVE_START + timedelta(milliseconds=n)) if live else f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
+    return event_body(f"{run}-{n}", customer_id, at)
 
 
-def _body(event_id: str, customer_id: int, at: str) -> dict[str, Any]:
+def event_body(event_id: str, customer_id: int, at: str) -> dict[str, Any]:
+    """One ``api_calls`` event of quantity 1 (the bench's events, also ``bench import``'s lines)."""
     return {
         "event_id": event_id,
         "customer_id": customer_id,
@@ -97,7 +98,8 @@ def _body(event_id: str, customer_id: int, at: str) -> dict[str, Any]:
     }
 
 
-def _instant(moment: datetime) -> str:
+def instant(moment: datetime) -> str:
+    """An aware instant as the API writes it (``...Z``)."""
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -180,7 +182,9 @@ async def history(base: str, customer_ids: list[int], hours: int, headers: dict[
     run = uuid.uuid4().hex[:8]
     start = LIVE_START - timedelta(hours=hours)
     events = (
-        _body(f"{run}-{hour}-{customer}", customer, _instant(start + timedelta(hours=hour, seconds=customer % 3600)))
+        event_body(
+            f"{run}-{hour}-{customer}", customer, instant(start + timedelta(hours=hour, seconds=customer % 3600))
+        )
         for hour in range(hours)
         for customer in customer_ids
     )
@@ -236,13 +240,13 @@ async def batches(
     started = time.perf_counter()
     await asyncio.gather(*(worker(conn) for conn in connections))
     elapsed = time.perf_counter() - started
-    cpu = meter.seconds() if meter is not None else 0.0
+    cpu_us = None if meter is None else 1e6 * meter.seconds() / (count * size)
     return {
         "events": count * size,
         "seconds": elapsed,
         "events_per_s": count * size / elapsed,
         "spread": spread,
-        "cpu_us_per_event": 1e6 * cpu / (count * size) if meter is not None else None,
+        "cpu_us_per_event": cpu_us,
     }
 
 
