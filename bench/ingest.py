@@ -78,13 +78,33 @@ async def setup(base: str, customers: int, headers: dict[str, str]) -> list[int]
 LIVE_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def event(customer_id: int, n: int, run: str, live: bool = False) -> dict[str, Any]:
+def event(customer_id: int, n: int, run: str, live: bool = False, properties: int = 0) -> dict[str, Any]:
     """The ``n``-th event of a run. Spread (the default): the events cycle through every hour of January, so every
     batch reaches back over the whole month for all customers (a backfill: the worst case for the database's
     indexes and the rollups). ``live``: a millisecond apart, in the order sent, as metering of live traffic sends
-    them."""
+    them. ``properties``: how many of :func:`event_properties` it carries."""
     at = instant(LIVE_START + timedelta(milliseconds=n)) if live else f"2024-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z"
-    return event_body(f"{run}-{n}", customer_id, at)
+    body = event_body(f"{run}-{n}", customer_id, at)
+    if properties:
+        body["properties"] = event_properties(n, properties)
+    return body
+
+
+_PROPERTIES: list[tuple[str, Any]] = [
+    ("region", ["eu-west-1", "us-east-1", "ap-south-1"]),
+    ("endpoint", ["/v1/search", "/v1/items", "/v1/orders", "/v1/users"]),
+    ("status", [200, 201, 404, 500]),
+    ("method", ["GET", "POST"]),
+    ("latency_ms", [12, 48, 250, 1200]),
+    ("cached", [True, False]),
+    ("tier", ["free", "pro", "enterprise"]),
+    ("ratio", ["0.25", "0.5", "0.75"]),  # as Decimal-looking strings, not floats: the client sends JSON text
+]
+
+
+def event_properties(n: int, count: int) -> dict[str, Any]:
+    """``count`` properties (up to 8: strings, integers, booleans) varying with ``n``, as API metering sends them."""
+    return {name: values[n % len(values)] for name, values in _PROPERTIES[:count]}
 
 
 def event_body(event_id: str, customer_id: int, at: str) -> dict[str, Any]:
@@ -207,6 +227,7 @@ async def batches(
     workers: int | None = None,
     live: bool = False,
     meter: CpuMeter | None = None,
+    properties: int = 0,
 ) -> dict[str, Any]:
     """Send ``count`` batches of ``size`` events over ``concurrency`` connections. With ``meter`` (the server side's
     processes, see :mod:`bench.cpu`), also their CPU time per event over the timed part."""
@@ -215,7 +236,7 @@ async def batches(
         json.dumps(
             {
                 "events": [
-                    event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run, live)
+                    event(customer_ids[(b * size + i) % len(customer_ids)], b * size + i, run, live, properties)
                     for i in range(size)
                 ]
             }
@@ -270,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=2, help="clients sending batches")
     parser.add_argument(
+        "--properties", type=int, default=0, help="properties per batched event (0..8: strings, integers, booleans)"
+    )
+    parser.add_argument(
         "--event-times",
         choices=["spread", "live"],
         default="spread",
@@ -313,13 +337,23 @@ def main(argv: list[str] | None = None) -> None:
             port = urlsplit(base).port or 80
             meter = None if args.url else CpuMeter(lambda: server_side(port, database))
             batch = await batches(
-                base, ids, args.batches, args.batch_size, args.batch_concurrency, headers, workers, live, meter
+                base,
+                ids,
+                args.batches,
+                args.batch_size,
+                args.batch_concurrency,
+                headers,
+                workers,
+                live,
+                meter,
+                args.properties,
             )
             spread = f", connections per worker {batch['spread']}" if batch["spread"] else ""
             cpu = batch["cpu_us_per_event"]
             print(
                 f"POST /events/batch {args.batches} x {args.batch_size} events (event ids on, "
-                f"{args.batch_concurrency} clients{spread}, {args.event_times} event times): "
+                f"{args.batch_concurrency} clients{spread}, {args.event_times} event times, "
+                f"{args.properties} properties): "
                 f"{batch['events_per_s']:.0f} events/s" + ("" if cpu is None else f"; server CPU {cpu:.1f} us/event")
             )
 
