@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -140,8 +140,10 @@ class ServerProcess:
         extra_env: dict[str, str] | None = None,
         log_dir: str | Path,
         access_log: bool = True,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.db_url = db_url
+        self.extra_args = tuple(extra_args)
         self.access_log = access_log
         self.port = port or free_port()
         self.workers = workers
@@ -176,6 +178,7 @@ class ServerProcess:
                     "--workers",
                     str(self.workers),
                     "--access-log" if self.access_log else "--no-access-log",
+                    *self.extra_args,
                 ],
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -1,0 +1,104 @@
+"""README's examples work when pasted: every ``bash`` block of README.md (except those marked
+``<!-- readme-test: skip ... -->`` on the line before the fence) runs, in order, in one bash script against a real
+``fubble serve --no-auth`` started on a fresh database, on SQLite and on PostgreSQL. A request the service refuses
+(4xx or 5xx) fails the script, and so does any command that exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.server import ServerProcess, database_url
+from tests.conftest import REQUIRE_POSTGRES, _postgres_reachable
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SKIP_MARK = "<!-- readme-test: skip"
+DOC_URL = "http://127.0.0.1:8000"
+
+
+def bash_blocks(text: str) -> list[str]:
+    """The README's runnable ``bash`` blocks, in order."""
+    blocks: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() == "```bash":
+            previous = next((line for line in reversed(lines[:i]) if line.strip()), "")
+            end = lines.index("```", i + 1)
+            if not previous.startswith(SKIP_MARK):
+                blocks.append("\n".join(lines[i + 1 : end]))
+            i = end
+        i += 1
+    return blocks
+
+
+def test_the_readme_has_runnable_blocks_and_marks_the_rest() -> None:
+    text = README.read_text()
+    fences = len(re.findall(r"^```bash$", text, flags=re.MULTILINE))
+    runnable = bash_blocks(text)
+    assert len(runnable) >= 10
+    assert fences - len(runnable) <= 5  # the set-up commands, `fubble serve`, keys with auth on, PostgreSQL set-up
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'readme.db'}"
+        return
+    problem = _postgres_reachable()
+    if problem is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required here: {problem}")
+        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    with database_url("postgres", prefix="fubble_readme") as url:
+        yield url
+
+
+def _get(base: str, path: str) -> object:
+    with urllib.request.urlopen(base + path, timeout=10) as response:
+        return json.load(response)
+
+
+def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_path: Path) -> None:
+    server = ServerProcess(fresh_url, workers=1, log_dir=tmp_path, access_log=False, extra_args=["--no-auth"])
+    base = server.start()
+    try:
+        script = "\n".join(block.replace(DOC_URL, base) for block in bash_blocks(README.read_text()))
+        # Every curl fails the script on an HTTP error (the README's own commands print the body either way).
+        prelude = "set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; echo; }\n"
+        env = {
+            **os.environ,
+            "FUBBLE_DATABASE_URL": fresh_url,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
+        env.pop("FUBBLE_AUTH_ENABLED", None)
+        done = subprocess.run(
+            ["bash", "-c", prelude + script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, f"README example failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        # The amounts the README states, as the service now holds them.
+        first = _get(base, "/invoices/1")
+        assert isinstance(first, dict)
+        assert (first["status"], str(first["amount"])) == ("paid", "42.49")
+        manual = _get(base, "/invoices/2")
+        assert isinstance(manual, dict)
+        assert (manual["status"], str(manual["amount"])) == ("void", "100.00")
+        assert _get(base, "/events/customers/1/usage?start_date=2024-01-01&end_date=2024-02-01") == {"api_calls": 1500}
+        assert '"accepted":2' in done.stdout.replace(" ", "")
+    finally:
+        server.stop()
