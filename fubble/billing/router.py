@@ -32,7 +32,8 @@ plan's billing-period boundaries (anchored at the subscription's start) and pric
 volume and package pricing continue from the usage already billed in the same period, subscription fees are
 prorated by the share of the period billed, flat fees are charged once per period. When subscriptions overlap, a
 metric's usage is billed by the latest-starting subscription whose plan prices it. All new lines of a customer go on
-one draft invoice.
+one draft invoice, whose `period_start`/`period_end` span the time it bills (its earliest line start to its latest
+line end), which may be less than the window when part of it was billed already.
 
 Returns the new invoices, plus, for each customer with nothing new to bill, the existing non-void invoices that
 already bill this window (so generating the same window twice returns the same invoices and creates nothing). Voiding

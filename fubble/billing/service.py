@@ -22,9 +22,10 @@ For each customer with a subscription active in the window (or just the one aske
    owned time, from the coverage of non-void invoices, plus this slice) against the usage of the earlier parts alone,
    ``price(total) - price(prior)``, and its ``quantity`` is ``total - prior`` (so the quantities of a period's lines
    always add up to the period's usage; for ``latest`` it may be negative, a credit, when the last value fell).
-5. Everything new for the customer goes on ONE draft invoice, which records the time it bills. If nothing new is
-   left, the run returns the existing invoices that bill this window instead, so running a window twice is
-   harmless. Voiding an invoice frees its time to be billed again.
+5. Everything new for the customer goes on ONE draft invoice, whose period is the time it bills (earliest slice start
+   to latest slice end, not the window asked for). If nothing new is left, the run returns the existing invoices
+   that bill this window instead, so running a window twice is harmless. Voiding an invoice frees its time to be
+   billed again.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ class _Run:
                 drafts.append(Draft(billing.customer, billing.price(slices, now), coverage))
             else:
                 unchanged.append(billing)
-        ids = store(session, drafts, window=self.window, now=now, payment_term_days=self.settings.payment_term_days)
+        ids = store(session, drafts, now=now, payment_term_days=self.settings.payment_term_days)
         self.covered, self.billed, self.usage = {}, {}, {}
         by_customer: dict[int, list[Invoice]] = {}
         for invoice in repository.invoices_with_items(session, ids):

@@ -53,16 +53,20 @@ class ItemLine(NamedTuple):
 
 @dataclass
 class Draft:
-    """One customer's new invoice: its lines and the time it bills."""
+    """One customer's new invoice: its lines and the time it bills (per subscription; never empty)."""
 
     customer: Customer
     items: list[ItemLine]
     coverage: list[tuple[int, Span]]
 
+    @property
+    def period(self) -> Span:
+        """The time the invoice bills, from the earliest start to the latest end of its coverage (the union of its
+        lines' slices): not the window that was asked for, part of which may have been billed already."""
+        return min(span[0] for _, span in self.coverage), max(span[1] for _, span in self.coverage)
 
-def store(
-    session: Session, drafts: Sequence[Draft], *, window: Span, now: datetime, payment_term_days: int
-) -> list[int]:
+
+def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_term_days: int) -> list[int]:
     """Write the drafts; returns the new invoice ids, in the drafts' order."""
     if not drafts:
         return []
@@ -79,8 +83,8 @@ def store(
             "amount": exact_total((item.amount for item in d.items), d.customer.currency),
             "paid_date": None,
             "notes": None,
-            "period_start": window[0],
-            "period_end": window[1],
+            "period_start": d.period[0],
+            "period_end": d.period[1],
             "created_at": now,
             "updated_at": now,
         }
