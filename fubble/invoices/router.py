@@ -14,7 +14,15 @@ from fubble.api.routing import new_router
 from fubble.errors import InvalidInput
 from fubble.errors_doc import responses
 from fubble.invoices import service
-from fubble.invoices.schemas import InvoiceCreate, InvoiceOut, ItemCreate, StatusUpdate, VoidReason, VoidRequest
+from fubble.invoices.schemas import (
+    InvoiceCreate,
+    InvoiceItemOut,
+    InvoiceOut,
+    ItemCreate,
+    StatusUpdate,
+    VoidReason,
+    VoidRequest,
+)
 from fubble.invoices.status import InvoiceStatus
 
 router = new_router("/invoices", tag="invoices")
@@ -90,10 +98,11 @@ def get_invoice(invoice_id: InvoiceId, session: SessionDep) -> InvoiceOut:
     summary="Add an item to a draft invoice",
     responses=responses(404, 409, 422),
 )
-def add_item(invoice_id: InvoiceId, body: ItemCreate, session: SessionDep, clock: ClockDep) -> InvoiceOut:
-    """Adds the line and returns the whole invoice with its new total. Only `draft` invoices can change (409).
-    Same item rules as in `POST /invoices/`."""
-    return service.invoice_out(service.add_manual_item(session, invoice_id, body, clock=clock))
+def add_item(invoice_id: InvoiceId, body: ItemCreate, session: SessionDep, clock: ClockDep) -> InvoiceItemOut:
+    """Adds the line and returns the **created item** (its `id` is what `DELETE /invoices/{invoice_id}/items/{item_id}`
+    takes). The invoice's total is updated at once; read it with `GET /invoices/{invoice_id}`. Only `draft` invoices
+    can change (409). Same item rules as in `POST /invoices/`."""
+    return InvoiceItemOut.of(service.add_manual_item(session, invoice_id, body, clock=clock))
 
 
 @router.delete(

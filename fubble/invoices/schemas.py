@@ -71,6 +71,9 @@ class VoidRequest(BaseModel):
 
 
 class InvoiceItemOut(BaseModel):
+    """An invoice line: in an invoice's `invoice_items`, and the answer of `POST /invoices/{invoice_id}/items` (the
+    created item, as the original product answered; its `id` is the one to delete it with)."""
+
     id: int
     description: str
     metric_name: str | None

@@ -184,15 +184,15 @@ def create_manual_invoice(session: Session, data: InvoiceCreate, *, clock: Clock
     return invoice
 
 
-def add_manual_item(session: Session, invoice_id: int, data: ItemCreate, *, clock: Clock) -> Invoice:
-    """``POST /invoices/{id}/items``: 404 unknown invoice, 409 not a draft, 422 bad amount or negative total."""
+def add_manual_item(session: Session, invoice_id: int, data: ItemCreate, *, clock: Clock) -> InvoiceItem:
+    """``POST /invoices/{id}/items``: the new item; 404 unknown invoice, 409 not a draft, 422 bad amount or negative
+    total."""
     invoice = get(session, invoice_id, for_update=True)
     _require_draft(invoice, "add items to")
     amount = in_minor_units(data.amount, invoice.currency, ("body", "amount"))
     current = [item.amount for item in invoice.invoice_items]
     _require_non_negative(exact_total([*current, amount], invoice.currency), ("body", "amount"))
-    _add_manual_line(session, invoice, data, clock=clock)
-    return invoice
+    return _add_manual_line(session, invoice, data, clock=clock)
 
 
 def remove_item(session: Session, invoice_id: int, item_id: int, *, clock: Clock) -> Invoice:
@@ -213,8 +213,8 @@ def remove_item(session: Session, invoice_id: int, item_id: int, *, clock: Clock
     return invoice
 
 
-def _add_manual_line(session: Session, invoice: Invoice, data: ItemCreate, *, clock: Clock) -> None:
-    add_item(
+def _add_manual_line(session: Session, invoice: Invoice, data: ItemCreate, *, clock: Clock) -> InvoiceItem:
+    return add_item(
         session,
         invoice,
         description=data.description,
