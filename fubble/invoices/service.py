@@ -9,7 +9,9 @@ Rules kept here:
 * An invoice is in its customer's currency. Every line amount has at most the currency's decimal places and is stored
   with exactly that many; the invoice ``amount`` is the exact sum of its lines (never rounded).
 * Only ``draft`` invoices gain or lose items (409 otherwise).
-* Manual lines may be negative (credits), but a manual change never leaves the invoice total below zero.
+* Manual lines may be negative (credits), but a manual change never lowers the invoice total below zero. A draft
+  whose total is negative (a generated one: a dynamic price may be negative) stays editable: lines that raise its
+  total are accepted. No invoice leaves ``draft`` with a negative total (:func:`fubble.invoices.status.check_total`).
 * Status changes follow :mod:`fubble.invoices.status`; they lock the invoice row first (``SELECT ... FOR UPDATE``)
   so concurrent changes of one invoice serialize. Every change stamps ``updated_at`` from the clock.
 """
@@ -31,7 +33,7 @@ from fubble.invoices import repository
 from fubble.invoices.money import default_unit_price, exact_total, in_minor_units
 from fubble.invoices.numbering import next_invoice_number
 from fubble.invoices.schemas import InvoiceCreate, InvoiceOut, ItemCreate
-from fubble.invoices.status import InvoiceStatus, check_transition
+from fubble.invoices.status import InvoiceStatus, check_total, check_transition
 
 
 def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice:
@@ -185,26 +187,27 @@ def create_manual_invoice(session: Session, data: InvoiceCreate, *, clock: Clock
 
 
 def add_manual_item(session: Session, invoice_id: int, data: ItemCreate, *, clock: Clock) -> InvoiceItem:
-    """``POST /invoices/{id}/items``: the new item; 404 unknown invoice, 409 not a draft, 422 bad amount or negative
-    total."""
+    """``POST /invoices/{id}/items``: the new item; 404 unknown invoice, 409 not a draft, 422 bad amount or a credit
+    that leaves the total negative."""
     invoice = get(session, invoice_id, for_update=True)
     _require_draft(invoice, "add items to")
     amount = in_minor_units(data.amount, invoice.currency, ("body", "amount"))
-    current = [item.amount for item in invoice.invoice_items]
-    _require_non_negative(exact_total([*current, amount], invoice.currency), ("body", "amount"))
+    if amount < 0:
+        current = [item.amount for item in invoice.invoice_items]
+        _require_non_negative(exact_total([*current, amount], invoice.currency), ("body", "amount"))
     return _add_manual_line(session, invoice, data, clock=clock)
 
 
 def remove_item(session: Session, invoice_id: int, item_id: int, *, clock: Clock) -> Invoice:
     """``DELETE /invoices/{id}/items/{item_id}``: 404 unknown invoice or an item not on it, 409 not a draft or when
-    the remaining total would be negative."""
+    removing a charge would leave the total negative (removing a credit, which raises the total, is always fine)."""
     invoice = get(session, invoice_id, for_update=True)
     item = next((i for i in invoice.invoice_items if i.id == item_id), None)
     if item is None:
         raise NotFound(f"item {item_id} not found on invoice {invoice_id}")
     _require_draft(invoice, "remove items from")
     remaining = [i.amount for i in invoice.invoice_items if i is not item]
-    if exact_total(remaining, invoice.currency) < 0:
+    if item.amount > 0 and exact_total(remaining, invoice.currency) < 0:
         raise Conflict("removing this item would make the invoice total negative; remove the credits first")
     invoice.invoice_items.remove(item)  # delete-orphan: the row is deleted on flush
     recompute_total(invoice)
@@ -266,6 +269,7 @@ def void(session: Session, invoice_id: int, *, reason: str | None, clock: Clock)
 
 def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, clock: Clock) -> None:
     check_transition(invoice.status, target)
+    check_total(invoice.id, target, invoice.amount, invoice.currency)
     now = clock.now()
     invoice.status = target.value
     if target is InvoiceStatus.PAID:
