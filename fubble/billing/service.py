@@ -446,7 +446,7 @@ def _rate(
     fall = rate(model, usage=-usage, slice=slice_, currency=currency, prior_usage=total)
     assert fall is not None
     detail = f"the period's usage fell from {prior} to {total}: {fall.detail}, credited"
-    return Line(usage, fall.unit_price, -fall.amount, detail)
+    return Line(-fall.quantity, fall.unit_price, -fall.amount, detail)
 
 
 def _factor_spans(

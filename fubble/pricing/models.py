@@ -18,7 +18,9 @@ Types (``pricing_type``: ``pricing_details``)
   has a finite end, usage at or above it is still priced by the last tier (for both types).
 * ``package``: ``{package_size > 0, package_price >= 0}``. Usage is sold in whole packages (rounded up).
 * ``usage_based_subscription``: ``{base_fee >= 0, usage_price >= 0}``. A prorated base fee plus usage x price.
-* ``time_based``: ``{rate_per_unit >= 0, unit}``, unit one of ``second|minute|hour|day``; usage is measured in it.
+* ``time_based``: ``{rate_per_unit >= 0, unit, event_unit?}``, units one of ``second|minute|hour|day``. The events'
+  quantities are durations in ``event_unit`` (default: ``unit``); usage is converted exactly into ``unit`` and priced
+  at ``rate_per_unit`` (events in seconds on a plan priced per hour: 5,400 seconds are 1.5 hours).
 * ``dynamic``: ``{formula, <name>: <number>, ...}``. ``formula`` is a :mod:`fubble.pricing.formula` expression giving
   the unit price; every other key is a numeric formula variable (any sign) whose name must be a valid formula
   identifier other than ``usage`` and ``formula`` (at most 50). In the formula, ``usage`` is the usage being
@@ -36,6 +38,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Annotated, Any, ClassVar, TypeAlias, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError, model_validator
@@ -271,14 +274,29 @@ class TimeUnit(StrEnum):
 
 
 class TimeBasedPricing(_Details):
-    """``time_based``: ``rate_per_unit`` for each ``unit`` (second/minute/hour/day) of usage."""
+    """``time_based``: ``rate_per_unit`` for each ``unit`` (second/minute/hour/day) of usage, the usage being reported
+    by the events in ``event_unit`` (``None``: the same as ``unit``)."""
 
     pricing_type: ClassVar[str] = "time_based"
     rate_per_unit: NonNegative
     unit: TimeUnit
+    event_unit: TimeUnit | None = None
+
+    @property
+    def events_in(self) -> TimeUnit:
+        """The unit the events' quantities are in."""
+        return self.unit if self.event_unit is None else self.event_unit
+
+    @property
+    def to_unit(self) -> Fraction:
+        """How many ``unit`` one ``event_unit`` is, exactly (second -> hour: 1/3600)."""
+        return Fraction(self.events_in.seconds, self.unit.seconds)
 
     def to_json(self) -> dict[str, Any]:
-        return {"rate_per_unit": self.rate_per_unit, "unit": self.unit.value}
+        stored: dict[str, Any] = {"rate_per_unit": self.rate_per_unit, "unit": self.unit.value}
+        if self.event_unit is not None:
+            stored["event_unit"] = self.event_unit.value
+        return stored
 
 
 class DynamicPricing(_Details):

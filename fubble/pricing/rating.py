@@ -20,7 +20,11 @@ Rules
 * ``package``: ``ceil(x / package_size) * package_price`` (a partly used package counts), line
   ``round(pkg(P + U)) - round(pkg(P))``.
 * ``usage_based_subscription``: ``base_fee * slice.fraction + U * usage_price``, one line.
-* ``time_based``: ``U * rate_per_unit`` (``U`` is already measured in the model's unit).
+* ``time_based``: ``U`` is a duration in the model's ``event_unit`` (default: its ``unit``), converted exactly into
+  ``unit``: ``U_unit = U * seconds(event_unit) / seconds(unit)`` (a ratio, never a rounded division); the amount is
+  ``round(U_unit * rate_per_unit)``, from the exact ``U_unit``. The line's ``quantity`` is ``U_unit``, shown with at
+  most 12 decimal places (rounded half-up when it has more, e.g. 1 second = 1/3600 hour = 0.000277777778; the detail
+  then says ``≈``), and its ``unit_price`` the ``rate_per_unit``.
 * ``dynamic``: unit price = the formula evaluated with the numeric ``pricing_details`` variables, ``usage = U`` and
   the external factors (a factor without a value is 0; a factor can never override a details variable or
   ``usage``). With ``segments`` (the slice cut where factor values changed: ``(usage_i, factors_i)`` with
@@ -170,6 +174,18 @@ def _package(model: PackagePricing, usage: Decimal, prior: Decimal, currency: st
     return Line(usage, _per_unit(amount, usage), amount, detail)
 
 
+def _time_based(model: TimeBasedPricing, usage: Decimal, currency: str) -> Line:
+    exact = Fraction(usage) * model.to_unit
+    amount = round_money(exact * Fraction(model.rate_per_unit), currency)
+    quantity = usage if model.to_unit == 1 else to_decimal(exact)
+    unit = model.unit.value
+    detail = f"{_fmt(quantity)} {unit}(s) x {_fmt(model.rate_per_unit)}"
+    if model.events_in is not model.unit:
+        equals = "=" if Fraction(quantity) == exact else "\N{ALMOST EQUAL TO}"
+        detail = f"{_fmt(usage)} {model.events_in.value}(s) {equals} {detail}"
+    return Line(quantity, model.rate_per_unit, amount, detail)
+
+
 def _dynamic(
     model: DynamicPricing,
     usage: Decimal,
@@ -245,9 +261,7 @@ def rate(
         detail = f"{base} + {_fmt(usage)} x {_fmt(model.usage_price)}"
         return Line(usage, model.usage_price, round_money(exact, currency), detail)
     if isinstance(model, TimeBasedPricing):
-        amount = round_money(Fraction(usage) * Fraction(model.rate_per_unit), currency)
-        detail = f"{_fmt(usage)} {model.unit.value}(s) x {_fmt(model.rate_per_unit)}"
-        return Line(usage, model.rate_per_unit, amount, detail)
+        return _time_based(model, usage, currency)
     if isinstance(model, DynamicPricing):
         return _dynamic(model, usage, segments, currency)
     raise TypeError(f"not a pricing model: {type(model).__name__}")
