@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from bench.server import PG_ADMIN, database_url
@@ -28,6 +29,15 @@ from fubble.db.migrate import upgrade
 from fubble.db.session import Database, normalize_url
 
 REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true" or os.environ.get("FUBBLE_REQUIRE_POSTGRES") == "1"
+
+# Hypothesis: in CI (and under `./dev mutate`) every property draws the same fixed examples (derandomized, no example
+# database), so a red run can be reproduced and a mutant's verdict does not depend on luck; locally the draws vary
+# from run to run. A test's own @settings(max_examples=...) still decides how many examples it draws.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=100)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+)
 START = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
 
 
