@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from fubble.api.limits import too_large
+from fubble.api.routing import other_spelling
 
 JSON = b"application/json"
 
@@ -91,8 +92,12 @@ class FastAPIWithFastRoutes(FastAPI):
         self.fast_routes: dict[str, Handler] = {}
 
     def add_fast_route(self, path: str, handler: Handler) -> None:
-        """Answer plain ``POST path`` requests with ``handler`` (see the module docstring)."""
+        """Answer plain ``POST path`` requests with ``handler`` (see the module docstring), at both spellings of the
+        path, with and without a trailing slash, like every route (:class:`~fubble.api.routing.FubbleRouter`)."""
         self.fast_routes[path] = handler
+        other = other_spelling(path)
+        if other is not None:
+            self.fast_routes[other] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self._fast_handler(scope) if scope["type"] == "http" and scope["method"] == "POST" else None

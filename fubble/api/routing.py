@@ -212,7 +212,28 @@ def _has_work(session: Session) -> bool:
     return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
 
 
+class FubbleRouter(APIRouter):
+    """A router whose every route answers at both spellings of its path, with and without a trailing slash
+    (``/customers/`` and ``/customers``): the form it is declared with is the one in the OpenAPI document, the other
+    is a hidden alias of the same operation. Never a redirect: a client that does not follow a 307 (or follows it
+    without the body) gets the same answer at either form."""
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().add_api_route(path, endpoint, **kwargs)
+        other = other_spelling(self.prefix + path)
+        if other is not None:
+            super().add_api_route(other[len(self.prefix) :], endpoint, **{**kwargs, "include_in_schema": False})
+
+
+def other_spelling(path: str) -> str | None:
+    """``path`` with its trailing slash removed, or with one added; ``None`` for the root, whose form is ``/``."""
+    if path.rstrip("/") == "":
+        return None
+    return path[:-1] if path.endswith("/") else path + "/"
+
+
 def new_router(prefix: str = "", tag: str | None = None, *, scope: Scope | str | None = None) -> APIRouter:
-    """A router whose routes run through fubble's request pipeline; ``scope`` overrides the per-method default."""
+    """A router whose routes run through fubble's request pipeline, at both spellings of their paths
+    (:class:`FubbleRouter`); ``scope`` overrides the per-method default."""
     route_class = FubbleRoute if scope is None else type("ScopedRoute", (FubbleRoute,), {"default_scope": scope})
-    return APIRouter(prefix=prefix, tags=[tag] if tag else None, route_class=route_class)
+    return FubbleRouter(prefix=prefix, tags=[tag] if tag else None, route_class=route_class)

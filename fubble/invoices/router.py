@@ -64,14 +64,6 @@ def list_invoices(session: SessionDep, page: PageDep, status: StatusFilter = Non
     return [service.invoice_out(i) for i in invoices]
 
 
-router.add_api_route(
-    "",
-    list_invoices,
-    methods=["GET"],
-    include_in_schema=False,  # GET /invoices?status=... as written in the guide; same as GET /invoices/
-)
-
-
 @router.get(
     "/customer/{customer_id}",
     summary="List a customer's invoices (by id), optionally by status",
