@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from fubble import __version__
+from fubble.api import docs
 from fubble.api.auth import Authenticator
 from fubble.api.errors import install_error_handlers
 from fubble.api.fast_route import FastAPIWithFastRoutes
@@ -61,6 +62,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         max_body_bytes=settings.max_body_bytes,
+        docs_url=None,  # /docs and /redoc come from fubble.api.docs, with their scripts served locally
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -80,6 +83,7 @@ def create_app(
         )
     for router in _routers():
         app.include_router(router)
+    docs.install(app)
     from fubble.events import ingest_route
 
     ingest_route.install(app)  # in front of the middleware; the FastAPI routes stay their documentation and fallback
