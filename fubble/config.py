@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `fubble serve` binds to.")
     port: int = Field(8000, description="Port `fubble serve` listens on.")
+    workers: int = Field(
+        0, ge=0, le=1024, description="Worker processes of `fubble serve` (--workers overrides). 0: one per CPU core."
+    )
     payment_term_days: int = Field(30, ge=0, le=3650, description="Default due date = issue date + this many days.")
     default_currency: str = Field("USD", description="Currency of customers created without one (ISO 4217).")
     max_batch_events: int = Field(10_000, ge=1, description="Most events accepted by one POST /events/batch.")

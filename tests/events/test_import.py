@@ -97,7 +97,7 @@ def test_ndjson_import_and_rerun_adds_nothing(import_db: Database, tmp_path: Pat
     result = invoke(str(file), "--batch-size", "2")
     assert result.exit_code == 0, result.output
     assert summary(result) == (5, 0, 0)
-    assert "events/s" in result.output and "importing events.ndjson" in result.output  # the progress bar
+    assert "importing events.ndjson" not in result.output  # no progress bar when stderr is not a terminal
     assert re.search(r"\(5 events in \d+\.\ds, [\d,]+ events/s\)", result.output)  # the summary line
     events = stored(import_db)
     key = events[0].event_id.split(":")[1] if events[0].event_id else ""
@@ -173,7 +173,7 @@ def test_bad_line_stops_and_a_fixed_file_resumes_without_duplicates(import_db: D
     checkpoint = tmp_path / f"events.jsonl{CHECKPOINT_SUFFIX}"
 
     failed = invoke(str(file), "--batch-size", "2")
-    assert failed.exit_code == 2, failed.output
+    assert failed.exit_code == 1, failed.output
     assert "line 7: quantity: " in failed.output
     assert "continue from line 7" in failed.output
     assert summary(failed) == (6, 0, 1)
@@ -194,18 +194,18 @@ def test_bad_line_stops_and_a_fixed_file_resumes_without_duplicates(import_db: D
 def test_bad_json_line_and_unknown_external_id(import_db: Database, tmp_path: Path) -> None:
     file = ndjson(tmp_path / "a.ndjson", [api_call(1), "{not json", api_call(3)])
     result = invoke(str(file))
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "line 2: invalid JSON" in result.output
     assert count(import_db) == 0
 
     file = ndjson(tmp_path / "b.ndjson", [api_call(1), api_call(2, customer_id=None, external_customer_id="nope")])
     result = invoke(str(file))
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "line 2: customer with external_id 'nope' not found" in result.output
 
     file = ndjson(tmp_path / "c.ndjson", [api_call(1, customer_id=2, external_customer_id="ext-1"), "[1]"])
     result = invoke(str(file))
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "line 2: must be a JSON object" in result.output
     file = ndjson(tmp_path / "d.ndjson", [api_call(1, customer_id=2, external_customer_id="ext-1")])
     assert "name different customers" in invoke(str(file)).output
@@ -216,13 +216,13 @@ def test_a_file_changed_before_its_checkpoint_is_refused_unless_restarted(import
     events: list[dict[str, Any] | str] = [api_call(n) for n in range(1, 6)]
     events[3] = api_call(4, metric_name="unknown")
     file = ndjson(tmp_path / "events.ndjson", events)
-    assert invoke(str(file), "--batch-size", "2").exit_code == 2
+    assert invoke(str(file), "--batch-size", "2").exit_code == 1
     assert count(import_db) == 2
     events[0] = api_call(1, quantity=100)  # before the checkpoint (line 3)
     events[3] = api_call(4)
     ndjson(file, events)
     refused = invoke(str(file), "--batch-size", "2")
-    assert refused.exit_code == 2
+    assert refused.exit_code == 1
     assert "the file changed before line 3" in refused.output and "--restart" in refused.output
     restarted = invoke(str(file), "--batch-size", "2", "--restart")
     assert restarted.exit_code == 0, restarted.output
@@ -233,14 +233,14 @@ def test_format_and_header_errors(import_db: Database, tmp_path: Path) -> None:
     odd = tmp_path / "events.txt"
     odd.write_text(json.dumps(api_call(1)) + "\n")
     result = invoke(str(odd))
-    assert result.exit_code == 2 and "--format" in result.output
-    assert invoke(str(odd), "--format", "xml").exit_code == 2
+    assert result.exit_code == 1 and "--format" in result.output
+    assert invoke(str(odd), "--format", "xml").exit_code == 1
     assert summary(invoke(str(odd), "--format", "ndjson")) == (1, 0, 0)
 
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,metric_name,quantity,colour\n2,api_calls,1,red\n")
     result = invoke(str(bad))
-    assert result.exit_code == 2 and "unknown column 'colour'" in result.output
+    assert result.exit_code == 1 and "unknown column 'colour'" in result.output
     bad.write_text("metric_name,quantity\napi_calls,1\n")
     assert "missing column(s): customer_id or external_customer_id" in invoke(str(bad)).output
     bad.write_text("customer_id,metric_name,quantity\n2,api_calls\n")
