@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         "the last group to send again, so that they share one transaction. 0: never wait. Only after a group of at "
         "least 8 events: a lone request or light traffic never waits.",
     )
+    request_queue_timeout_s: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="How long (seconds) a request waits for one of its worker's transaction slots when every slot is "
+        "taken; then it is refused with 503 and Retry-After, before anything was done.",
+    )
+    request_queue_max: int = Field(
+        1000,
+        ge=0,
+        description="How many requests may wait for a transaction slot in one worker; one more is refused at once "
+        "with 503 and Retry-After.",
+    )
     batch_writes_per_worker: int = Field(
         0,
         ge=0,

@@ -13,7 +13,8 @@ nothing from the web or database layers; the pure pricing core raises these too.
     │   └── IllegalTransition        409  an invoice status change the state machine forbids
     ├── Unauthorized                 401  no or unknown API key
     ├── Forbidden                    403  the key's scope does not allow this
-    └── PayloadTooLarge              413  the request body exceeds the configured limit
+    ├── PayloadTooLarge              413  the request body exceeds the configured limit
+    └── Unavailable                  503  the server is busy: nothing was done, retry after ``Retry-After`` seconds
 """
 
 from __future__ import annotations
@@ -69,3 +70,14 @@ class Forbidden(FubbleError):
 
 class PayloadTooLarge(FubbleError):
     status_code = 413
+
+
+class Unavailable(FubbleError):
+    """Refused before anything was done, because the server is busy (see :mod:`fubble.api.admission`): the client
+    may send the same request again after ``retry_after_s`` seconds (the ``Retry-After`` header)."""
+
+    status_code = 503
+
+    def __init__(self, detail: Any, *, retry_after_s: int = 1) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_s)}

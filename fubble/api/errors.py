@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from fubble.api.json import ExactJSONResponse
-from fubble.errors import FubbleError
+from fubble.errors import FubbleError, Unavailable
 
 log = logging.getLogger("fubble.api")
 
@@ -36,7 +36,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def database_error(_request: Request, exc: DBAPIError) -> Response:
         log.exception("database error", exc_info=exc)
-        return ExactJSONResponse({"detail": "the database is unavailable or busy; retry the request"}, status_code=503)
+        busy = Unavailable("the database is unavailable or busy; retry the request")
+        return ExactJSONResponse({"detail": busy.detail}, status_code=busy.status_code, headers=busy.headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> Response:

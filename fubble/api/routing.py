@@ -8,7 +8,8 @@
 3. runs the endpoint inside one database transaction (the *request boundary*): services never commit; the route
    commits after the endpoint succeeds and before the response is sent, so a 2xx means the change is durable, and
    rolls back on any error, so a 4xx never leaves a partial write. Deadlocks and serialization failures are retried
-   with the whole endpoint re-run;
+   with the whole endpoint re-run. The session is opened only once the worker admits the request: a busy worker
+   has it wait its turn, or refuses it fast with 503 and ``Retry-After`` (:mod:`fubble.api.admission`);
 4. for writes with an ``Idempotency-Key``, replays the stored response, or claims the key before running the
    endpoint and stores the response in that same transaction (:mod:`fubble.api.idempotency`);
 5. writes the endpoint's return value (pydantic models, lists, dicts) as exact JSON, keeping decimals' digits.
@@ -35,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fubble.api import idempotency
+from fubble.api.admission import admitted
 from fubble.api.auth import Principal
 from fubble.api.json import ExactJSONRequest, ExactJSONResponse
 from fubble.api_keys.scopes import PUBLIC, Scope
@@ -95,12 +97,14 @@ class FubbleRoute(APIRoute):
         scope = extra.get(SCOPE_KEY) or self.default_scope or (Scope.read if methods <= SAFE_METHODS else Scope.write)
         self.required_scope = str(scope)
         extra[SCOPE_KEY] = self.required_scope
+        # Every route can be refused when its worker is busy (503, see fubble.api.admission).
+        codes: tuple[int, ...] = (503,)
         if self.required_scope != PUBLIC:
             extra.setdefault("security", [{"bearerAuth": []}])
             # Every route can refuse the key (401, 403) and invalid values (422: parameters, an Idempotency-Key);
             # every write can also meet a reused Idempotency-Key (409) or a body over the limit (413).
-            codes = (401, 403, 422) if methods <= SAFE_METHODS else (401, 403, 409, 413, 422)
-            kwargs["responses"] = {**error_responses(*codes), **(kwargs.get("responses") or {})}
+            codes += (401, 403, 422) if methods <= SAFE_METHODS else (401, 403, 409, 413, 422)
+        kwargs["responses"] = {**error_responses(*sorted(codes)), **(kwargs.get("responses") or {})}
         kwargs["openapi_extra"] = extra
         super().__init__(path, _respond_exactly(endpoint, kwargs.get("status_code")), **kwargs)
 
@@ -172,7 +176,17 @@ async def in_transaction(
 ) -> T:
     """Run ``work`` in one session of ``state.db`` (``state`` is ``app.state``): commit it if ``write`` (before
     returning, so the caller answers only once the change is durable), roll back on any error, re-run it on a
-    retryable database error, and always close the session, even when the request is cancelled."""
+    retryable database error, and always close the session, even when the request is cancelled.
+
+    The session is opened only once the worker's gate admits the request (:mod:`fubble.api.admission`): a busy worker
+    makes it wait its turn, or refuses it with 503 before anything was done."""
+    async with admitted(state):
+        return await _in_session(state, principal, request_line, work, write=write)
+
+
+async def _in_session(
+    state: Any, principal: Principal | None, request_line: str, work: Callable[[Session], Awaitable[T]], *, write: bool
+) -> T:
     database = state.db
     clock = state.clock
     attempt = 0

@@ -37,6 +37,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# Each engine's connection pool: (pool_size, max_overflow). The request pipeline admits fewer transactions at once
+# than the pool holds connections (fubble.api.admission), so a request never waits for another's connection.
+POOL_SIZES = {"sqlite": (8, 16), "postgresql": (10, 20)}
+
+
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
     url = normalize_url(url)
     backend = make_url(url).get_backend_name()
@@ -51,13 +56,14 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> Engine:
                 "timeout": sqlite_busy_timeout_ms / 1000,
                 "factory": WriterConnection,
             },
-            pool_size=8,
-            max_overflow=16,
+            pool_size=POOL_SIZES["sqlite"][0],
+            max_overflow=POOL_SIZES["sqlite"][1],
         )
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     if backend == "postgresql":
-        engine = create_engine(url, pool_size=10, max_overflow=20)
+        pool_size, max_overflow = POOL_SIZES["postgresql"]
+        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         _ping_idle_connections(engine)
         return engine
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
@@ -123,6 +129,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
         self.dialect = self.engine.dialect.name
+        self.max_connections = sum(POOL_SIZES[self.dialect])  # the most the pool holds at once
         read_bind = self.engine
         if self.dialect == "postgresql":
             read_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -17,6 +17,8 @@ from urllib.parse import urlencode, urlsplit
 
 import simplejson
 
+from bench.server import ServerProcess
+
 # A ``tiered`` metric and a monthly flat fee; :func:`tiered_amount` and :data:`FLAT_FEE` are their ground truth.
 TIERS = ((Decimal(0), Decimal(1000), Decimal("0.01")), (Decimal(1000), None, Decimal("0.005")))
 FLAT_FEE = Decimal("10.00")
@@ -62,6 +64,9 @@ def month_amount(usage: dict[str, Decimal]) -> Decimal:
     """What one full monthly period of the plan costs with this usage: flat fee + tiered api_calls + volume storage."""
     storage = (usage.get("storage_gb", Decimal(0)) * STORAGE_PRICE).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return FLAT_FEE + tiered_amount(usage.get("api_calls", Decimal(0))) + storage
+
+
+Live = tuple[ServerProcess, str]  # a started server and an admin key for it
 
 
 class ConnectionLost(Exception):
@@ -220,3 +225,27 @@ def run_threads(targets: Sequence[Callable[[], None]], *, timeout: float = 60.0)
         thread.join(timeout)
     stuck = sum(thread.is_alive() for thread in threads)
     assert stuck == 0, f"{stuck} client threads still running after {timeout} s (a hung request or a deadlock)"
+
+
+def together(
+    live: Live, jobs: list[Callable[[Api], Any]], outcomes: Outcomes, *, timeout: float = 60
+) -> list[Callable[[], None]]:
+    """Threads, one connection each, released at once by a barrier; each job's result goes to ``outcomes``."""
+    server, key = live
+    barrier = threading.Barrier(len(jobs), timeout=timeout)
+
+    def thread(job: Callable[[Api], Any]) -> Callable[[], None]:
+        def run() -> None:
+            api = Api(server.base, key)
+            try:
+                api.call("GET", "/health")  # connect (and authenticate once) before the barrier
+                barrier.wait()
+                outcomes.add(job(api))
+            except (AssertionError, ConnectionLost, threading.BrokenBarrierError) as exc:
+                outcomes.fail(repr(exc))
+            finally:
+                api.close()
+
+        return run
+
+    return [thread(job) for job in jobs]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -31,8 +30,8 @@ from bench.server import ServerProcess, create_admin_key
 from tests.robustness.conftest import BACKENDS, fresh_database
 from tests.robustness.harness import (
     Api,
-    ConnectionLost,
     Event,
+    Live,
     Outcomes,
     Reply,
     accepted_ids,
@@ -44,10 +43,9 @@ from tests.robustness.harness import (
     send,
     stored_events,
     subscribe,
+    together,
     usage_truth,
 )
-
-Live = tuple[ServerProcess, str]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -63,30 +61,6 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             yield server, key
         finally:
             server.stop()
-
-
-def together(
-    live: Live, jobs: list[Callable[[Api], Any]], outcomes: Outcomes, *, timeout: float = 60
-) -> list[Callable[[], None]]:
-    """Threads, one connection each, released at once by a barrier; each job's result goes to ``outcomes``."""
-    server, key = live
-    barrier = threading.Barrier(len(jobs), timeout=timeout)
-
-    def thread(job: Callable[[Api], Any]) -> Callable[[], None]:
-        def run() -> None:
-            api = Api(server.base, key)
-            try:
-                api.call("GET", "/health")  # connect (and authenticate once) before the barrier
-                barrier.wait()
-                outcomes.add(job(api))
-            except (AssertionError, ConnectionLost, threading.BrokenBarrierError) as exc:
-                outcomes.fail(repr(exc))
-            finally:
-                api.close()
-
-        return run
-
-    return [thread(job) for job in jobs]
 
 
 @contextlib.contextmanager
