@@ -1,0 +1,199 @@
+"""What a person reads: the detail text of an invoice line and the message of a refused price or formula.
+
+The amounts are checked elsewhere; a wrong detail or a message naming the wrong thing is a bug of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from fubble.errors import InvalidInput
+from fubble.pricing import Line, Slice, compile_formula, parse_pricing, rate
+from fubble.pricing.aggregation import merge, summarize, usage_of
+
+D = Decimal
+APRIL = (datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC))
+FULL = Slice(*APRIL, *APRIL)
+
+
+def line(
+    pricing_type: str,
+    details: Mapping[str, Any],
+    usage: str = "0",
+    prior: str = "0",
+    slice: Slice = FULL,
+    segments: list[tuple[Decimal, dict[str, Decimal]]] | None = None,
+) -> Line:
+    model = parse_pricing(pricing_type, details)
+    result = rate(model, usage=D(usage), prior_usage=D(prior), slice=slice, currency="USD", segments=segments)
+    assert result is not None
+    return result
+
+
+# --- detail texts -------------------------------------------------------------------------------------------------
+
+
+def test_subscription_details() -> None:
+    assert line("subscription", {"amount": 30}).detail == "full period"
+    fifteen_days = Slice(*APRIL, APRIL[0], APRIL[0] + timedelta(days=15))
+    assert line("subscription", {"amount": 30}, slice=fifteen_days).detail == "prorated 15/30 days of period"
+    twelve_hours = Slice(*APRIL, APRIL[0], APRIL[0] + timedelta(hours=12))  # not whole days: the exact fraction
+    result = line("subscription", {"amount": 30}, slice=twelve_hours)
+    assert (result.detail, result.amount) == ("prorated 1/60 of period", D("0.50"))
+    base = line("usage_based_subscription", {"base_fee": 20, "usage_price": "0.5"}, "3", slice=twelve_hours)
+    assert base.detail == "base fee 20 prorated 1/60 of period + 3 x 0.5"
+    assert line("usage_based_subscription", {"base_fee": 20, "usage_price": "0.5"}, "3").detail == (
+        "base fee 20 + 3 x 0.5"
+    )
+
+
+def test_volume_and_package_details() -> None:
+    volume = {"tiers": [{"start": 0, "end": 100, "price": "0.10"}, {"start": 100, "price": "0.08"}]}
+    assert line("volume", volume, "50").detail == "50 x 0.1"
+    assert line("volume", volume, "60", "50").detail == "110 x 0.08 for the period so far, less 5.00 billed earlier"
+    package = {"package_size": 10, "package_price": "5"}
+    assert line("package", package, "11").detail == "2 packages x 5 (packages of 10)"
+    assert line("package", package, "11", "15").detail == (
+        "3 packages for the period so far, less 2 billed earlier, x 5 (packages of 10)"
+    )
+
+
+def test_tiered_details() -> None:
+    tiers = {"tiers": [{"start": 0, "end": 100, "price": "0.10"}, {"start": 100, "price": "0.08"}]}
+    assert line("tiered", tiers, "150").detail == "100 x 0.1 + 50 x 0.08"
+    assert line("tiered", tiers, "50", "80").detail == "20 x 0.1 + 30 x 0.08 (units 80 to 130 of the period)"
+    assert line("tiered", tiers, "0").detail == "0 units"
+
+
+def test_dynamic_details_and_segment_checks() -> None:
+    details = {"formula": "0.5"}
+    assert line("dynamic", details, "4").detail == "4 x 0.5"
+    empty = line("dynamic", details, "0", segments=[])
+    assert (empty.detail, empty.unit_price, empty.amount, empty.quantity) == ("0 units", D("0.00"), D("0.00"), D(0))
+    with pytest.raises(InvalidInput) as exc:
+        line("dynamic", details, "1", segments=[(D(-1), {}), (D(2), {})])
+    assert [entry["loc"] for entry in exc.value.detail] == [["usage"]]
+    assert "usage must be a finite number >= 0" in exc.value.detail[0]["msg"]
+    with pytest.raises(ValueError, match=r"dynamic segments add up to 3, not the slice usage 4"):
+        line("dynamic", details, "4", segments=[(D(1), {}), (D(2), {})])
+
+
+# --- messages of refused pricing details --------------------------------------------------------------------------
+
+
+def entries(pricing_type: str, details: object) -> list[dict[str, object]]:
+    with pytest.raises(InvalidInput) as exc:
+        parse_pricing(pricing_type, details)
+    return list(exc.value.detail)
+
+
+def test_unknown_keys_name_the_allowed_ones() -> None:
+    assert entries("flat", {"amount": 1, "price": 2}) == [
+        {
+            "loc": ["pricing_details", "price"],
+            "msg": "unknown key 'price'; allowed keys: amount",
+            "type": "extra_forbidden",
+        }
+    ]
+    tiers = {"tiers": [{"start": 0, "price": 1, "rate": 2}]}
+    assert entries("tiered", tiers) == [
+        {
+            "loc": ["pricing_details", "tiers", 0, "rate"],
+            "msg": "unknown key 'rate'; allowed keys: start, end, price",
+            "type": "extra_forbidden",
+        }
+    ]
+
+
+def test_value_errors_keep_their_own_message() -> None:
+    assert entries("package", {"package_size": 0, "package_price": 1}) == [
+        {"loc": ["pricing_details", "package_size"], "msg": "must be greater than 0", "type": "greater_than"}
+    ]
+    assert entries("flat", {"amount": "-1"}) == [
+        {
+            "loc": ["pricing_details", "amount"],
+            "msg": "must be greater than or equal to 0",
+            "type": "greater_than_equal",
+        }
+    ]
+
+
+# --- messages of refused formulas ---------------------------------------------------------------------------------
+
+
+def formula_error(text: str) -> str:
+    with pytest.raises(InvalidInput) as exc:
+        compile_formula(text)
+    return str(exc.value.detail[0]["msg"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("None", "formula: None literals not allowed (only decimal numbers)"),
+        ("...", "formula: ... literals not allowed (only decimal numbers)"),
+        ("True", "formula: bool literals not allowed (only decimal numbers)"),
+        ("1j", "formula: complex literals not allowed (only decimal numbers)"),
+        ("0x10", "formula: number '0x10' not allowed (only plain decimal numbers)"),
+        ("1" * 45, f"formula: number {'1' * 40!r} has more than 30 digits"),
+        ("1e31", "formula: number '1e31' out of range (1e-30 to 1e30)"),
+        ("x.y(1)", "formula: call of 'Attribute' not allowed (only min, max, abs)"),
+        ("a ** 2 ** 2", "formula: ** needs an integer literal exponent from 0 to 10"),
+        ("(a ** 2) ** 2", "formula: nested powers (power towers) are not allowed"),
+        ("a // 2", "formula: operator // is not allowed"),
+        ("~a", "formula: operator ~ is not allowed"),
+    ],
+)
+def test_formula_messages(text: str, message: str) -> None:
+    assert formula_error(text) == message
+
+
+def test_each_kind_of_operand_is_one_level_deeper() -> None:
+    # 31 negations put the operand at level 32 (allowed); one more level is refused, for each kind of operand.
+    for operand in ("abs(1)", "x ** 2", "(x * 2)", "(2 - x)"):
+        assert compile_formula("-" * 30 + operand).evaluate({"x": D(1)}) in (D(-1), D(-2), D(1), D(2))
+        assert "nested deeper than 32 levels" in formula_error("-" * 31 + operand), operand
+
+
+def test_evaluation_messages() -> None:
+    formula = compile_formula("a + 1", loc=("pricing_details", "formula"))
+    with pytest.raises(InvalidInput) as exc:
+        formula.evaluate({"a": D("NaN")})
+    assert exc.value.detail == [
+        {
+            "loc": ["pricing_details", "formula"],
+            "msg": "formula variable 'a' is not a finite number: Decimal('NaN')",
+            "type": "value_error",
+        }
+    ]
+    with pytest.raises(InvalidInput) as exc:
+        formula.evaluate({"a": "1"})  # type: ignore[dict-item]
+    assert exc.value.detail[0]["msg"] == "formula variable 'a' must be a finite Decimal, got '1'"
+    assert formula.evaluate({"a": 2}) == 3  # type: ignore[dict-item]  # ints are taken as they are
+
+
+def test_equal_formulas_hash_alike() -> None:
+    assert hash(compile_formula("a+b")) == hash(compile_formula("a+b")) == hash("a+b")
+    assert len({compile_formula("a+b"), compile_formula("a+b"), compile_formula("a + b")}) == 2
+
+
+# --- aggregation with more digits than the default decimal context keeps -------------------------------------------
+
+
+def test_aggregates_stay_exact_beyond_28_digits() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    big, tiny = D("12345678901234567890.123456789"), D("0.000000001")
+    events = [(start, 1, big), (start + timedelta(hours=1), 2, tiny)]
+    summary = summarize(events)
+    assert summary.total == D("12345678901234567890.123456790")
+    assert merge([summarize(events[:1]), summarize(events[1:])]).total == summary.total
+    end = start + timedelta(hours=2)
+    # big for one hour, tiny for the next: the mean of the two, exactly, to 12 places
+    assert usage_of("weighted_sum", summary, start=start, end=end) == D("6172839450617283945.061728395")
+    assert usage_of("unique_count", summary, start=start, end=end) == 0
+    assert usage_of("unique_count", summary, start=start, end=end, distinct=3) == 3
