@@ -126,3 +126,13 @@ def test_an_unreachable_database_is_a_503_with_retry_after_too() -> None:
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"] == "1"
     assert "unavailable" in response.json()["detail"]
+
+
+def test_every_operation_documents_the_503_and_its_retry_after(anon_client: TestClient) -> None:
+    schema = anon_client.get("/openapi.json").json()
+    operations = [(path, op) for path, item in schema["paths"].items() for op in item.values()]
+    assert len(operations) > 40
+    for path, operation in operations:
+        busy = operation["responses"].get("503")
+        assert busy is not None, path
+        assert busy["headers"]["Retry-After"]["schema"] == {"type": "integer"}, path
