@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fubble.cli import serve
+from fubble.cli.serve import serve
 
 if __name__ == "__main__":
-    serve(host=None, port=None, workers=1, migrate=True, no_auth=False)
+    serve(host=None, port=None, workers=None, migrate=True, no_auth=False, access_log=True)

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from fubble import __version__
-from fubble.cli import app
-from fubble.cli.output import USAGE, PlainCommand, describe_database, fail, migrate, session, settings
+from fubble.cli import app, output
+from fubble.cli.output import USAGE, PlainCommand, describe_database, fail, session, settings
 from fubble.config import get_settings
 
 ASGI_APP = "fubble.api.asgi:build"
@@ -39,9 +39,7 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default FUBBLE_PORT, 8000).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, metavar="N", help=WORKERS_HELP)] = None,
-    migrate_first: Annotated[
-        bool, typer.Option("--migrate/--no-migrate", help="Create/upgrade the database schema before serving.")
-    ] = True,
+    migrate: Annotated[bool, typer.Option(help="Create/upgrade the database schema before serving.")] = True,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve without API keys, for local demos; only on a loopback address.")
     ] = False,
@@ -71,8 +69,8 @@ def serve(
         os.environ["FUBBLE_AUTH_ENABLED"] = "false"
         get_settings.cache_clear()
     count = workers or config.workers or default_workers()
-    if migrate_first:
-        migrate(config.database_url)
+    if migrate:
+        output.migrate(config.database_url)
     if not auth_off:
         _print_initial_admin_key(config.database_url)
     options: dict[str, Any] = {

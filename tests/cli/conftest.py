@@ -104,18 +104,26 @@ def request(
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    """``serve(db_url, *args, command=[FUBBLE], env=...)``: start ``COMMAND serve --port P ARGS`` and wait until
-    ``/health`` answers; every process started is stopped (its whole process group) at the end."""
+    """``serve(db_url, *args, command=[FUBBLE], env=...)``: start ``COMMAND serve --port P ARGS`` (with
+    ``subcommand=False``: ``COMMAND ARGS`` with FUBBLE_PORT=P) and wait until ``/health`` answers; every process
+    started is stopped (its whole process group) at the end."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(db_url: str, *args: str, command: list[str] | None = None, env: dict[str, Any] | None = None) -> Served:
+    def start(
+        db_url: str,
+        *args: str,
+        command: list[str] | None = None,
+        env: dict[str, Any] | None = None,
+        subcommand: bool = True,
+    ) -> Served:
         port = free_port()
+        argv = [*(command or [FUBBLE]), *(["serve", "--port", str(port)] if subcommand else []), *args]
         n = len(started)
         out, err = tmp_path / f"serve-{n}.out", tmp_path / f"serve-{n}.err"
         with out.open("w") as stdout, err.open("w") as stderr:
             process = subprocess.Popen(
-                [*(command or [FUBBLE]), "serve", "--port", str(port), *args],
-                env=environment(db_url, **(env or {})),
+                argv,
+                env=environment(db_url, FUBBLE_PORT=str(port), **(env or {})),
                 cwd=tmp_path,
                 stdin=subprocess.DEVNULL,
                 stdout=stdout,

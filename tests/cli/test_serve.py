@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,8 +33,15 @@ def started_with(served: Served) -> tuple[int, str]:
     return int(match.group(3)), match.group(4)
 
 
-def listening(port: int) -> int:
-    return sum(1 for entry in tcp_sockets() if entry.state == LISTEN and entry.local_port == port)
+def listening(port: int, expected: int) -> int:
+    """How many sockets listen on ``port``, waiting (up to 60 s) for ``expected`` of them: /health answers as soon
+    as the first worker listens."""
+    deadline = time.monotonic() + 60
+    while True:
+        count = sum(1 for entry in tcp_sockets() if entry.state == LISTEN and entry.local_port == port)
+        if count >= expected or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
 
 
 def test_no_auth_demo_answers_without_a_key(db_url: str, serve: Callable[..., Served]) -> None:
@@ -55,7 +63,7 @@ def test_by_default_one_worker_per_core_and_the_start_line_says_where(
     assert workers == CORES
     port = int(served.base.rsplit(":", 1)[1])
     if Path("/proc/net/tcp").exists():
-        assert listening(port) == CORES  # each worker listens on a socket of its own
+        assert listening(port, CORES) == CORES  # each worker listens on a socket of its own
     if db_url.startswith("sqlite"):
         assert database == "SQLite " + db_url.removeprefix("sqlite:///")
     else:
@@ -137,3 +145,11 @@ def test_dev_serve_no_auth(sqlite_db: str, serve: Callable[..., Served]) -> None
     served = serve(sqlite_db, "--no-auth", command=[str(ROOT / "dev")], env={"FUBBLE_VENV": str(venv)})
     assert served.get("/customers/")[0] == 200
     assert served.get("/docs")[0] == 200
+
+
+def test_the_original_products_start_command(sqlite_db: str, serve: Callable[..., Served]) -> None:
+    """``python3 -m fubble.app`` serves like ``fubble serve``."""
+    served = serve(sqlite_db, command=[sys.executable, "-m", "fubble.app"], subcommand=False)
+    assert started_with(served)[0] == CORES
+    assert served.get("/customers/")[0] == 401  # keys are required, and the first admin key was printed
+    assert re.search(KEY_PATTERN, served.stdout())
