@@ -1,149 +1,435 @@
-"""Event request bodies decoded straight from JSON bytes (msgspec), for the ingestion fast path.
+"""The one definition of a valid usage event, and the decoder every way in uses.
 
-:func:`decode_event` (a ``POST /events/`` body) and :func:`decode_batch` (a ``POST /events/batch`` body) return the
-events only when the body is certain to be valid for :class:`~fubble.events.schemas.EventIn` (and
-:class:`~fubble.events.schemas.EventBatchIn`) and to yield the same values, and ``None`` otherwise: the request then
-goes through the FastAPI route, which gives every error message (and every lenient conversion pydantic does) exactly
-as before. So this module may refuse more than ``EventIn`` does, never less:
+``POST /events/`` (:func:`decode_event`), ``POST /events/batch`` (:func:`decode_batch`) and ``fubble events import``
+(:func:`decode_line`, one line or CSV row at a time) all decode JSON bytes with :class:`_WireEvent` (msgspec: the
+JSON types and the field names) and then :func:`_checked` (every rule about values), so they give the same verdict
+and the same message for any event, and a rule about events is changed here and nowhere else. The pydantic
+:class:`~fubble.events.schemas.EventIn` only documents this definition in the OpenAPI document; its field types are
+the shared ones of :mod:`fubble.api.fields`, from which the limits below are read (``tests/events/test_openapi.py``
+checks the two agree).
 
-* the JSON must be what :func:`fubble.api.json.loads` parses (msgspec refuses NaN, lone surrogates, a BOM: those go
-  the slow way), with its limits on numbers (``float_hook`` is the same check);
-* ids are JSON integers in range, strings 1..255 characters without NUL, ``metric_name`` not blank;
-* ``quantity`` is a plain JSON number (no exponent, no string) greater than 0, at most 20 digits before the point
-  and 12 after;
-* ``event_time`` is ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` with ``Z``, an offset ``+HH:MM`` or none (naive = UTC),
-  converted to UTC and within 1900..9000;
-* ``properties`` is an object whose JSON is at most 16 KiB, nested at most 32 deep; no unknown fields anywhere.
+An event:
+
+* names its customer by ``customer_id`` (an integer 1..2147483647) and/or ``external_customer_id``;
+* ``metric_name`` (not blank), ``external_customer_id`` and ``event_id`` are strings of 1..255 characters without
+  NUL (PostgreSQL cannot store one);
+* ``quantity`` is a JSON number, or a string holding one (``"1.5"``), greater than 0, with at most 12 decimal places
+  and 20 digits before the point (``5e-324`` and ``3.2e66`` are refused naming the rule they break);
+* ``event_time`` (optional: now) is an ISO 8601 string ``YYYY-MM-DD[THH:MM[:SS[.fraction]]]`` with ``Z``, an offset
+  ``+HH:MM``/``+HHMM`` or none (naive means UTC), its year (as written) from 1900 to 8999; converted to UTC; a
+  number is refused (not read as seconds since 1970);
+* ``properties`` (optional) is a JSON object of at most 16 KiB, nested at most 512 deep, its numbers within the
+  limits of free-form JSON (:func:`fubble.api.json.exponent_problem`; integers of at most 64 digits);
+* no other field.
+
+A refused event's errors are ``(field, message)`` pairs: a single event's 422 locates them at ``["body", field]``,
+a batch's 422 lists each bad event by index with ``"field: message"`` reasons, an import names the line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any, NamedTuple
 
 import msgspec
 
-from fubble.api.fields import MAX_ID, MAX_METADATA_BYTES
-from fubble.api.json import MAX_NUMBER_CHARS, parse_decimal
+from fubble.api.fields import (
+    _TIME_FORMAT,
+    _TIME_RANGE,
+    DECIMAL_PLACES,
+    MAX_ID,
+    MAX_METADATA_BYTES,
+    MAX_YEAR,
+    MIN_YEAR,
+    NOT_BLANK,
+    WHOLE_DIGITS,
+)
+from fubble.api.json import MAX_NUMBER_CHARS, exponent_problem, parse_decimal
 from fubble.db.types import dumps_exact
-from fubble.events.fast import ParsedEvent, utc_time
+from fubble.errors import InvalidInput
+from fubble.events.schemas import EventIn
 
-_Text = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
-_Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+MAX_TEXT = 255  # ShortText / Name in fubble.api.fields
+MAX_DEPTH = 512  # nesting of properties (deeper JSON would exhaust the stack of the code that walks it)
+_NOT_BLANK = re.compile(NOT_BLANK)
+
+
+def _least_quantity() -> tuple[Decimal, bool]:
+    """``(bound, inclusive)``: the least quantity, as :class:`~fubble.events.schemas.EventIn` documents it (its
+    field type, e.g. :data:`fubble.api.fields.Quantity`, is where the rule is changed)."""
+    for meta in EventIn.model_fields["quantity"].metadata:
+        if getattr(meta, "gt", None) is not None:
+            return Decimal(meta.gt), False
+        if getattr(meta, "ge", None) is not None:
+            return Decimal(meta.ge), True
+    raise TypeError("EventIn.quantity documents no minimum")
+
+
+LEAST_QUANTITY, LEAST_INCLUSIVE = _least_quantity()
+_TOO_SMALL = f"must be at least {LEAST_QUANTITY}" if LEAST_INCLUSIVE else f"must be greater than {LEAST_QUANTITY}"
+
+
+class ParsedEvent(NamedTuple):
+    """A valid event, as sent (the customer as named; ``event_time`` ``None`` when left out)."""
+
+    customer_id: int | None
+    external_customer_id: str | None
+    metric_name: str
+    quantity: Decimal
+    event_time: datetime | None
+    properties: dict[str, Any] | None
+    event_id: str | None
+
+
+class Refused(NamedTuple):
+    """An invalid event of a batch: its ``event_id`` (if a string) and what is wrong with it."""
+
+    event_id: str | None
+    reasons: list[str]
 
 
 class _WireEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    metric_name: _Text
-    quantity: msgspec.Raw
-    customer_id: _Id | None = None
-    external_customer_id: _Text | None = None
-    event_time: str | None = None
+    """The JSON shape of an event: field names and JSON types (values are :func:`_checked`)."""
+
+    metric_name: str
+    quantity: Any  # a number or a numeric string: checked by _quantity
+    customer_id: int | None = None
+    external_customer_id: str | None = None
+    event_time: Any = None  # checked by _time, so a number gets the date-time message
     properties: dict[str, Any] | None = None
-    event_id: _Text | None = None
+    event_id: str | None = None
 
 
 class _WireBatch(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     events: list[_WireEvent]
 
 
+class _RawBatch(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    events: list[msgspec.Raw]
+
+
+# Numbers become exact Decimals (as fubble.api.json parses them); their size is a rule of the field they are in.
 _EVENT = msgspec.json.Decoder(_WireEvent, float_hook=parse_decimal)
 _BATCH = msgspec.json.Decoder(_WireBatch, float_hook=parse_decimal)
+_RAW_BATCH = msgspec.json.Decoder(_RawBatch)
+_BOM = b"\xef\xbb\xbf"
+
+Problems = list[tuple[str, str]]  # (field, message); field "" for the event as a whole
+
+
+class Malformed(Exception):
+    """The bytes are not JSON (the message says where)."""
 
 
 def decode_event(body: bytes) -> ParsedEvent | None:
-    """The event of a ``POST /events/`` body, or ``None`` (ask the FastAPI route: valid or not)."""
+    """The event of a ``POST /events/`` body; :class:`~fubble.errors.InvalidInput` (422, each error located at
+    ``["body", field]``) if it is not valid; ``None`` if the body is not JSON (the FastAPI route, whose JSON parser
+    reads every body the API takes, then says where)."""
+    try:
+        outcome = decode_line(body)
+    except Malformed:
+        return None
+    if isinstance(outcome, ParsedEvent):
+        return outcome
+    raise InvalidInput(
+        [{"loc": ["body", field] if field else ["body"], "msg": msg, "type": "value_error"} for field, msg in outcome]
+    )
+
+
+def decode_line(body: bytes) -> ParsedEvent | Problems:
+    """The event of one JSON document, or what is wrong with it; :class:`Malformed` if it is not JSON."""
     try:
         wire = _EVENT.decode(body)
-    except Exception:  # malformed, or a shape this decoder leaves to EventIn
-        return None
-    return _event(wire)
+    except msgspec.ValidationError as exc:
+        return _fields_problems(body) or [_located(str(exc))]
+    except msgspec.DecodeError as exc:
+        if body.startswith(_BOM):
+            return decode_line(body[len(_BOM) :])
+        raise Malformed(_malformed(exc)) from exc
+    return _checked(wire)
 
 
-def decode_batch(body: bytes, max_events: int) -> list[ParsedEvent] | None:
-    """The events of a ``POST /events/batch`` body (1 to ``max_events`` of them), or ``None`` if any is not certain
-    to be valid (the FastAPI route then reports every bad event by its index)."""
+def decode_batch(body: bytes, max_events: int) -> list[ParsedEvent | Refused] | None:
+    """The events of a ``POST /events/batch`` body, 1 to ``max_events`` of them, each valid or :class:`Refused` (the
+    service then fails the batch listing every bad event, these and those it finds itself, by index:
+    :func:`batch_errors`). A 422 for a body that is not a batch; ``None`` if it is not JSON (as for
+    :func:`decode_event`)."""
+    if body.startswith(_BOM):
+        body = body[len(_BOM) :]
     try:
-        wire = _BATCH.decode(body)
-    except Exception:
+        wires: Sequence[_WireEvent | msgspec.Raw] = _BATCH.decode(body).events
+    except msgspec.ValidationError:  # an event, or the body itself, is not of the shape: find out which
+        try:
+            wires = _RAW_BATCH.decode(body).events
+        except msgspec.ValidationError as exc:
+            field, msg = _located(str(exc), "a batch")
+            raise InvalidInput.at(("body", field) if field else ("body",), msg) from exc
+    except msgspec.DecodeError:
         return None
-    if not 1 <= len(wire.events) <= max_events:
-        return None
-    events = []
-    for item in wire.events:
-        event = _event(item)
-        if event is None:
-            return None
-        events.append(event)
+    check_count(len(wires), max_events)
+    events: list[ParsedEvent | Refused] = []
+    for wire in wires:
+        outcome = _checked(wire) if isinstance(wire, _WireEvent) else decode_line(bytes(wire))  # it parsed
+        events.append(outcome if isinstance(outcome, ParsedEvent) else Refused(_event_id_of(wire), reasons(outcome)))
     return events
 
 
-def _event(wire: _WireEvent) -> ParsedEvent | None:
+def check_count(count: int, max_events: int) -> None:
+    if count < 1:
+        raise InvalidInput.at(("body", "events"), "must hold at least one event")
+    if count > max_events:
+        raise InvalidInput.at(("body", "events"), f"holds {count} events; at most {max_events} are allowed")
+
+
+def reasons(problems: Problems) -> list[str]:
+    """An event's problems as the reasons a batch error or an import line gives (``"field: message"``)."""
+    return [f"{field}: {msg}" if field else msg for field, msg in problems]
+
+
+def batch_errors(event_ids: Sequence[str | None], problems: dict[int, list[str]]) -> dict[str, Any]:
+    """The 422 detail of a refused batch: every bad event by index, with its ``event_id`` and reasons."""
+    errors = [
+        {"index": index, "event_id": event_ids[index], "reason": "; ".join(problems[index])}
+        for index in sorted(problems)
+    ]
+    count = len(errors)
+    return {
+        "message": f"{count} of {len(event_ids)} events {'is' if count == 1 else 'are'} invalid; nothing was stored",
+        "errors": errors,
+    }
+
+
+_FIELDS = frozenset(_WireEvent.__struct_fields__)
+_REQUIRED = [field for field in _WireEvent.__struct_fields__ if field in ("metric_name", "quantity")]
+
+
+def _fields_problems(body: bytes) -> Problems:
+    """Every unknown and every missing field of an event (msgspec names only the first), if that is what is wrong."""
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.MsgspecError:
+        return []
+    if not isinstance(value, dict):
+        return []
+    problems = [(str(key), "is not a field of an event") for key in value if key not in _FIELDS]
+    return problems + [(field, "is required") for field in _REQUIRED if field not in value]
+
+
+def _event_id_of(wire: _WireEvent | msgspec.Raw) -> str | None:
+    if isinstance(wire, _WireEvent):
+        return wire.event_id
+    try:
+        value = msgspec.json.decode(bytes(wire))
+    except msgspec.DecodeError:
+        return None
+    event_id = value.get("event_id") if isinstance(value, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+_EXPECTED = re.compile(r"^Expected `([^`]*)`, got `([^`]*)`$")
+_KINDS = {"int": "an integer", "str": "a string", "object": "a JSON object", "array": "a list", "null": "null"}
+_KINDS |= {"float": "a number", "bool": "a boolean"}
+
+
+def _kind(names: str) -> str:
+    return " or ".join(_KINDS.get(name, name) for name in names.split(" | ") if name != "null")
+
+
+_AT = re.compile(r"^(.*?)(?: - at `\$(?:\.events\[\d+\])?(?:\.(\w+))?[^`]*`)?$", re.DOTALL)
+_FIELD_NAMED = re.compile(r"^Object (missing required|contains unknown) field `([^`]*)`$")
+
+
+def _located(message: str, what: str = "an event") -> tuple[str, str]:
+    """``(field, message)`` of a msgspec validation error (``... - at `$.quantity```)."""
+    match = _AT.match(message)
+    text, field = (match.group(1), match.group(2) or "") if match else (message, "")
+    named = _FIELD_NAMED.match(text)
+    if named:
+        field = named.group(2)
+        text = "is required" if named.group(1) == "missing required" else f"is not a field of {what}"
+    expected = _EXPECTED.match(text)
+    if expected:
+        text = f"must be {_kind(expected.group(1))}, not {_kind(expected.group(2))}"
+    return field, text
+
+
+def _malformed(exc: msgspec.DecodeError) -> str:
+    return f"invalid JSON: {str(exc).removeprefix('JSON is malformed: ')}"
+
+
+def _checked(wire: _WireEvent) -> ParsedEvent | Problems:
+    """The rules about an event's values (its JSON shape was checked by msgspec)."""
+    problems: Problems = []
     customer_id = wire.customer_id
     external = wire.external_customer_id
+    if customer_id is not None and not 1 <= customer_id <= MAX_ID:
+        problems.append(("customer_id", f"must be between 1 and {MAX_ID}"))
+    if external is not None:
+        _text(problems, "external_customer_id", external)
     if customer_id is None and external is None:
-        return None
+        problems.append(("customer_id", "customer_id or external_customer_id is required"))
     name = wire.metric_name
-    event_id = wire.event_id
-    if (
-        "\x00" in name
-        or not name.strip()
-        or (external is not None and "\x00" in external)
-        or (event_id is not None and "\x00" in event_id)
-    ):
-        return None
+    _text(problems, "metric_name", name)
+    if name and not _NOT_BLANK.search(name):
+        problems.append(("metric_name", "must not be blank"))
     quantity = _quantity(wire.quantity)
-    if quantity is None:
-        return None
+    if isinstance(quantity, str):
+        problems.append(("quantity", quantity))
     event_time = None
     if wire.event_time is not None:
         event_time = utc_time(wire.event_time)
-        if event_time is None:
-            return None
+        if isinstance(event_time, str):
+            problems.append(("event_time", event_time))
     properties = wire.properties
-    if properties is not None and not _plain_properties(properties):
-        return None
+    if properties is not None:
+        problem = _properties_problem(properties)
+        if problem is not None:
+            problems.append(("properties", problem))
+    event_id = wire.event_id
+    if event_id is not None:
+        _text(problems, "event_id", event_id)
+    if problems or isinstance(quantity, str) or isinstance(event_time, str):
+        return problems
     return ParsedEvent(customer_id, external, name, quantity, event_time, properties, event_id)
 
 
-# A positive plain decimal: at most 20 digits before the point, 1..12 after, no sign, no exponent.
-_QUANTITY = re.compile(rb"(?:[1-9]\d{0,19}|0)(?:\.\d{1,12})?")
-_QUANTITIES: dict[bytes, Decimal | None] = {}
+def _text(problems: Problems, field: str, value: str) -> None:
+    if not 1 <= len(value) <= MAX_TEXT:
+        problems.append((field, f"must be 1 to {MAX_TEXT} characters long"))
+    elif "\x00" in value:
+        problems.append((field, "must not contain NUL characters"))
+
+
+# --- quantity -----------------------------------------------------------------------------------------------------
+
+_NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_QUANTITIES: dict[Any, Decimal | str] = {}
 _CACHE_LIMIT = 65_536
-_UNSEEN = Decimal(-1)  # never a cached value (those are positive, or None)
+_NOT_A_NUMBER = "must be a number (or a string holding one)"
 
 
-def _quantity(raw: msgspec.Raw) -> Decimal | None:
-    text = bytes(raw)
-    value = _QUANTITIES.get(text, _UNSEEN)  # not try/except: raising KeyError on every new value costs more
-    if value is not _UNSEEN:
-        return value
-    value = None
-    if _QUANTITY.fullmatch(text):
-        value = Decimal(text.decode())
-        if not value:
-            value = None
-    if len(_QUANTITIES) >= _CACHE_LIMIT:
-        _QUANTITIES.clear()
-    _QUANTITIES[text] = value
-    return value
-
-
-_MAX_DEPTH = 32
-
-
-def _plain_properties(properties: dict[str, Any]) -> bool:
-    """Whether ``properties`` is within the size limit, and its integers within :mod:`fubble.api.json`'s limits
-    (its other numbers were checked by ``float_hook`` while decoding)."""
-    return _plain(properties, 0) and len(dumps_exact(properties).encode()) <= MAX_METADATA_BYTES
-
-
-def _plain(value: Any, depth: int) -> bool:
+def _quantity(value: Any) -> Decimal | str:
+    """The quantity, or what is wrong with it (cached: many events share their quantity)."""
     kind = type(value)
-    if kind is dict:
-        return depth < _MAX_DEPTH and all(_plain(item, depth + 1) for item in value.values())
-    if kind is list:
-        return depth < _MAX_DEPTH and all(_plain(item, depth + 1) for item in value)
-    if kind is int:
-        return len(str(value)) <= MAX_NUMBER_CHARS
-    return kind in (str, Decimal, bool) or value is None
+    if kind is not int and kind is not Decimal and kind is not str:
+        return _NOT_A_NUMBER
+    # 1, Decimal("1") and "1" would be one entry without the kind; Decimal("1.0") == Decimal("1.00") without str
+    key = (kind, str(value) if kind is Decimal else value)
+    cached = _QUANTITIES.get(key)
+    if cached is None:
+        cached = _quantity_of(value)
+        if len(_QUANTITIES) >= _CACHE_LIMIT:
+            _QUANTITIES.clear()
+        _QUANTITIES[key] = cached
+    return cached
+
+
+def _quantity_of(value: int | Decimal | str) -> Decimal | str:
+    if isinstance(value, str):
+        text = value.strip()
+        if not _NUMERIC_TEXT.fullmatch(text):
+            return _NOT_A_NUMBER
+        value = Decimal(text)
+    number = Decimal(value)
+    if number < LEAST_QUANTITY or (number == LEAST_QUANTITY and not LEAST_INCLUSIVE):
+        return _TOO_SMALL
+    # Counted like pydantic's max_digits/decimal_places (trailing zeros are not digits): 1e2 has 3 whole digits.
+    _sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    count = len(digits)
+    while count > 1 and digits[count - 1] == 0:
+        count -= 1
+        exponent += 1
+    places = max(-exponent, 0)
+    whole = max(count + exponent, 0)
+    if places > DECIMAL_PLACES:
+        return f"must have at most {DECIMAL_PLACES} decimal places"
+    if whole > WHOLE_DIGITS:
+        return f"must have at most {WHOLE_DIGITS} digits before the decimal point"
+    return number
+
+
+# --- event_time ---------------------------------------------------------------------------------------------------
+
+_TIMES: dict[Any, datetime | str] = {}
+# A date, optionally a time (seconds and a fraction optional), optionally Z or an offset; naive means UTC.
+_TIME = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)"
+    r"(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?"
+    r"(?:([Zz])|([+-])([01]\d|2[0-3]):?([0-5]\d))?"
+)
+
+
+def utc_time(value: Any) -> datetime | str:
+    """The instant in UTC of an ``event_time``, or what is wrong with it (cached: many events share their time)."""
+    if type(value) is not str:
+        return _TIME_FORMAT
+    parsed = _TIMES.get(value)
+    if parsed is None:
+        parsed = _parse_time(value)
+        if len(_TIMES) >= _CACHE_LIMIT:
+            _TIMES.clear()
+        _TIMES[value] = parsed
+    return parsed
+
+
+def _parse_time(value: str) -> datetime | str:
+    match = _TIME.fullmatch(value)
+    if match is None:
+        return _TIME_FORMAT
+    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
+    if not MIN_YEAR <= int(year) <= MAX_YEAR:
+        return _TIME_RANGE
+    try:
+        offset = UTC
+        if sign is not None:
+            delta = timedelta(hours=int(off_h), minutes=int(off_m))
+            offset = timezone(-delta if sign == "-" else delta)
+        local = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=offset,
+        )
+    except ValueError:  # no such day or hour; an offset of 24 hours or more
+        return _TIME_FORMAT
+    return local.astimezone(UTC)
+
+
+# --- properties ---------------------------------------------------------------------------------------------------
+
+
+_INT_LIMIT = 10**MAX_NUMBER_CHARS
+
+
+def _properties_problem(properties: dict[str, Any]) -> str | None:
+    """Nesting, integers (at most 64 digits), other numbers (:func:`fubble.api.json.exponent_problem`, as for all
+    free-form JSON) and the size."""
+    problem = _plain(properties, 0) or exponent_problem(properties)
+    if problem is None and len(dumps_exact(properties).encode()) > MAX_METADATA_BYTES:
+        problem = f"must serialize to at most {MAX_METADATA_BYTES} bytes of JSON"
+    return problem
+
+
+def _plain(value: Any, depth: int) -> str | None:
+    """What is wrong with the nesting or the integers inside ``properties``, if anything."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            return f"must be nested at most {MAX_DEPTH} deep"
+        for item in value.values() if kind is dict else value:
+            if type(item) in (dict, list, int):
+                problem = _plain(item, depth + 1)
+                if problem is not None:
+                    return problem
+        return None
+    if kind is int and not -_INT_LIMIT < value < _INT_LIMIT:
+        return f"numbers must have at most {MAX_NUMBER_CHARS} digits"
+    return None

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from simplejson.encoder import encode_basestring
 
 from fubble.db.types import dumps_exact
-from fubble.events.fast import ParsedEvent
+from fubble.events.decoder import ParsedEvent
 
 _CANONICAL_CACHE: dict[Decimal | int, str] = {}
 _CACHE_LIMIT = 4096

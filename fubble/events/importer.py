@@ -1,18 +1,21 @@
 """Streaming import of usage events from an NDJSON or CSV file (``fubble events import FILE``).
 
-The file is read line by line (memory stays bounded by one batch), and each batch of events is stored through the
-same service as ``POST /events/batch`` in its own transaction: all of the batch or none of it. An NDJSON line goes
-through the decoder of the HTTP fast path (:mod:`fubble.events.decoder`, straight from bytes) when that is certain of
-it, and through the JSON parser and ``EventIn`` otherwise, so every error message stays that of ``POST /events/batch``.
+The file is read line by line (memory stays bounded by one batch, plus one counter per distinct event without an
+``event_id``), and each batch of events is stored through the same service as ``POST /events/batch`` in its own
+transaction: all of the batch or none of it. Every line (a CSV row as the JSON object of its cells) is decoded by
+:mod:`fubble.events.decoder`, the one definition of a valid event, so its errors are those of ``POST /events/``.
 
-Idempotent: an event without ``event_id`` gets ``import:<file key>:<line>``, where the file key is
-``sha256(first 1 MiB of the file + its size)[:16]``, so importing the same file again stores nothing new (every event
-is a duplicate of itself). Give events your own ``event_id`` if you need edits of a file to stay idempotent.
+Idempotent by content: an event without ``event_id`` gets ``import:<fingerprint>:<n>``, from the canonical form of
+the event alone (:func:`~fubble.events.fingerprint.fingerprint`: ``{"a":1}`` and ``{"a": 1.0}`` are the same event)
+and ``n``, how many identical events without ``event_id`` came before it in the file (so two identical lines stay two
+events). Importing the file again, or an edited copy, adds exactly the events that are new or changed; an event whose
+line was changed is a new event, and the old one stays (nothing tells a correction from a new event).
 
 Resumable: after each committed batch, ``FILE.fubble-import.json`` records the byte offset and line number of the
-next unread line, the file key, and a hash of the file's first MiB up to that offset. A re-run continues from there
-(with the same file key, even if lines after the offset were edited, e.g. to fix a bad one); a file changed before the
-offset is refused. ``restart=True`` ignores the checkpoint. The checkpoint is removed when the import completes.
+next unread line and a hash of the file's first MiB up to that offset. A re-run continues from there (re-reading the
+lines before it to count identical events, without storing them), even if lines after the offset were edited, e.g. to
+fix a bad one; a file changed before the offset is refused (``--restart`` imports it from line 1, adding only new
+or changed events). ``restart=True`` ignores the checkpoint. The checkpoint is removed when the import completes.
 
 A bad line stops the import: the batches before it are committed, its own batch is not, and the checkpoint points at
 that batch's start, so fixing the line and running the same command again continues without duplicates.
@@ -25,26 +28,30 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 from fubble.api.json import loads
 from fubble.api.routing import is_retryable
 from fubble.clock import Clock
 from fubble.db.session import Database
 from fubble.errors import FubbleError, InvalidInput
-from fubble.events.decoder import decode_event
-from fubble.events.fast import ParsedEvent
-from fubble.events.service import record_batch
+from fubble.events.decoder import Malformed, ParsedEvent, decode_line, reasons
+from fubble.events.fingerprint import fingerprint
+from fubble.events.service import record_parsed_batch
 
 ACTOR = "cli import"
 FORMATS = ("ndjson", "csv")
 HEAD_BYTES = 1 << 20
 MAX_LINE_BYTES = 1 << 20
 CHECKPOINT_SUFFIX = ".fubble-import.json"
+CHECKPOINT_VERSION = 2  # 1: ids derived from the file's first MiB (refused: its ids are not those of this version)
 _RETRIES = 5
 _COLUMNS = {"event_id", "customer_id", "external_customer_id", "metric_name", "quantity", "event_time", "properties"}
 _PROPERTY_PREFIX = "properties."
@@ -80,8 +87,9 @@ class ImportFailed(Exception):
 class _Record:
     line: int
     end: int  # byte offset just after this record
-    event: dict[str, Any] | ParsedEvent | None  # as parsed JSON, or checked by the decoder; None for a blank line
+    event: ParsedEvent | None  # None for a blank line (and for a CSV row, see _csv_rows)
     problem: str | None = None
+    cells: list[str] | None = None  # a CSV row's cells (None for a blank line)
 
 
 Progress = Callable[[int, int], None]  # (bytes done, events done in this run)
@@ -118,34 +126,36 @@ def import_events(
     fmt = format_of(path, fmt)
     checkpoint = checkpoint_path(path)
     summary = Summary()
-    key, offset, line = _file_key(path), 0, 1
+    offset, line = 0, 1
     if restart:
         checkpoint.unlink(missing_ok=True)
     elif checkpoint.exists():
-        key, offset, line = _resume(path, checkpoint, fmt)
+        offset, line = _resume(path, checkpoint, fmt)
         summary.resumed_at_line = line
+    ids = _DerivedIds()
     with path.open("rb") as stream:
         header = _csv_header(stream) if fmt == "csv" else None
+        if offset:  # the events before it were stored: count them again, to number identical events alike
+            stream.seek(0)
+            for record in _records(stream, header, 0, 1):
+                if record.line >= line:
+                    break
+                if record.event is not None:
+                    ids.of(record.event)
         stream.seek(offset)
-        records = _csv_records(stream, header, offset, line) if header else _ndjson_records(stream, offset, line)
-        batch: list[dict[str, Any] | ParsedEvent] = []
+        batch: list[ParsedEvent] = []
         lines: list[int] = []
-        for record in records:
+        for record in _records(stream, header, offset, line):
             if record.problem is not None:
                 raise ImportFailed([LineProblem(record.line, record.problem)], _failed(summary, 1), line)
             event = record.event
             if event is not None:
-                if isinstance(event, ParsedEvent):
-                    if event.event_id is None:
-                        event = event._replace(event_id=f"import:{key}:{record.line}")
-                elif event.setdefault("event_id", None) is None:
-                    event["event_id"] = f"import:{key}:{record.line}"
-                batch.append(event)
+                batch.append(ids.of(event))
                 lines.append(record.line)
             if len(batch) >= batch_size:
                 _commit(database, batch, lines, clock, summary, line)
                 offset, line = record.end, record.line + 1
-                _save_checkpoint(path, checkpoint, fmt, key, offset, line)
+                _save_checkpoint(path, checkpoint, fmt, offset, line)
                 batch, lines = [], []
                 if progress is not None:
                     progress(offset, summary.events)
@@ -157,6 +167,27 @@ def import_events(
     return summary
 
 
+class _DerivedIds:
+    """The ``event_id`` of events sent without one: ``import:<fingerprint>:<n>``, ``n`` counting the identical events
+    before it in the file. One counter per distinct event (a 64-bit key: about 100 bytes each)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, int] = {}
+
+    def of(self, event: ParsedEvent) -> ParsedEvent:
+        if event.event_id is not None:
+            return event
+        digest = fingerprint(event)
+        key = int(digest[:16], 16)
+        occurrence = self._seen.get(key, 0) + 1
+        self._seen[key] = occurrence
+        return event._replace(event_id=f"import:{digest[:32]}:{occurrence}")
+
+
+def _records(stream: IO[bytes], header: list[str] | None, offset: int, line: int) -> Iterator[_Record]:
+    return _csv_records(stream, header, offset, line) if header else _ndjson_records(stream, offset, line)
+
+
 def _failed(summary: Summary, errors: int) -> Summary:
     summary.errors = errors
     return summary
@@ -164,7 +195,7 @@ def _failed(summary: Summary, errors: int) -> Summary:
 
 def _commit(
     database: Database,
-    batch: list[dict[str, Any] | ParsedEvent],
+    batch: list[ParsedEvent],
     lines: list[int],
     clock: Clock,
     summary: Summary,
@@ -175,7 +206,7 @@ def _commit(
         try:
             with database.transaction() as session:
                 session.info["actor"] = ACTOR
-                result = record_batch(session, batch, clock=clock, max_events=len(batch))
+                result = record_parsed_batch(session, batch, clock=clock)
             break
         except InvalidInput as exc:
             raise ImportFailed(_problems(exc.detail, lines), _failed(summary, _error_count(exc.detail)), start) from exc
@@ -237,22 +268,24 @@ def _ndjson_records(stream: IO[bytes], offset: int, line: int) -> Iterator[_Reco
         if text is None:
             yield _Record(number, end, None, _UNREADABLE)
             return
-        event = decode_event(raw)  # the common line, checked exactly like EventIn (None: ask the parser and EventIn)
-        if event is not None:
-            yield _Record(number, end, event)
-            continue
         if not text.strip():
             yield _Record(number, end, None)
             continue
-        try:
-            value = loads(text)
-        except (json.JSONDecodeError, ValueError) as exc:
-            yield _Record(number, end, None, f"invalid JSON: {exc}")
+        record = _decoded(number, end, raw.removeprefix(b"\xef\xbb\xbf") if offset == 0 else raw)
+        yield record
+        if record.problem is not None:
             return
-        if not isinstance(value, dict):
-            yield _Record(number, end, None, "must be a JSON object (one event per line)")
-            return
-        yield _Record(number, end, value)
+
+
+def _decoded(number: int, end: int, raw: bytes) -> _Record:
+    """The record of one event as JSON bytes, decoded like ``POST /events/`` decodes its body."""
+    try:
+        outcome = decode_line(raw)
+    except Malformed as exc:
+        return _Record(number, end, None, str(exc))
+    if isinstance(outcome, ParsedEvent):
+        return _Record(number, end, outcome)
+    return _Record(number, end, None, "; ".join(reasons(outcome)))
 
 
 def _csv_header(stream: IO[bytes]) -> list[str]:
@@ -260,9 +293,9 @@ def _csv_header(stream: IO[bytes]) -> list[str]:
     for record in _csv_rows(stream, 0, 1):
         if record.problem is not None:
             raise ImportFailed([LineProblem(record.line, record.problem)], _failed(Summary(), 1))
-        if record.event is None:
+        if record.cells is None:
             continue
-        columns = [c.strip() for c in _cells(record)]
+        columns = [c.strip() for c in record.cells]
         problem = _header_problem(columns)
         if problem is not None:
             raise ImportFailed([LineProblem(record.line, problem)], _failed(Summary(), 1))
@@ -283,15 +316,8 @@ def _header_problem(columns: list[str]) -> str | None:
     return f"missing column(s): {', '.join(missing)}" if missing else None
 
 
-def _cells(row: _Record) -> list[str]:
-    """The cells of a record of :func:`_csv_rows`."""
-    assert isinstance(row.event, dict)
-    cells: list[str] = row.event["row"]
-    return cells
-
-
 def _csv_rows(stream: IO[bytes], offset: int, line: int) -> Iterator[_Record]:
-    """Records as ``{"row": [cells]}``; a quoted cell may span lines (the record's line is its first)."""
+    """Records with their ``cells``; a quoted cell may span lines (the record's line is its first)."""
     pending: list[str] = []
     size = quotes = 0
     first = line
@@ -319,7 +345,7 @@ def _csv_rows(stream: IO[bytes], offset: int, line: int) -> Iterator[_Record]:
         except csv.Error as exc:
             yield _Record(first, end, None, f"invalid CSV: {exc}")
             return
-        yield _Record(first, end, {"row": rows[0] if rows else []})
+        yield _Record(first, end, None, cells=rows[0] if rows else [])
     if pending:
         yield _Record(first, offset, None, "unterminated quoted cell at the end of the file")
 
@@ -327,23 +353,35 @@ def _csv_rows(stream: IO[bytes], offset: int, line: int) -> Iterator[_Record]:
 def _csv_records(stream: IO[bytes], header: list[str], offset: int, line: int) -> Iterator[_Record]:
     if offset == 0:  # skip the header line(s)
         for record in _csv_rows(stream, 0, 1):
-            if record.event is not None:
+            if record.cells is not None:
                 offset, line = record.end, record.line + 1
                 break
         stream.seek(offset)
     for record in _csv_rows(stream, offset, line):
-        if record.event is None or record.problem is not None:
+        if record.cells is None or record.problem is not None:
             yield record
             if record.problem is not None:
                 return
             continue
-        event, problem = _csv_event(header, _cells(record))
-        yield _Record(record.line, record.end, event, problem)
-        if problem is not None:
+        event, problem = _csv_event(header, record.cells)
+        decoded = (
+            _Record(record.line, record.end, None, problem)
+            if event is None
+            else _decoded(record.line, record.end, _JSON.encode(event))
+        )
+        yield decoded
+        if decoded.problem is not None:
             return
 
 
+_JSON = msgspec.json.Encoder(decimal_format="number")
+_WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+
 def _csv_event(header: list[str], cells: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """The JSON object of a row's cells: ``customer_id`` an integer if it is one, the other columns strings
+    (``quantity`` a numeric string, which events may send), ``properties`` the JSON object of its cell and/or the
+    ``properties.NAME`` cells."""
     if len(cells) != len(header):
         return None, f"has {len(cells)} cells, the header has {len(header)}"
     event: dict[str, Any] = {}
@@ -361,6 +399,8 @@ def _csv_event(header: list[str], cells: list[str]) -> tuple[dict[str, Any] | No
             if not isinstance(value, dict):
                 return None, "properties: must be a JSON object"
             event["properties"] = value
+        elif column == "customer_id" and _WHOLE_NUMBER.fullmatch(cell):
+            event[column] = int(cell)
         else:
             event[column] = cell
     if named:
@@ -380,14 +420,14 @@ def _head_hash(path: Path, upto: int) -> str:
         return hashlib.sha256(stream.read(min(upto, HEAD_BYTES))).hexdigest()
 
 
-def _file_key(path: Path) -> str:
-    with path.open("rb") as stream:
-        head = stream.read(HEAD_BYTES)
-    return hashlib.sha256(head + str(path.stat().st_size).encode()).hexdigest()[:16]
-
-
-def _save_checkpoint(path: Path, checkpoint: Path, fmt: str, key: str, offset: int, line: int) -> None:
-    state = {"version": 1, "format": fmt, "key": key, "offset": offset, "line": line, "head": _head_hash(path, offset)}
+def _save_checkpoint(path: Path, checkpoint: Path, fmt: str, offset: int, line: int) -> None:
+    state = {
+        "version": CHECKPOINT_VERSION,
+        "format": fmt,
+        "offset": offset,
+        "line": line,
+        "head": _head_hash(path, offset),
+    }
     temporary = checkpoint.with_name(checkpoint.name + ".tmp")
     with temporary.open("w", encoding="utf-8") as out:
         json.dump(state, out)
@@ -396,8 +436,8 @@ def _save_checkpoint(path: Path, checkpoint: Path, fmt: str, key: str, offset: i
     os.replace(temporary, checkpoint)
 
 
-def _resume(path: Path, checkpoint: Path, fmt: str) -> tuple[str, int, int]:
-    """``(file key, offset, line)`` to continue from; refuses a checkpoint that does not fit the file."""
+def _resume(path: Path, checkpoint: Path, fmt: str) -> tuple[int, int]:
+    """``(offset, line)`` to continue from; refuses a checkpoint that does not fit the file."""
 
     def refuse(reason: str) -> ImportFailed:
         return ImportFailed(
@@ -407,95 +447,14 @@ def _resume(path: Path, checkpoint: Path, fmt: str) -> tuple[str, int, int]:
 
     try:
         state = json.loads(checkpoint.read_text(encoding="utf-8"))
-        key, offset, line = str(state["key"]), int(state["offset"]), int(state["line"])
+        version, offset, line = state["version"], int(state["offset"]), int(state["line"])
         head, saved_format = str(state["head"]), state["format"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise refuse(f"the checkpoint is unreadable ({exc})") from exc
+    if version != CHECKPOINT_VERSION:
+        raise refuse("the checkpoint was written by an older fubble, whose ids were derived otherwise")
     if saved_format != fmt:
         raise refuse(f"the checkpoint is of a {saved_format} import, not {fmt}")
     if offset < 0 or line < 1 or offset > path.stat().st_size or _head_hash(path, offset) != head:
         raise refuse(f"the file changed before line {line}, where the interrupted import stopped")
-    return key, offset, line
-
-
-# --- the command line ---------------------------------------------------------------------------------------------
-
-
-def run(
-    url: str,
-    path: Path,
-    *,
-    clock: Clock,
-    fmt: str | None,
-    batch_size: int,
-    restart: bool,
-    echo: Callable[[str, bool], None],
-) -> int:
-    """``fubble events import``: import with a progress bar (on stderr), print a summary; the exit status."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    if not restart and checkpoint_path(path).exists():
-        echo(f"resuming from the checkpoint {checkpoint_path(path).name} (--restart ignores it)", True)
-    database = Database(url)
-    started = time.monotonic_ns()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[events]:,} events, {task.fields[rate]} events/s"),
-        TimeRemainingColumn(),
-    )
-    summary: Summary | None = None
-    try:
-        with Progress(*columns, console=console) as bar:
-            task = bar.add_task(f"importing {path.name}", total=max(path.stat().st_size, 1), events=0, rate="0")
-
-            def on_progress(done: int, events: int) -> None:
-                bar.update(task, completed=done, events=events, rate=f"{_per_second(events, _elapsed_ns(started)):,}")
-
-            summary = import_events(
-                database, path, clock=clock, fmt=fmt, batch_size=batch_size, restart=restart, progress=on_progress
-            )
-    except ImportFailed as failure:
-        for problem in failure.problems[:20]:
-            echo(f"line {problem.line}: {problem.reason}", True)
-        if len(failure.problems) > 20:
-            echo(f"... and {len(failure.problems) - 20} more bad lines", True)
-        echo(_summary_line(failure.summary, started), True)
-        if failure.next_line is not None:
-            echo(
-                f"nothing from line {failure.next_line} on was stored: fix the file and run the same command again "
-                f"to continue from line {failure.next_line}",
-                True,
-            )
-        return 2
-    except FubbleError as exc:
-        echo(f"error: {exc.detail}", True)
-        return 2
-    finally:
-        database.dispose()
-    echo(_summary_line(summary, started), False)
-    return 0
-
-
-def _summary_line(summary: Summary, started_ns: int) -> str:
-    elapsed = _elapsed_ns(started_ns)
-    resumed = f", resumed at line {summary.resumed_at_line}" if summary.resumed_at_line is not None else ""
-    tenths = elapsed // 100_000_000
-    return (
-        f"accepted {summary.accepted}, duplicates {summary.duplicates}, errors {summary.errors} "
-        f"({summary.events} events in {tenths // 10}.{tenths % 10}s, "
-        f"{_per_second(summary.events, elapsed):,} events/s{resumed})"
-    )
-
-
-def _elapsed_ns(started_ns: int) -> int:
-    """Nanoseconds since ``started_ns`` (a ``time.monotonic_ns()``), at least 1 (integers: no float anywhere)."""
-    return max(time.monotonic_ns() - started_ns, 1)
-
-
-def _per_second(count: int, elapsed_ns: int) -> int:
-    """``count`` per second over ``elapsed_ns``, rounded half up."""
-    return (count * 1_000_000_000 + elapsed_ns // 2) // elapsed_ns
+    return offset, line

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Body, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,9 +13,10 @@ from fubble.api.deps import ClockDep, CustomerId, PageDep, SessionDep, SettingsD
 from fubble.api.fields import ShortText
 from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import new_router
+from fubble.errors import InvalidInput
 from fubble.errors_doc import responses
-from fubble.events import group_commit, service
-from fubble.events.schemas import BatchResult, EventBatchIn, EventIn, EventOut, QueryTime
+from fubble.events import decoder, group_commit, service
+from fubble.events.schemas import BatchResult, EventBatchBody, EventBody, EventOut, QueryTime
 
 router = new_router("/events", tag="events")
 
@@ -52,7 +53,9 @@ _REPLAY: dict[int | str, dict[str, Any]] = {
     responses={**_REPLAY, **responses(404, 409, 422)},
     openapi_extra={"x-required-scope": "ingest"},
 )
-async def record_event(body: EventIn, request: Request, session: SessionDep, clock: ClockDep) -> EventOut | Response:
+async def record_event(
+    body: Annotated[EventBody, Body()], request: Request, session: SessionDep, clock: ClockDep
+) -> EventOut | Response:
     """Store one usage event and return it (201) once it is durable.
 
     The customer is named by `customer_id` or by `external_customer_id` (its `external_id`); it must exist (404).
@@ -65,10 +68,11 @@ async def record_event(body: EventIn, request: Request, session: SessionDep, clo
     event, with the outcome it would have had alone. A request with an `Idempotency-Key` header is recorded in its
     own transaction instead, together with its stored response (`event_id` is the natural key for events).
     """
+    sent = _decoded(decoder.decode_event(await _json(body, request)))
     if request.headers.get(idempotency.HEADER) is not None:
-        recorded = await run_in_threadpool(service.record, session, body, clock=clock)
+        recorded = await run_in_threadpool(service.record, session, sent, clock=clock)
     else:
-        recorded = await group_commit.committer(request.app.state).record(body)
+        recorded = await group_commit.committer(request.app.state).record(sent)
     event = recorded.event
     if recorded.replay:
         return ExactJSONResponse(event, status_code=200, headers={"Idempotent-Replay": "true"})
@@ -81,7 +85,13 @@ async def record_event(body: EventIn, request: Request, session: SessionDep, clo
     responses=responses(409, 422),
     openapi_extra={"x-required-scope": "ingest"},
 )
-def record_batch(body: EventBatchIn, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> BatchResult:
+async def record_batch(
+    body: Annotated[EventBatchBody, Body()],
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> BatchResult:
     """Validate every event, then store all of them or none (at most `FUBBLE_MAX_BATCH_EVENTS`, 10,000 by default).
 
     Each event is checked like `POST /events/`. If any is invalid the response is a 422 whose `detail` is
@@ -90,7 +100,27 @@ def record_batch(body: EventBatchIn, session: SessionDep, clock: ClockDep, setti
     are stored once and counted as `duplicates`; the same `event_id` with a different payload is an error. A
     conflicting payload stored by a concurrent request turns the whole batch into a 409.
     """
-    return service.record_batch(session, body.events, clock=clock, max_events=settings.max_batch_events)
+    events = _decoded(decoder.decode_batch(await _json(body, request), settings.max_batch_events))
+    return await run_in_threadpool(service.record_parsed_batch, session, events, clock=clock)
+
+
+T = TypeVar("T")
+
+
+async def _json(parsed: Any, request: Request) -> bytes:
+    """The body's bytes, for the decoder, once FastAPI has ``parsed`` it as JSON (the decoder decides everything
+    else, like on the fast path)."""
+    if isinstance(parsed, bytes):  # FastAPI reads a body of another content type as bytes
+        raise InvalidInput.at(("body",), "must be JSON sent as application/json")
+    return await request.body()
+
+
+def _decoded(value: T | None) -> T:
+    """What the decoder made of a body FastAPI parsed as JSON (``None``: JSON it does not take, e.g. a lone
+    surrogate escape, which no text column can store)."""
+    if value is None:
+        raise InvalidInput.at(("body",), "invalid JSON: not valid Unicode text")
+    return value
 
 
 @router.get(

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 from sqlalchemy import Row
 
 from fubble.api.fields import Metadata, Name, Quantity, Ref, ShortText, UTCTime
@@ -33,7 +33,12 @@ QueryTime = Annotated[UTCTime, BeforeValidator(_plus_from_query)]
 
 
 class EventIn(BaseModel):
-    """One usage event as sent by a client."""
+    """One usage event as sent by a client.
+
+    The OpenAPI documentation of :mod:`fubble.events.decoder`, the one definition of a valid event, which every way
+    in decodes events with: this model validates nothing (its field types, from :mod:`fubble.api.fields`, are where
+    the decoder reads its limits; ``tests/events/test_openapi.py`` checks the two agree).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -65,31 +70,24 @@ class EventIn(BaseModel):
         "and returns the stored event; the same event_id with a different payload is a 409.",
     )
 
-    @model_validator(mode="after")
-    def _names_a_customer(self) -> EventIn:
-        if self.customer_id is None and self.external_customer_id is None:
-            raise ValueError("customer_id or external_customer_id is required")
-        return self
-
-
-def _raw_events(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise ValueError("must be a list of events")
-    return value
-
-
-_DocumentedEvents = Annotated[list[EventIn], Field(min_length=1)]
-
 
 class EventBatchIn(BaseModel):
-    """Up to ``FUBBLE_MAX_BATCH_EVENTS`` (10,000) events, validated one by one so errors carry their index."""
+    """Up to ``FUBBLE_MAX_BATCH_EVENTS`` (10,000) events, validated one by one so errors carry their index (the
+    documentation of :func:`fubble.events.decoder.decode_batch`, like :class:`EventIn`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    # Documented as a list of EventIn; kept raw here so the service can report every bad event by its index.
-    events: Annotated[list[Any], PlainValidator(_raw_events, json_schema_input_type=_DocumentedEvents)] = Field(
-        description="The events, 1 to 10,000 of them."
-    )
+    events: list[EventIn] = Field(min_length=1, description="The events, 1 to 10,000 of them.")
+
+
+def _read_by_the_decoder(value: Any) -> Any:
+    """Nothing to check here: the route decodes its body with :mod:`fubble.events.decoder`."""
+    return value
+
+
+# A request body documented by ``model`` and decoded by fubble.events.decoder (FastAPI only parses its JSON).
+EventBody = Annotated[Any, PlainValidator(_read_by_the_decoder, json_schema_input_type=EventIn)]
+EventBatchBody = Annotated[Any, PlainValidator(_read_by_the_decoder, json_schema_input_type=EventBatchIn)]
 
 
 class EventOut(BaseModel):

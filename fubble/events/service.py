@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from pydantic import ValidationError
+import msgspec
 from sqlalchemy import Row
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -25,10 +25,10 @@ from fubble.db.models import Event
 from fubble.db.types import dumps_exact, loads_exact
 from fubble.errors import Conflict, FubbleError, InvalidInput, NotFound
 from fubble.events import repository
-from fubble.events.fast import ParsedEvent, quick_parse
+from fubble.events.decoder import ParsedEvent, Refused, batch_errors, decode_batch
 from fubble.events.fingerprint import DERIVED, fingerprint, of_stored
 from fubble.events.repository import NewEvent
-from fubble.events.schemas import BatchResult, EventIn, EventOut
+from fubble.events.schemas import BatchResult, EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
@@ -37,8 +37,8 @@ from fubble.usage.definitions import of_rows as definitions_of_rows
 
 _METRICS_SHOWN = 20
 
-# An event known to be valid: checked by EventIn, or by a fast path that accepts only what EventIn accepts.
-ValidEvent = EventIn | ParsedEvent
+# An event known to be valid: decoded by fubble.events.decoder, the one definition of a valid event.
+ValidEvent = ParsedEvent
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Recorded:
     replay: bool  # True when the event_id was already stored with this payload; nothing new was written
 
 
-def record(session: Session, data: EventIn, *, clock: Clock) -> Recorded:
+def record(session: Session, data: ValidEvent, *, clock: Clock) -> Recorded:
     """Store one event, or return the stored one if this is a replay of its ``event_id``."""
     fp = fingerprint(data)
     if data.event_id is not None:
@@ -171,44 +171,38 @@ def _stored_event(event_id: int, row: NewEvent) -> EventOut:
     )
 
 
+_JSON = msgspec.json.Encoder(decimal_format="number")
+
+
 def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, max_events: int) -> BatchResult:
-    """Validate every event, then store all of them or none. ``raw_events`` are JSON values, or events already checked
-    like ``EventIn`` (:class:`~fubble.events.fast.ParsedEvent`, from :mod:`fubble.events.decoder`).
+    """``POST /events/batch`` for library callers: ``raw_events`` are JSON values (dicts, with ``Decimal`` numbers),
+    decoded by the one definition of a valid event like a request body."""
+    events = decode_batch(_JSON.encode({"events": list(raw_events)}), max_events)
+    assert events is not None  # JSON, just written
+    return record_parsed_batch(session, events, clock=clock)
 
-    Any bad event (schema, unknown customer or metric, an ``event_id`` already stored or earlier in the batch with a
-    different payload) fails the whole batch with a 422 listing every bad event by index. Duplicates (same
-    ``event_id`` and payload, stored before or earlier in the batch) are skipped and reported.
-    """
-    if not raw_events:
-        raise InvalidInput.at(("body", "events"), "must hold at least one event")
-    if len(raw_events) > max_events:
-        raise InvalidInput.at(("body", "events"), f"holds {len(raw_events)} events; at most {max_events} are allowed")
-    problems: dict[int, list[str]] = {}
+
+def record_parsed_batch(session: Session, events: Sequence[ParsedEvent | Refused], *, clock: Clock) -> BatchResult:
+    """Store a decoded batch (:mod:`fubble.events.decoder`: its number is checked), all of it or nothing.
+
+    Any bad event (refused by the decoder, an unknown customer or metric, an ``event_id`` already stored or earlier
+    in the batch with a different payload) fails the whole batch with a 422 listing every bad event by index.
+    Duplicates (same ``event_id`` and payload, stored before or earlier in the batch) are skipped and reported."""
     parsed: list[tuple[int, ParsedEvent]] = []
-    for index, raw in enumerate(raw_events):
-        # Checked already, or the common shape, checked exactly like EventIn but far cheaper.
-        event = raw if type(raw) is ParsedEvent else quick_parse(raw)
-        if event is None:
-            try:
-                event = _parsed(EventIn.model_validate(raw))
-            except ValidationError as exc:
-                problems[index] = _schema_problems(raw, exc)
-                continue
-        parsed.append((index, event))
-    return _store_batch(session, parsed, problems, raw_events, clock)
-
-
-def record_parsed_batch(session: Session, events: Sequence[ParsedEvent], *, clock: Clock) -> BatchResult:
-    """:func:`record_batch` for events already checked like ``EventIn`` (see :mod:`fubble.events.decoder`); the
-    caller has checked their number too."""
-    return _store_batch(session, list(enumerate(events)), {}, events, clock)
+    problems: dict[int, list[str]] = {}
+    for index, event in enumerate(events):
+        if isinstance(event, Refused):
+            problems[index] = event.reasons
+        else:
+            parsed.append((index, event))
+    return _store_batch(session, parsed, problems, events, clock)
 
 
 def _store_batch(
     session: Session,
     parsed: list[tuple[int, ParsedEvent]],
     problems: dict[int, list[str]],
-    sent: Sequence[Any],
+    sent: Sequence[ParsedEvent | Refused],
     clock: Clock,
 ) -> BatchResult:
     """Store the schema-valid events ``parsed`` (index, event) of the batch ``sent``, all of them or
@@ -266,10 +260,10 @@ def _store_batch(
             try:
                 customer_id = _customer_id(event, customers, by_external)
             except (NotFound, InvalidInput) as exc:
-                reasons.append(exc.detail if isinstance(exc.detail, str) else exc.detail[0]["msg"])
+                reasons.append(_reason(exc))
             if event.metric_name not in definitions:
                 known = known_metric_names(session) if known is None else known
-                reasons.append(unknown_metric(event.metric_name, known))
+                reasons.append("metric_name: " + unknown_metric(event.metric_name, known))
         if reasons:
             problems[index] = reasons
         elif duplicate:
@@ -281,6 +275,15 @@ def _store_batch(
         raise InvalidInput(_batch_errors(sent, problems))
     prepared = repository.prepare(dialect.name, rows)
     return _insert_batch_rows(session, prepared, None, definitions, duplicates, _stored_concurrently)
+
+
+def _reason(exc: FubbleError) -> str:
+    """An error about one event as a batch lists it, like the decoder's reasons: ``field: message`` (the field
+    from its location, as ``POST /events/`` gives it), or the message alone."""
+    if isinstance(exc.detail, str):
+        return exc.detail
+    entry = exc.detail[0]
+    return f"{entry['loc'][-1]}: {entry['msg']}"
 
 
 def _stored_concurrently(other: list[NewEvent]) -> FubbleError:
@@ -396,7 +399,7 @@ def _check_customer_and_window(
 
 
 def _named(
-    session: Session, events: Sequence[EventIn | ParsedEvent], names: Iterable[str]
+    session: Session, events: Sequence[ParsedEvent], names: Iterable[str]
 ) -> tuple[set[int], dict[str, int], dict[str, MetricDefinition]]:
     """What checking these events needs, in one round trip on PostgreSQL: which of the customer ids they name exist,
     the customer ids of the external ids they name (found ones only), and the definition of each metric name an
@@ -410,10 +413,10 @@ def _named(
     return found.customer_ids, found.by_external_id, definitions_of_rows(found.metric_rows)
 
 
-def _customer_id(event: EventIn | ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:
+def _customer_id(event: ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:
     """The customer id an event names, given which ids exist and the ids of the external ids it may use."""
     if event.external_customer_id is None:
-        assert event.customer_id is not None  # EventIn requires one of the two
+        assert event.customer_id is not None  # a valid event names one of the two
         if event.customer_id not in existing:
             raise NotFound(f"customer {event.customer_id} not found")
         return event.customer_id
@@ -440,19 +443,7 @@ def _event_rows(inserted: Iterable[tuple[int, NewEvent]]) -> list[rollups.EventR
     return [row(i, e.customer_id, e.metric_name, e.quantity, e.event_time, e.properties) for i, e in inserted]
 
 
-def _parsed(event: EventIn) -> ParsedEvent:
-    return ParsedEvent(
-        event.customer_id,
-        event.external_customer_id,
-        event.metric_name,
-        event.quantity,
-        event.event_time,
-        event.properties,
-        event.event_id,
-    )
-
-
-def _row(event: EventIn | ParsedEvent, fp: str, now: datetime, customer_id: int) -> NewEvent:
+def _row(event: ParsedEvent, fp: str, now: datetime, customer_id: int) -> NewEvent:
     event_time = event.event_time
     return NewEvent(
         event.event_id,
@@ -466,34 +457,6 @@ def _row(event: EventIn | ParsedEvent, fp: str, now: datetime, customer_id: int)
     )
 
 
-def _schema_problems(raw: Any, exc: ValidationError) -> list[str]:
-    if not isinstance(raw, dict):
-        return ["must be a JSON object"]
-    reasons = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in error["loc"])
-        reasons.append(f"{where}: {error['msg']}" if where else error["msg"])
-    return reasons
-
-
-def _batch_errors(sent: Sequence[Any], problems: dict[int, list[str]]) -> dict[str, Any]:
-    """The 422 detail; ``sent`` holds the events as sent (JSON values) or as parsed."""
-    errors = []
-    for index in sorted(problems):
-        raw = sent[index]
-        if isinstance(raw, ParsedEvent):
-            event_id = raw.event_id
-        else:
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        errors.append(
-            {
-                "index": index,
-                "event_id": event_id if isinstance(event_id, str) else None,
-                "reason": "; ".join(problems[index]),
-            }
-        )
-    count = len(errors)
-    return {
-        "message": f"{count} of {len(sent)} events {'is' if count == 1 else 'are'} invalid; nothing was stored",
-        "errors": errors,
-    }
+def _batch_errors(sent: Sequence[ParsedEvent | Refused], problems: dict[int, list[str]]) -> dict[str, Any]:
+    """The 422 detail (:func:`fubble.events.decoder.batch_errors`, as for an event the decoder refuses)."""
+    return batch_errors([event.event_id for event in sent], problems)

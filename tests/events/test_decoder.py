@@ -1,5 +1,8 @@
-"""The msgspec decoder of the ingestion fast path (fubble.events.decoder) accepts only bodies that the FastAPI route
-accepts (fubble.api.json.loads, then EventIn), with the same values and the same fingerprint."""
+"""fubble.events.decoder is the one definition of a valid event; EventIn documents it in the OpenAPI document with
+the shared field types of fubble.api.fields. The two agree: what the decoder accepts, EventIn accepts with the same
+values (and fingerprint); what EventIn refuses, the decoder refuses. The decoder is stricter in one way only, where
+EventIn's pydantic would convert types its own schema does not allow (``"1"``, ``true`` or ``1.0`` as an integer id).
+"""
 
 from __future__ import annotations
 
@@ -14,34 +17,55 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from fubble.api.json import loads
-from fubble.events.decoder import decode_batch, decode_event
-from fubble.events.fast import ParsedEvent
+from fubble.errors import InvalidInput
+from fubble.events.decoder import Malformed, ParsedEvent, Refused, decode_batch, decode_event, decode_line
 from fubble.events.fingerprint import fingerprint, reference_fingerprint
 from fubble.events.schemas import EventIn
 
 
-def _schema(body: bytes) -> EventIn | None:
-    """What the FastAPI route makes of the body (None: a 422)."""
+def _documented(body: bytes) -> EventIn | None:
+    """What EventIn (the documentation) makes of the body (None: refused)."""
     try:
-        return EventIn.model_validate(loads(body))
+        model = EventIn.model_validate(loads(body))
     except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
+        return None
+    if model.customer_id is None and model.external_customer_id is None:  # the schema's anyOf
+        return None
+    return model
+
+
+def _decoded(body: bytes) -> ParsedEvent | list[tuple[str, str]] | None:
+    try:
+        return decode_line(body)
+    except Malformed:
         return None
 
 
+_STRICTER = (
+    "must be an integer, not a string",
+    "must be an integer, not a boolean",
+    "must be an integer, not a number",
+)
+
+
 def _agrees(body: bytes) -> ParsedEvent | None:
-    fast = decode_event(body)
-    if fast is None:
-        return None  # the FastAPI route decides, valid or not
-    model = _schema(body)
-    assert model is not None, f"the fast decoder accepted what the route refuses: {body!r}"
-    for field in fast._fields:
-        value, expected = getattr(fast, field), getattr(model, field)
+    decoded = _decoded(body)
+    model = _documented(body)
+    if not isinstance(decoded, ParsedEvent):
+        if model is not None:  # only where pydantic converts what the schema does not allow
+            assert isinstance(decoded, list) and all(
+                field == "customer_id" and msg in _STRICTER for field, msg in decoded
+            ), (body, decoded)
+        return None
+    assert model is not None, f"the decoder accepted what EventIn refuses: {body!r}"
+    for field in decoded._fields:
+        value, expected = getattr(decoded, field), getattr(model, field)
         assert value == expected and type(value) is type(expected), (field, value, expected)
-    assert str(fast.quantity) == str(model.quantity)
-    if fast.event_time is not None:
-        assert fast.event_time.tzinfo is UTC and fast.event_time.isoformat() == model.event_time.isoformat()  # type: ignore[union-attr]
-    assert fingerprint(fast) == reference_fingerprint(model) == fingerprint(model)
-    return fast
+    assert str(decoded.quantity) == str(model.quantity), body
+    if decoded.event_time is not None:
+        assert decoded.event_time.tzinfo is UTC and decoded.event_time.isoformat() == model.event_time.isoformat()  # type: ignore[union-attr]
+    assert fingerprint(decoded) == reference_fingerprint(model) == fingerprint(model)
+    return decoded
 
 
 BASE = '"customer_id":1,"metric_name":"api_calls","quantity":1'
@@ -117,14 +141,13 @@ CASES = [
 
 
 @pytest.mark.parametrize("body", CASES, ids=[str(i) for i in range(len(CASES))])
-def test_decoder_agrees_with_the_route(body: str) -> None:
+def test_decoder_agrees_with_its_documentation(body: str) -> None:
     _agrees(body.encode())
 
 
 def test_the_common_shape_is_decoded() -> None:
-    """The decoder must not leave everything to the slow path: the common shapes are its job."""
     for body in CASES[:6]:
-        assert decode_event(body.encode()) is not None, body
+        assert isinstance(decode_event(body.encode()), ParsedEvent), body
     event = decode_event(
         b'{"customer_id":1,"metric_name":"m","quantity":2.50,"event_time":"2024-01-01T02:30:00+02:30"}'
     )
@@ -134,7 +157,27 @@ def test_the_common_shape_is_decoded() -> None:
 
 
 def test_invalid_utf8_is_left_to_the_route() -> None:
+    """Not JSON: the FastAPI route's JSON parser says where."""
     assert decode_event(b'{"customer_id":1,"metric_name":"m\xff","quantity":1}') is None
+
+
+def test_an_invalid_event_is_a_422_naming_each_field() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        decode_event(b'{"metric_name":" ","quantity":5e-324,"event_time":0}')
+    assert refused.value.detail == [
+        {
+            "loc": ["body", "customer_id"],
+            "msg": "customer_id or external_customer_id is required",
+            "type": "value_error",
+        },
+        {"loc": ["body", "metric_name"], "msg": "must not be blank", "type": "value_error"},
+        {"loc": ["body", "quantity"], "msg": "must have at most 12 decimal places", "type": "value_error"},
+        {
+            "loc": ["body", "event_time"],
+            "msg": "must be an ISO 8601 date-time string such as 2024-01-31T12:00:00Z (naive means UTC)",
+            "type": "value_error",
+        },
+    ]
 
 
 def _json_number() -> st.SearchStrategy[str]:
@@ -246,19 +289,31 @@ def test_random_batches_agree(quantity: str, stamp: str) -> None:
     other = '{"customer_id":2,"metric_name":"m","quantity":' + quantity + ',"event_time":"' + stamp + '"}'
     body = ('{"events":[' + good + "," + other + "]}").encode()
     events = decode_batch(body, 10)
-    single = decode_event(other.encode())
-    if events is None:
-        return
-    assert single is not None and events == [decode_event(good.encode()), single]
+    assert events is not None  # JSON
+    single = _decoded(other.encode())
+    if isinstance(single, ParsedEvent):
+        assert events == [decode_line(good.encode()), single]
+    else:
+        assert single is not None and events[1] == Refused(None, [f"{f}: {m}" for f, m in single])
     _agrees(other.encode())
 
 
 def test_batch_shape() -> None:
     event = '{"customer_id":1,"metric_name":"m","quantity":1}'
     assert decode_batch(('{"events":[' + event + "]}").encode(), 1) is not None
-    assert decode_batch(('{"events":[' + event + "," + event + "]}").encode(), 1) is None  # over the limit
-    assert decode_batch(b'{"events":[]}', 10) is None  # the route says why
-    assert decode_batch(('{"events":[' + event + '],"x":1}').encode(), 10) is None
-    assert decode_batch(('{"events":[' + event + ',{"customer_id":1}]}').encode(), 10) is None
-    assert decode_batch(b'{"events":{}}', 10) is None
-    assert decode_batch(("[" + event + "]").encode(), 10) is None
+    with pytest.raises(InvalidInput, match="holds 2 events; at most 1 are allowed"):
+        decode_batch(('{"events":[' + event + "," + event + "]}").encode(), 1)
+    with pytest.raises(InvalidInput, match="must hold at least one event"):
+        decode_batch(b'{"events":[]}', 10)
+    with pytest.raises(InvalidInput, match="is not a field of a batch"):
+        decode_batch(('{"events":[' + event + '],"x":1}').encode(), 10)
+    assert decode_batch(('{"events":[' + event + ',{"customer_id":1}]}').encode(), 10) == [
+        decode_line(event.encode()),
+        Refused(None, ["metric_name: is required", "quantity: is required"]),
+    ]
+    with pytest.raises(InvalidInput) as refused:
+        decode_batch(b'{"events":{}}', 10)
+    assert refused.value.detail[0]["loc"] == ["body", "events"]
+    with pytest.raises(InvalidInput, match="must be a JSON object, not a list"):
+        decode_batch(("[" + event + "]").encode(), 10)
+    assert decode_batch(b'{"events":[', 10) is None  # not JSON: the FastAPI route says where

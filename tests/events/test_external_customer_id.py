@@ -102,4 +102,4 @@ def test_events_for_a_metric_defined_only_in_metrics(client: TestClient) -> None
     errors = batch.json()["detail"]["errors"]
     assert [e["index"] for e in errors] == [1, 2]
     assert errors[0]["reason"].endswith("customer_id or external_customer_id is required")
-    assert errors[1]["reason"] == "unknown metric 'x'; known metrics: api_calls"
+    assert errors[1]["reason"] == "metric_name: unknown metric 'x'; known metrics: api_calls"
