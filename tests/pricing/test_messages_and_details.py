@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
 
 from fubble.errors import InvalidInput
-from fubble.pricing import Line, Slice, compile_formula, parse_pricing, rate
+from fubble.pricing import Line, Slice, compile_formula, parse_pricing, rate, split, to_decimal
 from fubble.pricing.aggregation import merge, summarize, usage_of
 
 D = Decimal
@@ -197,3 +198,69 @@ def test_aggregates_stay_exact_beyond_28_digits() -> None:
     assert usage_of("weighted_sum", summary, start=start, end=end) == D("6172839450617283945.061728395")
     assert usage_of("unique_count", summary, start=start, end=end) == 0
     assert usage_of("unique_count", summary, start=start, end=end, distinct=3) == 3
+
+
+# --- inputs to rate() and the periods -----------------------------------------------------------------------------
+
+
+def test_rate_names_the_bad_input() -> None:
+    model = parse_pricing("flat", {"amount": 1})
+    with pytest.raises(InvalidInput) as exc:
+        rate(model, usage=D(-1), slice=FULL, currency="USD")
+    assert exc.value.detail == [
+        {"loc": ["usage"], "msg": "usage must be a finite number >= 0, got -1", "type": "value_error"}
+    ]
+    with pytest.raises(InvalidInput) as exc:
+        rate(model, usage=D(1), prior_usage=D("NaN"), slice=FULL, currency="USD")
+    assert exc.value.detail[0]["loc"] == ["prior_usage"]
+    assert exc.value.detail[0]["msg"] == "prior_usage must be a finite number >= 0, got NaN"
+    with pytest.raises(TypeError, match=r"^usage must be a Decimal, got float$"):
+        rate(model, usage=1.5, slice=FULL, currency="USD")  # type: ignore[arg-type]
+
+
+def test_naive_datetimes_are_named() -> None:
+    naive = datetime(2024, 4, 1)
+    with pytest.raises(ValueError, match=r"^start must be a timezone-aware \(UTC\) datetime, got naive"):
+        split(APRIL[0], "monthly", naive, APRIL[1])
+    with pytest.raises(ValueError, match=r"^end must be a timezone-aware \(UTC\) datetime, got naive"):
+        split(APRIL[0], "monthly", APRIL[0], naive.replace(month=5))
+    with pytest.raises(ValueError, match=r"^period_end must be a timezone-aware"):
+        Slice(APRIL[0], naive.replace(month=5), *APRIL)
+    with pytest.raises(ValueError, match=r"^invalid slice: need period_start <= start < end <= period_end, got Slice"):
+        Slice(*APRIL, APRIL[1], APRIL[0])
+
+
+def test_subscription_and_flat_lines() -> None:
+    half = Slice(*APRIL, APRIL[0], APRIL[0] + timedelta(days=15))
+    result = line("subscription", {"amount": "29.99"}, slice=half)
+    assert (result.quantity, result.unit_price, result.amount) == (D(1), D("29.99"), D("15.00"))
+    flat = line("flat", {"amount": "29.99"}, slice=half)
+    assert (flat.quantity, flat.unit_price, flat.amount, flat.detail) == (
+        D(1),
+        D("29.99"),
+        D("29.99"),
+        "flat fee, once per billing period",
+    )
+
+
+def test_detail_numbers_are_plain_and_never_negative_zero() -> None:
+    tiny = line("usage_based_subscription", {"base_fee": 0, "usage_price": "0.0000001"}, "2")
+    assert tiny.detail == "base fee 0 + 2 x 0.0000001"
+    minus_zero = line("usage_based_subscription", {"base_fee": 20, "usage_price": "0.5"}, "-0")
+    assert minus_zero.detail == "base fee 20 + 0 x 0.5"
+    tiers = {"tiers": [{"start": 0, "end": 100, "price": "0.10"}, {"start": 100, "end": 200, "price": "0.08"}]}
+    assert line("tiered", tiers, "100").detail == "100 x 0.1"  # no "0 x 0.08" for the tier it only touches
+    assert line("tiered", tiers, "300").detail == "100 x 0.1 + 200 x 0.08"  # past the last end: still the last tier
+    assert line("tiered", tiers, "0", "40").detail == "0 units (units 40 to 40 of the period)"
+
+
+def test_display_values_have_no_exponent() -> None:
+    assert [str(to_decimal(value)) for value in (100, Fraction(1000), D("1E+2"), Fraction(-50, 1))] == [
+        "100",
+        "1000",
+        "100",
+        "-50",
+    ]
+    assert str(to_decimal(Fraction(995, 10), 0)) == "100"
+    with pytest.raises(ValueError, match=r"^max_places must be >= 0$"):
+        to_decimal(1, -1)
