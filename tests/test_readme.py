@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _get(base: str, path: str) -> object:
     with urllib.request.urlopen(base + path, timeout=10) as response:
-        return json.load(response)
+        return json.load(response, parse_float=Decimal)
 
 
 def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_path: Path) -> None:
