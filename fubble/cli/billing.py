@@ -66,7 +66,7 @@ def print_invoices(invoices: Sequence[BilledInvoice]) -> None:
     """A row per invoice, then a total line per currency (amounts of different currencies are never added)."""
     out = console()
     if not invoices:
-        out.print("no invoices: no customer has a subscription active in this window")
+        out.print("no invoices: no subscription is active in this window")
         return
     grid = table("customer", "invoice", "period", "amount", "currency", "status", right=("amount",))
     for invoice in invoices:

@@ -118,7 +118,10 @@ def session(url: str | None = None, *, actor: str = "cli", names: Mapping[str, s
         refuse(exc, names)
     except (OperationalError, ProgrammingError) as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        fail(f"cannot use the database at {describe_database(url)}: {reason}\n(is it created? `fubble db upgrade`)")
+        fail(
+            f"cannot use the database at {describe_database(url)}: {reason}\n"
+            "(is the database server running, and has `fubble db upgrade` created the schema?)"
+        )
     finally:
         database.dispose()
 

@@ -79,7 +79,7 @@ def test_bill_prints_a_row_per_invoice_and_a_total_per_currency(db_url: str, fub
 def test_nothing_to_bill_says_so(db_url: str, fubble: Run) -> None:
     assert fubble("db", "upgrade").returncode == 0
     done = fubble("bill", *WINDOW)
-    assert (done.returncode, done.stdout) == (0, "no invoices: no customer has a subscription active in this window\n")
+    assert (done.returncode, done.stdout) == (0, "no invoices: no subscription is active in this window\n")
 
 
 def test_errors_are_sentences(db_url: str, fubble: Run) -> None:
