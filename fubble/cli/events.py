@@ -41,8 +41,9 @@ def events_import(
     properties (a JSON object) and/or properties.NAME columns (each a string property NAME). Empty cells are
     left out.
 
-    Idempotent: an event without event_id gets one derived from the event itself, so importing the same file again
-    adds nothing (see README for edited files). Resumable: after each batch, FILE.fubble-import.json records where to
+    Idempotent: an event without event_id gets one derived from its content and from how many identical events came
+    before it in the file, so importing the file again adds nothing, and an edited file adds only its new or changed
+    events (a changed line's old event stays). Resumable: after each batch, FILE.fubble-import.json records where to
     continue; running the command again resumes there (--restart ignores it). A bad line stops the import with exit
     status 1, printing its line number and reason; earlier batches stay stored, so fix the line and run it again.
     """
