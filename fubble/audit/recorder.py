@@ -6,11 +6,17 @@ removed from its plan's collection and deleted as an orphan). The entries are wr
 same transaction (and rolled back with it). Only sessions made by an installed (write) session factory are logged.
 Who did it comes from ``session.info["actor"]``, set by the request pipeline (the API key's name) or the CLI.
 
+Lines created together with their invoice (in the same flush, or the same bulk insert of a billing run) are part of
+the invoice's ``create`` entry: its ``after`` holds them under :data:`LINES` (the lines' states, in id order), and
+they get no entry of their own. A line added to or removed from an existing invoice gets its own ``invoice_item``
+entry.
+
 Statements that bypass the ORM's unit of work (``session.execute(insert(...))``, ``update(...)``) are not seen here.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -48,17 +54,34 @@ AUDITED: dict[type[Any], str] = {
 HIDDEN = {"key_hash"}
 IGNORED_CHANGES = {"last_used_at", "updated_at", "invoice_seq"}
 
+LINES = "invoice_items"  # key of an invoice's lines in its create entry
+
 _ENABLED = "fubble_audit"  # session.info flag: this session's changes are logged
 _PENDING = "fubble_audit_pending"  # session.info: (action, object, entity id, before) seen in the current flush
 
 
+_AS_IS = frozenset({Decimal, int, str, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(value: datetime) -> str:
+    """A time as the log writes it (a billing run logs the same few instants thousands of times: cached)."""
+    return to_utc(value).isoformat().replace("+00:00", "Z")
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, datetime):
-        return to_utc(value).isoformat().replace("+00:00", "Z")
+        return _time_text(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal | int | str | bool | dict | list) or value is None:
+    if isinstance(value, Decimal | int | str | bool):
         return value
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
     return str(value)
 
 
@@ -129,15 +152,21 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def _write_entries(session: Session, changes: list[tuple[str, Any, str, dict[str, Any] | None]]) -> None:
-    """Insert one audit entry per ``(action, object, entity id, before)``, attributed from ``session.info``."""
-    _insert_entries(
-        session,
-        [
-            (action, AUDITED[type(obj)], entity_id, before, None if action == "delete" else _state(obj, before=False))
-            for action, obj, entity_id, before in changes
-        ],
-        datetime.now(UTC),
-    )
+    """Insert one audit entry per ``(action, object, entity id, before)``, attributed from ``session.info``; lines
+    created with their invoice go into the invoice's entry (see the module docstring)."""
+    new_invoices = {obj.id for action, obj, _, _ in changes if action == "create" and isinstance(obj, Invoice)}
+    lines: dict[int, list[dict[str, Any]]] = {invoice_id: [] for invoice_id in new_invoices}
+    entries = []
+    for action, obj, entity_id, before in changes:
+        if action == "create" and isinstance(obj, InvoiceItem) and obj.invoice_id in new_invoices:
+            lines[obj.invoice_id].append(_state(obj, before=False))
+            continue
+        after = None if action == "delete" else _state(obj, before=False)
+        entries.append((action, AUDITED[type(obj)], entity_id, before, after, obj))
+    for *_, after, obj in entries:
+        if after is not None and isinstance(obj, Invoice) and obj.id in lines:
+            after[LINES] = sorted(lines[obj.id], key=lambda line: line["id"])
+    _insert_entries(session, [entry[:5] for entry in entries], datetime.now(UTC))
 
 
 def _insert_entries(
@@ -176,8 +205,9 @@ def is_recording(session: Session) -> bool:
 
 def record_inserted(session: Session, entity_type: str, rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
     """Log the creation of rows written with a bulk Core insert (which the flush hooks cannot see): ``(entity id,
-    column values)`` each, the values written like any logged state. ``now`` is the time used when the session has
-    none (``session.info["now"]``)."""
+    column values)`` each, the values written like any logged state (an invoice's values hold its lines' column
+    values under :data:`LINES`, as the flush hook writes them). ``now`` is the time used when the session has none
+    (``session.info["now"]``)."""
     entries = [
         ("create", entity_type, entity_id, None, {k: _plain(v) for k, v in values.items() if k not in HIDDEN})
         for entity_id, values in rows

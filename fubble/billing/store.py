@@ -3,8 +3,9 @@
 Per batch of customers: the invoice numbers are taken from each customer's own sequence (the customers are locked by
 the run; the increments are flushed by the ORM in one ``executemany``), then the invoices, their items and their
 coverage rows are written with one Core ``INSERT`` each (``RETURNING`` the invoice ids in parameter order). The audit
-recorder only sees ORM flushes, so each invoice's ``create`` entry (its state as stored, with its final amount) is
-written here, in one ``INSERT``; generated lines are not logged one by one. Nothing commits.
+recorder only sees ORM flushes, so each invoice's ``create`` entry (its state as stored, with its final amount and its
+lines, as the recorder writes an invoice created with its lines) is written here, in one ``INSERT``; the lines get no
+entries of their own. Nothing commits.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ INVOICES = cast(Table, Invoice.__table__)
 ITEMS = cast(Table, InvoiceItem.__table__)
 COVERAGE = cast(Table, BillingCoverage.__table__)
 _INVOICE_COLUMNS = [column.name for column in INVOICES.columns]
+_ITEM_COLUMNS = [column.name for column in ITEMS.columns]
 
 Span = tuple[datetime, datetime]
 
@@ -92,8 +94,13 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
     ]
     statement = insert(INVOICES).returning(INVOICES.c.id, sort_by_parameter_order=True)
     ids = [int(i) for i in session.execute(statement, rows).scalars()]
+    recording = recorder.is_recording(session)
     items = [_item_row(invoice_id, item) for invoice_id, d in zip(ids, drafts, strict=True) for item in d.items]
-    if items:
+    if items and recording:
+        statement = insert(ITEMS).returning(ITEMS.c.id, sort_by_parameter_order=True)
+        for row, item_id in zip(items, session.execute(statement, items).scalars(), strict=True):
+            row["id"] = item_id
+    elif items:
         session.execute(insert(ITEMS), items)
     coverage = [
         {"invoice_id": invoice_id, "subscription_id": sub_id, "start": span[0], "end": span[1]}
@@ -101,9 +108,18 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
         for sub_id, span in d.coverage
     ]
     session.execute(insert(COVERAGE), coverage)
-    if recorder.is_recording(session):
+    if recording:
+        lines: dict[int, list[dict[str, Any]]] = {invoice_id: [] for invoice_id in ids}
+        for item in items:
+            lines[item["invoice_id"]].append({column: item[column] for column in _ITEM_COLUMNS})
         created = [
-            (str(invoice_id), {column: invoice_id if column == "id" else row[column] for column in _INVOICE_COLUMNS})
+            (
+                str(invoice_id),
+                {
+                    **{column: invoice_id if column == "id" else row[column] for column in _INVOICE_COLUMNS},
+                    recorder.LINES: lines[invoice_id],
+                },
+            )
             for invoice_id, row in zip(ids, rows, strict=True)
         ]
         recorder.record_inserted(session, "invoice", created, now)

@@ -69,8 +69,11 @@ def create_invoice(
     payment_term_days: int,
     period_start: datetime | None = None,
     period_end: datetime | None = None,
+    items: Sequence[InvoiceItem] = (),
 ) -> Invoice:
-    """Create an empty ``draft`` invoice for ``customer`` in the customer's currency, with amount 0.
+    """Create a ``draft`` invoice for ``customer`` in the customer's currency with the lines ``items`` (made by
+    :func:`new_item`; none: amount 0), written in one flush, so the audit log holds one entry for the invoice with its
+    lines.
 
     ``due_date`` defaults to ``issue_date + payment_term_days``; a due date before the issue date is
     :class:`InvalidInput` (422, raised before anything is written). The number is ``INV-YYYYMMDD-CUSTOMERID-NNNNNN``
@@ -89,14 +92,14 @@ def create_invoice(
         currency=customer.currency,
         issue_date=issue_date,
         due_date=due,
-        amount=exact_total((), customer.currency),
+        amount=exact_total((item.amount for item in items), customer.currency),
         paid_date=None,
         notes=notes,
         period_start=period_start,
         period_end=period_end,
         created_at=now,
         updated_at=now,
-        invoice_items=[],
+        invoice_items=list(items),
     )
     session.add(invoice)
     session.flush()
@@ -126,8 +129,45 @@ def add_item(
     ``amount``. This does not check the sign of the total (manual routes do); lines may be negative.
     """
     _require_draft(invoice, "add items to")
-    amount = in_minor_units(amount, invoice.currency, ("amount",))
-    item = InvoiceItem(
+    item = new_item(
+        invoice.currency,
+        description=description,
+        amount=amount,
+        quantity=quantity,
+        unit_price=unit_price,
+        metric_name=metric_name,
+        subscription_id=subscription_id,
+        price_component_id=price_component_id,
+        period_start=period_start,
+        period_end=period_end,
+        now=clock.now(),
+    )
+    invoice.invoice_items.append(item)
+    recompute_total(invoice)
+    invoice.updated_at = clock.now()
+    session.flush()
+    return item
+
+
+def new_item(
+    currency: str,
+    *,
+    description: str,
+    amount: Decimal,
+    quantity: Decimal | None = None,
+    unit_price: Decimal | None = None,
+    metric_name: str | None = None,
+    subscription_id: int | None = None,
+    price_component_id: int | None = None,
+    period_start: datetime | None = None,
+    period_end: datetime | None = None,
+    now: datetime,
+    loc: tuple[str | int, ...] = ("amount",),
+) -> InvoiceItem:
+    """A line in ``currency`` (not yet on an invoice), by the rules of :func:`add_item`; a bad amount is
+    :class:`InvalidInput` at ``loc``."""
+    amount = in_minor_units(amount, currency, loc)
+    return InvoiceItem(
         description=description,
         metric_name=metric_name,
         quantity=Decimal(1) if quantity is None else quantity,
@@ -137,13 +177,8 @@ def add_item(
         price_component_id=price_component_id,
         period_start=period_start,
         period_end=period_end,
-        created_at=clock.now(),
+        created_at=now,
     )
-    invoice.invoice_items.append(item)
-    recompute_total(invoice)
-    invoice.updated_at = clock.now()
-    session.flush()
-    return item
 
 
 def recompute_total(invoice: Invoice) -> None:
@@ -167,12 +202,22 @@ def create_manual_invoice(session: Session, data: InvoiceCreate, *, clock: Clock
     unknown customer 404; an amount with too many decimal places, a due date before the issue date or a negative
     total 422."""
     customer = customers.get(session, data.customer_id)
-    amounts = [
-        in_minor_units(item.amount, customer.currency, ("body", "items", index, "amount"))
+    now = clock.now()
+    lines = [
+        new_item(
+            customer.currency,
+            description=item.description,
+            amount=item.amount,
+            quantity=item.quantity,
+            unit_price=item.unit_price,
+            metric_name=item.metric_name,
+            now=now,
+            loc=("body", "items", index, "amount"),
+        )
         for index, item in enumerate(data.items)
     ]
-    _require_non_negative(exact_total(amounts, customer.currency), ("body", "items"))
-    invoice = create_invoice(
+    _require_non_negative(exact_total((line.amount for line in lines), customer.currency), ("body", "items"))
+    return create_invoice(
         session,
         customer=customer,
         issue_date=data.issue_date if data.issue_date is not None else clock.now(),
@@ -180,10 +225,8 @@ def create_manual_invoice(session: Session, data: InvoiceCreate, *, clock: Clock
         notes=data.notes,
         clock=clock,
         payment_term_days=payment_term_days,
+        items=lines,
     )
-    for item in data.items:
-        _add_manual_line(session, invoice, item, clock=clock)
-    return invoice
 
 
 def add_manual_item(session: Session, invoice_id: int, data: ItemCreate, *, clock: Clock) -> InvoiceItem:
