@@ -7,6 +7,7 @@ Exit statuses: :data:`OK` (0) success, :data:`REFUSED` (1) the service or the in
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -206,6 +207,9 @@ class _PlainArgument(TyperArgument):
 
 
 def _plain(command: Any) -> None:
+    if command.help:  # a docstring's paragraphs, each rewrapped to the terminal's width rather than at its line ends
+        text = inspect.cleandoc(command.help)
+        command.help = "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text))
     for param in command.params:
         if type(param) is TyperOption:
             param.__class__ = _PlainOption

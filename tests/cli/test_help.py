@@ -44,6 +44,11 @@ def test_help_names_the_values() -> None:
     assert re.search(r"--start\s+DATE", helped("bill"))
 
 
+def test_help_paragraphs_wrap_at_the_terminal_width_not_at_the_docstrings_line_ends() -> None:
+    text = helped("events", "import")  # COLUMNS=200
+    assert "CSV: a header line naming the columns event_id, customer_id or external_customer_id, metric_name" in text
+
+
 def test_python_m_fubble_and_version(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "fubble", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
