@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, distinct, func, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -24,7 +24,6 @@ from fubble.db.session import snapshot
 from fubble.usage.buckets import ceil_day, floor_day
 
 STREAM_BATCH = 2000
-Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")
 
 
 # --- UTC calendar keys of timestamp columns ('YYYY-MM-DD' and 'YYYY-MM'), for GROUP BY on both databases ----------
@@ -76,63 +75,69 @@ def _mapping(session: Session, query: Select[Any, Any]) -> dict[Any, Any]:
 # --- revenue ----------------------------------------------------------------------------------------------------------
 
 
+SERVICE_TIME: ColumnElement[datetime] = func.coalesce(
+    InvoiceItem.period_start, Invoice.period_start, Invoice.issue_date
+)
+"""The time an invoice line's amount belongs to by service: the start of the time it bills (a generated line's
+slice), else its invoice's period start, else (a manual invoice) the invoice's issue date."""
+
+
 @dataclass(frozen=True)
 class InvoiceFilter:
-    """Which invoices count: these statuses, issued in ``[start, end)`` (either bound optional), one currency or all."""
+    """What counts: invoices with these statuses, one currency or all, and a time in ``[start, end)`` (either bound
+    optional). The time is the invoice's ``issue_date``, or with ``by_service`` each line's :data:`SERVICE_TIME`:
+    amounts are then summed per line (an invoice billing two months counts in both)."""
 
     statuses: Sequence[str]
     start: datetime | None
     end: datetime | None
     currency: str | None
+    by_service: bool = False
 
-    def apply(self, query: Q) -> Q:
+    @property
+    def time(self) -> ColumnElement[datetime]:
+        return SERVICE_TIME if self.by_service else Invoice.issue_date.expression
+
+    def amounts(self, *keys: Any, by_line: bool = False) -> Select[*tuple[Any, ...]]:
+        """``SELECT keys..., currency, sum of amounts, number of distinct invoices`` over the counted invoices (over
+        their lines with ``by_service`` or ``by_line``); the caller adds joins and ``GROUP BY keys..., currency``."""
+        if by_line or self.by_service:
+            query = select(*keys, Invoice.currency, exact_sum(InvoiceItem.amount), func.count(distinct(Invoice.id)))
+            query = query.select_from(InvoiceItem).join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+        else:
+            query = select(*keys, Invoice.currency, exact_sum(Invoice.amount), func.count(Invoice.id))
         query = query.where(Invoice.status.in_(list(self.statuses)))
         if self.start is not None:
-            query = query.where(Invoice.issue_date >= self.start)
+            query = query.where(self.time >= self.start)
         if self.end is not None:
-            query = query.where(Invoice.issue_date < self.end)
+            query = query.where(self.time < self.end)
         if self.currency is not None:
             query = query.where(Invoice.currency == self.currency)
-        return query
+        return query.group_by(*keys, Invoice.currency)
 
 
 def revenue_totals(session: Session, where: InvoiceFilter) -> list[tuple[str, Decimal, int]]:
-    """(currency, sum of invoice amounts, invoice count) per currency."""
-    query = where.apply(select(Invoice.currency, exact_sum(Invoice.amount), func.count(Invoice.id)))
-    return [(c, a, int(n)) for c, a, n in session.execute(query.group_by(Invoice.currency))]
+    """(currency, sum of amounts, invoice count) per currency."""
+    return [(c, a, int(n)) for c, a, n in session.execute(where.amounts())]
 
 
 def revenue_by_month(session: Session, where: InvoiceFilter) -> list[tuple[str, str, Decimal, int]]:
-    """(issue month 'YYYY-MM', currency, sum of amounts, invoice count) per month and currency."""
-    month = calendar_key(Invoice.issue_date, "month").label("month")
-    query = where.apply(select(month, Invoice.currency, exact_sum(Invoice.amount), func.count(Invoice.id)))
-    return [(m, c, a, int(n)) for m, c, a, n in session.execute(query.group_by(month, Invoice.currency))]
+    """(month 'YYYY-MM' of the filter's time, currency, sum of amounts, invoice count) per month and currency."""
+    month = calendar_key(where.time, "month").label("month")
+    return [(m, c, a, int(n)) for m, c, a, n in session.execute(where.amounts(month))]
 
 
 def revenue_by_customer(session: Session, where: InvoiceFilter) -> list[tuple[int, str, Decimal, int]]:
     """(customer id, currency, sum of amounts, invoice count) per customer and currency."""
-    query = where.apply(
-        select(Invoice.customer_id, Invoice.currency, exact_sum(Invoice.amount), func.count(Invoice.id))
-    )
-    rows = session.execute(query.group_by(Invoice.customer_id, Invoice.currency))
-    return [(cid, c, a, int(n)) for cid, c, a, n in rows]
+    return [(cid, c, a, int(n)) for cid, c, a, n in session.execute(where.amounts(Invoice.customer_id))]
 
 
 def revenue_by_plan(session: Session, where: InvoiceFilter) -> list[tuple[int | None, str, Decimal, int]]:
     """(plan id or None for lines without a subscription, currency, sum of line amounts, distinct invoice count)."""
-    query = where.apply(
-        select(
-            Subscription.plan_id,
-            Invoice.currency,
-            exact_sum(InvoiceItem.amount),
-            func.count(distinct(Invoice.id)),
-        )
-        .select_from(InvoiceItem)
-        .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
-        .outerjoin(Subscription, Subscription.id == InvoiceItem.subscription_id)
+    query = where.amounts(Subscription.plan_id, by_line=True).outerjoin(
+        Subscription, Subscription.id == InvoiceItem.subscription_id
     )
-    rows = session.execute(query.group_by(Subscription.plan_id, Invoice.currency))
-    return [(pid, c, a, int(n)) for pid, c, a, n in rows]
+    return [(pid, c, a, int(n)) for pid, c, a, n in session.execute(query)]
 
 
 def customer_names(session: Session, ids: Iterable[int]) -> dict[int, str]:

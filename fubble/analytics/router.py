@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from fubble.analytics import service
-from fubble.analytics.schemas import RevenueGroupBy, RevenueOut, UsageAnalyticsOut, UsageGranularity
+from fubble.analytics.schemas import RevenueGroupBy, RevenueOut, RevenuePeriod, UsageAnalyticsOut, UsageGranularity
 from fubble.api.deps import PageDep, SessionDep
 from fubble.api.routing import new_router
 from fubble.errors_doc import responses
@@ -24,10 +24,19 @@ Invoiced amounts, per currency (amounts of different currencies are never added)
   ones, form the group with `plan_id` null and `plan_name` `"manual"`), largest amount first;
 * `customer`: the customer (with its name), largest amount first (the top customers).
 
+`period` says which time an amount counts at (for the months and for `start_date`/`end_date`):
+
+* `issue` (default): the invoice's `issue_date`, for its whole amount;
+* `service`: each line's service time, the start of the time it bills (a generated line's slice; a line without one,
+  such as a manual one, counts at its invoice's `period_start`, else its `issue_date`). Revenue by the month the
+  service was delivered, as finance reconciles it: an invoice billing January and February issued in March counts
+  in January and February. A line is never split: one covering Jan 20 - Feb 20 counts in January, in full.
+
 Groups are ordered by currency first (months: by month first). `invoice_count` is the number of counted invoices in
-the group. Only invoices with one of the `status` values count (repeat the parameter: `status=paid&status=pending`);
-the default is `pending` and `paid`, i.e. issued revenue without drafts, failed or void invoices. `start_date` and
-`end_date` (both optional) bound `issue_date` to `[start_date, end_date)`; `currency` keeps one currency. The groups
+the group (with `period=service`: those with a line in it). Only invoices with one of the `status` values count
+(repeat the parameter: `status=paid&status=pending`); the default is `pending` and `paid`, i.e. issued revenue without
+drafts, failed or void invoices. `start_date` and `end_date` (both optional) bound the chosen time to
+`[start_date, end_date)`; `currency` keeps one currency. The groups
 are paginated with `limit`/`offset` (`total_groups` says how many there are); `totals` cover all of them. Amounts are
 exact, with the currency's decimal places.
 """
@@ -55,8 +64,11 @@ def get_revenue(
     session: SessionDep,
     page: PageDep,
     group_by: Annotated[RevenueGroupBy, Query(description="How to group the invoiced amounts.")] = RevenueGroupBy.month,
-    start_date: Annotated[QueryTime | None, Query(description="Count invoices issued at or after this.")] = None,
-    end_date: Annotated[QueryTime | None, Query(description="Count invoices issued before this.")] = None,
+    period: Annotated[
+        RevenuePeriod, Query(description="Count amounts at the invoice's issue date or at the lines' service time.")
+    ] = RevenuePeriod.issue,
+    start_date: Annotated[QueryTime | None, Query(description="Count amounts at or after this (see period).")] = None,
+    end_date: Annotated[QueryTime | None, Query(description="Count amounts before this (see period).")] = None,
     status: Annotated[
         list[InvoiceStatus] | None, Query(description="Invoice statuses to count (repeatable); default pending, paid.")
     ] = None,
@@ -65,6 +77,7 @@ def get_revenue(
     return service.revenue(
         session,
         group_by=group_by,
+        period=period,
         start=start_date,
         end=end_date,
         statuses=status,

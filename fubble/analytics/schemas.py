@@ -17,6 +17,13 @@ class RevenueGroupBy(StrEnum):
     customer = "customer"
 
 
+class RevenuePeriod(StrEnum):
+    """Which time an amount counts at: the invoice's issue date, or the time its lines bill (service)."""
+
+    issue = "issue"
+    service = "service"
+
+
 class UsageGranularity(StrEnum):
     day = "day"
     month = "month"
@@ -34,7 +41,9 @@ class RevenueTotalOut(BaseModel):
 class RevenueGroupOut(BaseModel):
     """One group; only the fields of the chosen grouping are set (the others are null)."""
 
-    month: str | None = Field(None, description="group_by=month: the UTC calendar month of issue, 'YYYY-MM'.")
+    month: str | None = Field(
+        None, description="group_by=month: the UTC calendar month, 'YYYY-MM', of issue (period=issue) or service."
+    )
     plan_id: int | None = Field(None, description="group_by=plan: the plan (null for lines without a subscription).")
     plan_name: str | None = Field(None, description=f"group_by=plan: its name, or '{MANUAL_PLAN}' for manual lines.")
     customer_id: int | None = Field(None, description="group_by=customer: the customer.")
@@ -46,6 +55,9 @@ class RevenueGroupOut(BaseModel):
 
 class RevenueOut(BaseModel):
     group_by: RevenueGroupBy
+    period: RevenuePeriod = Field(
+        description="Which time the amounts count at (and the window bounds): issue or service."
+    )
     start_date: datetime | None
     end_date: datetime | None
     statuses: list[InvoiceStatus] = Field(description="The invoice statuses counted.")

@@ -3,11 +3,21 @@
 Revenue
 -------
 The counted invoices are those with one of the chosen statuses (default ``pending`` and ``paid``: issued, not void, not
-a draft) issued in ``[start_date, end_date)``. Amounts of different currencies are never added: every group and total
-is per currency. By month: invoice amounts by UTC calendar month of ``issue_date``. By customer: invoice amounts per
-customer, largest first. By plan: the invoices' line amounts by the plan of the line's subscription (lines without a
-subscription, e.g. manual ones, form the ``manual`` group), largest first. Sums are exact, in the currency's minor
-unit.
+a draft). Amounts of different currencies are never added: every group and total is per currency. Sums are exact, in
+the currency's minor unit. Which time an amount counts at (``period``):
+
+* ``issue`` (default): an invoice's whole amount counts at its ``issue_date``;
+* ``service``: each invoice line's amount counts at the start of the time it bills (a generated line's slice of a
+  billing period; a line without one, e.g. manual, at its invoice's ``period_start``, else its ``issue_date``). This
+  is what finance reconciles against: revenue in the month the service was delivered, whenever it was invoiced (an
+  invoice billing January and February late in March counts in January and February). A line is never split: a slice
+  of an anniversary period (Jan 20 - Feb 20) counts in the month it starts in, as a whole, so every group is a sum of
+  line amounts as invoiced (splitting would need amounts below the currency's minor unit).
+
+``[start_date, end_date)`` bounds that time. By month: amounts by the UTC calendar month of that time. By customer:
+amounts per customer, largest first. By plan: line amounts by the plan of the line's subscription (lines without a
+subscription, e.g. manual ones, form the ``manual`` group), largest first. ``invoice_count`` counts the invoices
+contributing to a group (with ``service``, those with a line in it).
 
 Usage
 -----
@@ -39,6 +49,7 @@ from fubble.analytics.schemas import (
     RevenueGroupBy,
     RevenueGroupOut,
     RevenueOut,
+    RevenuePeriod,
     RevenueTotalOut,
     TopCustomerOut,
     UsageAnalyticsOut,
@@ -67,6 +78,7 @@ def revenue(
     session: Session,
     *,
     group_by: RevenueGroupBy,
+    period: RevenuePeriod,
     start: datetime | None,
     end: datetime | None,
     statuses: Sequence[InvoiceStatus] | None,
@@ -81,13 +93,20 @@ def revenue(
         if not is_currency(currency):
             raise InvalidInput.at(("query", "currency"), "must be an ISO 4217 currency code such as USD, EUR or JPY")
     chosen = sorted(set(statuses or DEFAULT_STATUSES), key=list(InvoiceStatus).index)
-    where = InvoiceFilter(statuses=[s.value for s in chosen], start=start, end=end, currency=currency)
+    where = InvoiceFilter(
+        statuses=[s.value for s in chosen],
+        start=start,
+        end=end,
+        currency=currency,
+        by_service=period is RevenuePeriod.service,
+    )
     groups = _revenue_groups(session, group_by, where)
     page = groups[offset : offset + limit]
     _name_groups(session, group_by, page)
     totals = sorted(repository.revenue_totals(session, where))
     return RevenueOut(
         group_by=group_by,
+        period=period,
         start_date=start,
         end_date=end,
         statuses=chosen,
