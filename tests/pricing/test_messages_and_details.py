@@ -264,3 +264,39 @@ def test_display_values_have_no_exponent() -> None:
     assert str(to_decimal(Fraction(995, 10), 0)) == "100"
     with pytest.raises(ValueError, match=r"^max_places must be >= 0$"):
         to_decimal(1, -1)
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "kind"),
+    [
+        (True, "must be a number, not a boolean", "number_type"),
+        (
+            0.5,
+            "must be an exact decimal number (a JSON number read as decimal, or a numeric string)",
+            "number_type",
+        ),
+        ("ten", "must be a decimal number, not the string 'ten'", "number_parsing"),
+        ("9" * 81, f"must be a decimal number, not the string {'9' * 40!r}", "number_parsing"),
+        ([1], "must be a number", "number_type"),
+        (D("NaN"), "must be a finite number (NaN and Infinity are not allowed)", "number_finite"),
+        ("1e24", "must be less than 1e24 in magnitude", "number_range"),
+        ("1e-21", "must have at most 20 decimal places", "number_range"),
+        ("-1", "must be greater than or equal to 0", "greater_than_equal"),
+    ],
+)
+def test_number_messages(value: object, message: str, kind: str) -> None:
+    assert entries("flat", {"amount": value}) == [{"loc": ["pricing_details", "amount"], "msg": message, "type": kind}]
+
+
+def test_pricing_type_and_details_shape_messages() -> None:
+    expected = (
+        "unknown pricing type 'hourly'; expected one of: flat, subscription, tiered, volume, package, "
+        "usage_based_subscription, time_based, dynamic"
+    )
+    assert entries("hourly", {}) == [{"loc": ["pricing_type"], "msg": expected, "type": "value_error"}]
+    assert entries(["flat"], {})[0]["loc"] == ["pricing_type"]  # type: ignore[arg-type]  # not even hashable
+    assert entries("flat", "amount=1") == [
+        {"loc": ["pricing_details"], "msg": "must be an object, not str", "type": "value_error"}
+    ]
+    with pytest.raises(TypeError, match=r"^not a pricing model: dict$"):
+        rate({"amount": 1}, usage=D(0), slice=FULL, currency="USD")  # type: ignore[arg-type]
