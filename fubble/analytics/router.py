@@ -9,6 +9,7 @@ from fastapi import Query
 from fubble.analytics import service
 from fubble.analytics.schemas import RevenueGroupBy, RevenueOut, RevenuePeriod, UsageAnalyticsOut, UsageGranularity
 from fubble.api.deps import PageDep, SessionDep
+from fubble.api.fields import CurrencyCode
 from fubble.api.routing import new_router
 from fubble.errors_doc import responses
 from fubble.events.schemas import QueryTime
@@ -72,7 +73,7 @@ def get_revenue(
     status: Annotated[
         list[InvoiceStatus] | None, Query(description="Invoice statuses to count (repeatable); default pending, paid.")
     ] = None,
-    currency: Annotated[str | None, Query(min_length=3, max_length=3, description="Only this currency.")] = None,
+    currency: Annotated[CurrencyCode | None, Query(description="Only this currency.")] = None,
 ) -> RevenueOut:
     return service.revenue(
         session,

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from fubble.api import methods
 from fubble.api.json import ExactJSONResponse
 from fubble.errors import FubbleError, Unavailable
 
@@ -43,3 +44,5 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected_error(_request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
         return ExactJSONResponse({"detail": "internal error"}, status_code=500)
+
+    methods.install(app)  # 405 with the Allow of every route on the path

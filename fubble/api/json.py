@@ -21,17 +21,44 @@ def _reject_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a valid JSON number", name, 0)
 
 
-# Numbers beyond these are refused while parsing: nothing fubble stores needs them, and a tiny "1e999999999" would
-# otherwise expand to a gigabyte when written back in positional notation.
+# A number literal longer than this is refused while parsing (its text alone costs; nothing fubble stores needs it).
 MAX_NUMBER_CHARS = 64
+# Any other JSON number parses, whatever its exponent (5e-324, 3.2e66), so that the field it is in refuses it with
+# its own rule and location: exact decimal fields by their digit limits (fubble.api.fields), free-form JSON (metadata,
+# properties, filter values) by these (:func:`exponent_problem`): at most MAX_EXPONENT decimal places and less than
+# 10^(MAX_EXPONENT + 1) in magnitude, since a tiny "1e999999999" would otherwise expand to a gigabyte when written
+# back in positional notation.
 MAX_EXPONENT = 40
+FREE_NUMBER_SCHEMA: dict[str, Any] = {
+    "type": "number",
+    "multipleOf": float(f"1e-{MAX_EXPONENT}"),
+    "exclusiveMinimum": -float(f"1e{MAX_EXPONENT + 1}"),
+    "exclusiveMaximum": float(f"1e{MAX_EXPONENT + 1}"),
+}
 
 
 def parse_decimal(text: str) -> Decimal:
-    value = Decimal(text)
-    if len(text) > MAX_NUMBER_CHARS or (value and abs(value.adjusted()) > MAX_EXPONENT):
-        raise json.JSONDecodeError(f"number {text[:20]}... is out of range", text, 0)
-    return value
+    if len(text) > MAX_NUMBER_CHARS:
+        raise json.JSONDecodeError(f"number {text[:20]}... is too long", text, 0)
+    return Decimal(text)
+
+
+def exponent_problem(value: Any) -> str | None:
+    """What is wrong with a number somewhere in free-form JSON ``value`` (its exponent beyond +-MAX_EXPONENT)."""
+    if isinstance(value, Decimal):
+        _sign, digits, exponent = value.as_tuple()
+        if not isinstance(exponent, int):  # NaN and Infinity never parse
+            return "numbers must be finite"
+        zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))  # trailing zeros are not decimal places
+        if value and (value.adjusted() > MAX_EXPONENT or exponent + zeros < -MAX_EXPONENT):
+            return f"numbers must have at most {MAX_EXPONENT} decimal places and be less than 1e{MAX_EXPONENT + 1}"
+        return None
+    items = value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else ()
+    for item in items:
+        problem = exponent_problem(item)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _parse_int(text: str) -> int:

@@ -8,6 +8,7 @@ with a JSON-schema generator that documents decimals in responses as ``{"type": 
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -28,11 +29,91 @@ class ExactDecimalJsonSchema(fastapi_schema.GenerateJsonSchema):
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's OpenAPI document of ``app``, generated with :class:`ExactDecimalJsonSchema`."""
+    """FastAPI's OpenAPI document of ``app``, generated with :class:`ExactDecimalJsonSchema`, describing the server
+    as configured: without authentication (``auth_enabled`` off) no operation declares a key or a 401/403."""
     with _LOCK:
         original = fastapi_schema.GenerateJsonSchema
         setattr(fastapi_schema, "GenerateJsonSchema", ExactDecimalJsonSchema)  # noqa: B010  (FastAPI has no hook)
         try:
-            return get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         finally:
             setattr(fastapi_schema, "GenerateJsonSchema", original)  # noqa: B010
+    settings = getattr(app.state, "settings", None)
+    if settings is not None and not settings.auth_enabled:
+        _without_authentication(document)
+    add_links(document)
+    return document
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for item in document.get("paths", {}).values() for op in item.values() if isinstance(op, dict)]
+
+
+def _without_authentication(document: dict[str, Any]) -> None:
+    for operation in _operations(document):
+        operation.pop("security", None)
+        for code in ("401", "403"):
+            operation.get("responses", {}).pop(code, None)
+
+
+_WRITES = ("post", "put")
+
+
+def _path_parameters(path: str) -> list[str]:
+    return re.findall(r"{([^}:]+)}", path)
+
+
+def _returns_id(document: dict[str, Any], response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = document.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
+    return "id" in schema.get("properties", {})
+
+
+def _created_parameter(paths: dict[str, Any], path: str) -> str | None:
+    """The path parameter naming what ``POST path`` creates: ``customer_id`` for ``/customers/``, as
+    ``/customers/{customer_id}`` names the created object; None if no path names the items of ``path``."""
+    prefix = path.rstrip("/") + "/{"
+    for other in paths:
+        if other.startswith(prefix):
+            return other[len(prefix) :].split("}", 1)[0].split(":", 1)[0]
+    return None
+
+
+def add_links(document: dict[str, Any]) -> None:
+    """OpenAPI ``links`` from every write to the operations that take the ids it produces or names, derived from the
+    paths alone, so that a client (or a stateful test) can follow them:
+
+    * ``POST C`` whose answer has an ``id`` creates what ``C/{name}`` names: it links to every operation with a path
+      parameter ``name``, with ``name`` taken from the answer's ``id``;
+    * a write also hands on its own path parameters (``$request.path.<p>``) to the operations taking them.
+    """
+    paths: dict[str, Any] = document.get("paths", {})
+    targets = [
+        (op["operationId"], set(_path_parameters(path)))
+        for path, item in paths.items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    ]
+    for path, item in paths.items():
+        own = _path_parameters(path)
+        for method in _WRITES:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if not code.startswith("2"):
+                    continue
+                created = (
+                    _created_parameter(paths, path) if method == "post" and _returns_id(document, response) else None
+                )
+                links: dict[str, Any] = {}
+                for target, taken in targets:
+                    parameters = {p: f"$request.path.{p}" for p in own if p in taken}
+                    if created is not None and created in taken:
+                        parameters[created] = "$response.body#/id"
+                    if parameters and target != operation.get("operationId"):
+                        links[target] = {"operationId": target, "parameters": parameters}
+                if links:
+                    response["links"] = links

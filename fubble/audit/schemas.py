@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
+from fubble.audit.recorder import AUDITED
 from fubble.db.models.audit import AuditEntry
+
+# The kinds of object the audit log records (GET /audit-log?entity_type=...: anything else is a 422 naming these).
+EntityType = StrEnum("EntityType", {name: name for name in sorted(AUDITED.values())})  # type: ignore[misc]
 
 
 class AuditEntryOut(BaseModel):

@@ -3,21 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import LongText, Metadata, Name, ShortText
+from fubble.api.fields import CurrencyCode, LongText, Metadata, Name, ShortText, not_null
 from fubble.db.models import Customer
-from fubble.pricing.money import is_currency
 
-
-def _currency(value: str) -> str:
-    code = value.upper()
-    if not is_currency(code):
-        raise ValueError("must be an ISO 4217 currency code such as USD, EUR or JPY")
-    return code
-
-
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"]), AfterValidator(_currency)]
+Currency = Annotated[CurrencyCode, Field(examples=["USD"])]
 
 
 class CustomerCreate(BaseModel):
@@ -43,15 +35,15 @@ class CustomerUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    email: EmailStr | None = Field(None, max_length=320)
+    name: Name | SkipJsonSchema[None] = not_null()
+    email: Annotated[EmailStr, Field(max_length=320)] | SkipJsonSchema[None] = not_null()
     company_name: ShortText | None = None
     billing_address: LongText | None = None
     payment_method_id: ShortText | None = None
     phone: Annotated[str, Field(max_length=64)] | None = None
     address: LongText | None = None
     metadata: Metadata = None
-    currency: Currency | None = None
+    currency: Currency | SkipJsonSchema[None] = not_null()
     external_id: ShortText | None = None
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from fubble.api import paths as _paths  # noqa: F401  (registers {name:rest})
 from fubble.api.deps import ClockDep, PageDep, SessionDep
 from fubble.api.routing import new_router
 from fubble.errors_doc import responses
@@ -53,14 +54,14 @@ def list_metrics(
     return service.list_page(session, include_implicit=include_implicit, limit=page.limit, offset=page.offset)
 
 
-@router.get("/{metric:path}", summary="Get a metric by id or name", responses=responses(404, 422))
+@router.get("/{metric:rest}", summary="Get a metric by id or name", responses=responses(404, 422))
 def get_metric(metric: MetricRef, session: SessionDep) -> MetricOut:
     """A path of digits is an id, anything else a name. A name only plans price is returned as its implicit `sum`
     definition (`implicit: true`, `id` null)."""
     return service.get(session, metric)
 
 
-@router.put("/{metric:path}", summary="Update a metric (fields present in the body)", responses=responses(404, 422))
+@router.put("/{metric:rest}", summary="Update a metric (fields present in the body)", responses=responses(404, 422))
 def update_metric(metric: MetricRef, body: MetricUpdate, session: SessionDep, clock: ClockDep) -> MetricOut:
     """Change `display_name`, `unit`, `aggregation`, `property` or `filters` of a defined metric (404 for a name
     only plans price: define it with `POST /metrics/` first). The name is immutable (422).

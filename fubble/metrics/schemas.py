@@ -7,8 +7,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import ShortText
+from fubble.api.fields import ShortText, not_null
+from fubble.api.json import FREE_NUMBER_SCHEMA, exponent_problem
 from fubble.db.models.metric import Metric
 from fubble.plans.schemas import MetricName
 from fubble.pricing.aggregation import Aggregation
@@ -25,7 +27,7 @@ Unit = Annotated[ShortText, Field(max_length=64, examples=["requests"])]
 PropertyName = Annotated[ShortText, Field(min_length=1, examples=["user_id"])]
 
 
-_Scalar = str | Annotated[Decimal, WithJsonSchema({"type": "number"})] | bool | None
+_Scalar = str | Annotated[Decimal, WithJsonSchema(FREE_NUMBER_SCHEMA)] | bool | None
 
 
 class FilterDoc(BaseModel):
@@ -38,12 +40,15 @@ class FilterDoc(BaseModel):
 
     property: str = Field(min_length=1, max_length=255, examples=["method"])
     eq: _Scalar = None
-    in_: list[_Scalar] | None = Field(None, alias="in", min_length=1, max_length=100)
+    in_: Annotated[list[_Scalar], Field(min_length=1, max_length=100)] | SkipJsonSchema[None] = not_null(alias="in")
 
 
 def _raw_list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError("must be a list of filters")
+    problem = exponent_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -79,7 +84,7 @@ class MetricUpdate(BaseModel):
     name: ShortText | None = Field(None, description="Immutable: if sent, it must be the metric's current name.")
     display_name: ShortText | None = None
     unit: Unit | None = None
-    aggregation: Aggregation | None = Field(None, description=_AGGREGATION)
+    aggregation: Aggregation | SkipJsonSchema[None] = not_null(description=_AGGREGATION)
     property: PropertyName | None = Field(None, description=_PROPERTY)
     filters: RawFilters | None = Field(None, description=_FILTERS)
 

@@ -103,9 +103,8 @@ def _defined(session: Session, ref: str) -> Metric:
 def _find(session: Session, ref: str) -> Metric | None:
     if _is_id(ref):
         metric_id = int(ref)
-        if not 1 <= metric_id <= MAX_ID:
-            raise InvalidInput.at(("path", "metric"), f"a metric id is between 1 and {MAX_ID}")
-        return repository.get(session, metric_id)
+        # An id beyond the column's range names no metric: 404, like any other unknown id.
+        return repository.get(session, metric_id) if 1 <= metric_id <= MAX_ID else None
     return repository.get_by_name(session, ref)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import LongText, Name, ShortText
+from fubble.api.fields import LongText, Name, ShortText, not_null
 from fubble.db.models import Plan, PriceComponent
 from fubble.errors import InvalidInput
 from fubble.pricing.models import PRICING_TYPES, parse_pricing
@@ -68,12 +69,14 @@ class PlanUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: Name | SkipJsonSchema[None] = not_null()
     description: LongText | None = None
-    billing_frequency: BillingFrequency | None = Field(
-        None, description="Cannot change once the plan has subscriptions (409)."
+    billing_frequency: BillingFrequency | SkipJsonSchema[None] = not_null(
+        description="Cannot change once the plan has subscriptions (409)."
     )
-    is_active: bool | None = Field(None, description="false deactivates the plan, true re-activates it.")
+    is_active: StrictBool | SkipJsonSchema[None] = not_null(
+        description="false deactivates the plan, true re-activates it."
+    )
 
 
 class PriceComponentOut(BaseModel):

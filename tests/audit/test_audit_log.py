@@ -201,7 +201,7 @@ def test_filters_and_pagination(client: TestClient, writer: TestClient) -> None:
     assert {e["entity_type"] for e in customers} == {"customer"}
     assert [e["entity_id"] for e in entries(client, entity_type="customer", entity_id=str(ids[2]))] == [str(ids[2])]
     assert entries(client, entity_type="customer", entity_id="999") == []
-    assert entries(client, entity_type="nothing") == []
+    assert client.get("/audit-log", params={"entity_type": "nothing"}).status_code == 422  # the types are an enum
     assert len(entries(client, entity_type="price_component")) == 2
     everything = ok(client.get("/audit-log", params={"limit": 1000}), 200)
     assert [e["id"] for e in everything] == sorted(e["id"] for e in everything)

@@ -38,7 +38,7 @@ def test_a_time_that_overflows_when_converted_to_utc_is_a_422(client: TestClient
     customer_id = _customer(client)
     response = client.get(f"/events/customers/{customer_id}/usage", params={"start_date": instant})
     assert response.status_code == 422, response.text
-    assert "between 1900-01-01 and 9000-01-01" in response.text
+    assert "a year from 1900 to 8999" in response.text
     response = client.post("/invoices/", json={"customer_id": customer_id, "issue_date": instant})
     assert response.status_code == 422, response.text
 
@@ -139,3 +139,120 @@ def test_a_cancelled_request_gives_its_connection_back(
             assert [c["name"] for c in listed.json()] == ["Next"]  # the cancelled one was rolled back
 
     anyio.run(scenario)
+
+
+# --- what the OpenAPI document declares, the service does (and the other way round) ---------------------------------
+
+
+@pytest.mark.parametrize("number", ["5e-324", "3.2e66", "1e99999"])
+def test_a_json_number_beyond_the_digit_limits_is_a_422_naming_the_field(client: TestClient, number: str) -> None:
+    response = client.put(
+        "/pricing-factors/market_factor", content=f'{{"value": {number}}}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "value"], error
+    assert "at most 12 decimal places and 20 digits before the point" in error["msg"], error
+
+
+def test_a_number_in_metadata_beyond_the_free_form_limits_is_a_422_naming_the_field(client: TestClient) -> None:
+    body = '{"name": "A", "email": "a@acme.example", "metadata": {"x": [1e99999]}}'
+    response = client.post("/customers/", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "metadata"]
+
+
+def test_the_schema_declares_the_digit_limits_and_the_date_range(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    assert schemas["FactorSet"]["properties"]["value"]["multipleOf"] == 1e-12
+    item = schemas["InvoiceCreate"]["properties"]
+    issue_date = next(s for s in item["issue_date"]["anyOf"] if s.get("type") == "string")
+    assert issue_date == {"type": "string", "format": "date-time", "pattern": "^(19[0-9]{2}|[2-8][0-9]{3})-"}
+    decimals = [
+        s
+        for model in schemas.values()
+        for prop in model.get("properties", {}).values()
+        for s in [prop, *prop.get("anyOf", [])]
+        if s.get("type") == "number" and s.get("multipleOf") == 1e-12
+    ]
+    assert len(decimals) >= 3
+    assert all(s["exclusiveMaximum"] == 1e20 for s in decimals)
+
+
+@pytest.mark.parametrize("where", ["body", "query"])
+def test_a_number_where_a_date_time_is_declared_is_a_422(client: TestClient, where: str) -> None:
+    customer_id = _customer(client)
+    if where == "body":
+        response = client.post("/invoices/", json={"customer_id": customer_id, "issue_date": 0})
+        loc = ["body", "issue_date"]
+    else:
+        response = client.get(f"/events/customers/{customer_id}", params={"start_date": "0.5"})
+        loc = ["query", "start_date"]
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/customers/", "GET, POST"),
+        ("DELETE", "/customers/", "GET, POST"),
+        ("OPTIONS", "/customers/1", "GET, PUT"),
+        ("PATCH", "/plans/1", "GET, PUT"),
+        ("PUT", "/metrics/", "GET, POST"),
+        ("OPTIONS", "/metrics/api_calls", "GET, PUT"),
+        ("POST", "/api-keys/1", "DELETE"),
+    ],
+)
+def test_a_method_the_path_does_not_serve_is_a_405_allowing_exactly_the_served_ones(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+
+
+def test_an_unknown_audit_entity_type_is_a_422_listing_the_types(client: TestClient) -> None:
+    response = client.get("/audit-log", params={"entity_type": "bogus"})
+    assert response.status_code == 422, response.text
+    assert "customer" in response.text and "invoice_item" in response.text
+    assert client.get("/audit-log", params={"entity_type": "customer"}).status_code == 200
+
+
+def test_a_metric_id_out_of_range_is_not_found(client: TestClient) -> None:
+    assert client.get("/metrics/0000").status_code == 404
+    assert client.get("/metrics/99999999999999999999").status_code == 404
+
+
+def test_fields_that_cannot_be_cleared_are_not_declared_nullable(client: TestClient, app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    for model, field in [("CustomerUpdate", "name"), ("PlanUpdate", "is_active"), ("MetricUpdate", "aggregation")]:
+        assert "anyOf" not in schemas[model]["properties"][field], (model, field)
+        assert "default" not in schemas[model]["properties"][field], (model, field)
+    plan = client.post("/plans/", json={"name": "P", "billing_frequency": "monthly"}).json()
+    assert client.put(f"/plans/{plan['id']}", json={"is_active": 0}).status_code == 422
+
+
+def test_writes_link_to_the_operations_taking_the_ids_they_produce(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    links = paths["/customers/"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"]: link["parameters"] for link in links.values()}
+    by_id = {op["operationId"]: (method, path) for path, item in paths.items() for method, op in item.items()}
+    assert {by_id[t] for t in targets} >= {
+        ("get", "/customers/{customer_id}"),
+        ("post", "/customers/{customer_id}/subscriptions"),
+        ("get", "/invoices/customer/{customer_id}"),
+    }
+    assert all(p == {"customer_id": "$response.body#/id"} for p in targets.values())
+    item_links = paths["/invoices/{invoice_id}/items"]["post"]["responses"]["201"]["links"].values()
+    remove = next(link for link in item_links if by_id[link["operationId"]][0] == "delete")
+    assert remove["parameters"] == {"invoice_id": "$request.path.invoice_id", "item_id": "$response.body#/id"}
+
+
+def test_without_authentication_the_document_declares_no_key(db: Database) -> None:
+    from fubble.api.app import create_app
+    from fubble.config import Settings
+
+    document = create_app(Settings(database_url=db.url, auth_enabled=False), database=db).openapi()
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert not any("security" in op or "401" in op["responses"] for op in operations)

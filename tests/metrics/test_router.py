@@ -190,8 +190,8 @@ def test_get_errors_and_implicit_metrics(client: TestClient) -> None:
     assert client.get("/metrics/api_calls").status_code == 404
     assert client.get("/metrics/api_calls").json()["detail"] == "metric 'api_calls' not found"
     assert client.get("/metrics/42").json()["detail"] == "metric 42 not found"
-    assert client.get("/metrics/0").status_code == 422
-    assert client.get("/metrics/99999999999999999999").status_code == 422
+    assert client.get("/metrics/0").json()["detail"] == "metric 0 not found"  # no id is out of range: none has it
+    assert client.get("/metrics/99999999999999999999").status_code == 404
     assert client.post("/plans/", json=PLAN).status_code == 201
     implicit = client.get("/metrics/api_calls")
     assert implicit.status_code == 200
@@ -253,7 +253,7 @@ def test_unique_count_needs_its_property_on_update(client: TestClient) -> None:
 def test_update_unknown_or_implicit_metric_is_404(client: TestClient) -> None:
     assert client.put("/metrics/nope", json={"unit": "x"}).status_code == 404
     assert client.put("/metrics/7", json={"unit": "x"}).status_code == 404
-    assert client.put("/metrics/0", json={"unit": "x"}).status_code == 422
+    assert client.put("/metrics/0", json={"unit": "x"}).status_code == 404
     assert client.post("/plans/", json=PLAN).status_code == 201
     response = client.put("/metrics/api_calls", json={"aggregation": "count"})
     assert response.status_code == 404

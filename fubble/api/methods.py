@@ -1,0 +1,46 @@
+"""405 Method Not Allowed, with an ``Allow`` header naming every method the path serves.
+
+Starlette answers a request whose path matches a route but whose method does not with the ``Allow`` of the *first*
+route that matched the path: ``OPTIONS /customers/`` got ``Allow: POST`` although ``GET /customers/`` is served too.
+:func:`allowed_methods` collects the methods of every route matching the path, so ``Allow`` lists exactly what the
+OpenAPI document lists for it. ``HEAD`` is not served (and not listed); ``OPTIONS`` is a 405 like any other method
+the path does not serve, unless CORS is configured and the request is a preflight (answered by the CORS middleware
+before routing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
+
+# Every method a route could be declared with.
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
+
+
+def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]:
+    """The methods some route serves at ``scope``'s path, sorted: each is asked whether it fully matches the path
+    with that method (whatever the route's kind: FastAPI includes routers as routes of their own)."""
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "type": "http", "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
+def install(app: FastAPI) -> None:
+    """Answer every 405 with the ``Allow`` of :func:`allowed_methods` (other HTTP errors as FastAPI does)."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(app.router.routes, dict(request.scope)))
+            exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allow})
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(HTTPException, handler)
