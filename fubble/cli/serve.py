@@ -101,8 +101,8 @@ def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
 
     family = listeners.family_of(host)
     try:
-        if reuse_port:
-            return listeners.bound(family, host, port)
+        # A plain bind first, even for an SO_REUSEPORT group: it fails while anything listens on the address, also
+        # another multi-worker fubble (whose group would otherwise silently share the port with this one).
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -110,6 +110,10 @@ def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
         except BaseException:
             sock.close()
             raise
+        if reuse_port:
+            port = sock.getsockname()[1]
+            sock.close()
+            return listeners.bound(family, host, port)
         sock.set_inheritable(True)
         return sock
     except OSError as exc:

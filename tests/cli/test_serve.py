@@ -117,11 +117,13 @@ def test_auth_disabled_by_setting_is_refused_off_loopback(sqlite_db: str, tmp_pa
     assert "refusing to serve without authentication on 0.0.0.0" in done.stderr
 
 
-def test_a_busy_port_is_a_sentence(sqlite_db: str, serve: Callable[..., Served], tmp_path: Path) -> None:
-    served = serve(sqlite_db, "--workers", "1")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_busy_port_is_a_sentence(sqlite_db: str, serve: Callable[..., Served], tmp_path: Path, workers: str) -> None:
+    """Also with several workers on both sides: their SO_REUSEPORT groups must not share the port silently."""
+    served = serve(sqlite_db, "--workers", workers)
     port = served.base.rsplit(":", 1)[1]
     done = subprocess.run(
-        [FUBBLE, "serve", "--workers", "1", "--port", port],
+        [FUBBLE, "serve", "--workers", workers, "--port", port],
         env=environment(sqlite_db),
         cwd=tmp_path,
         capture_output=True,
