@@ -26,9 +26,11 @@ Usage-based billing: meter what customers use, price it with exact decimal arith
   digits. Amounts are rounded once per invoice line, half-up, to the currency's minor unit.
 * Times are UTC. A timestamp without an offset is taken as UTC; one with an offset is converted. Windows are half-open
   `[start, end)`.
-* Every error is `{"detail": ...}` with 404 (unknown object), 409 (conflicts with the current state), 413 (body too
-  large) or 422 (invalid values). Nothing is written when a request fails.
-* Lists take `limit` (default 100, max 1000) and `offset`, and are ordered by id.
+* Every error is `{"detail": ...}` with 404 (unknown object), 405 (wrong method, with `Allow`), 409 (conflicts with
+  the current state), 413 (body too large), 422 (invalid values, naming the field) or 503 (busy: retry after the
+  `Retry-After` seconds). Nothing is written when a request fails.
+* Lists take `limit` (default 100, max 1000) and `offset`, and are ordered by id. Collection routes answer with and
+  without a trailing slash.
 
 **Authentication.** Every route but `/health` needs an API key: send `Authorization: Bearer <key>` (in these docs,
 use the *Authorize* button). The first start of `fubble serve` creates an admin key and prints it once; create more
