@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi.testclient import TestClient
@@ -63,3 +67,19 @@ def all_events(client: TestClient, customer_id: int) -> list[Any]:
     assert response.status_code == 200, response.text
     events: list[Any] = exact(response)
     return events
+
+
+def run_import(db_url: str, file: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``fubble events import FILE ARGS`` as a person runs it: the real command in a process of its own, on
+    ``db_url`` (in ``cwd``, so no stray .env is read; no other FUBBLE_ setting leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUBBLE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "fubble", "events", "import", str(file), *args],
+        capture_output=True,
+        text=True,
+        env={**env, "FUBBLE_DATABASE_URL": db_url, "COLUMNS": "200"},
+        cwd=cwd,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
