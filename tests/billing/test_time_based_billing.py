@@ -29,4 +29,3 @@ def test_events_in_seconds_on_an_hourly_price(billing: Billing) -> None:
     assert line["amount"] == Decimal("3.75") and invoice["amount"] == Decimal("3.75")
     assert line["quantity"] == Decimal("1.501944444444") and line["unit_price"] == Decimal("2.5")
     assert "5407 second(s) \N{ALMOST EQUAL TO} 1.501944444444 hour(s) x 2.5" in line["description"]
-
