@@ -32,13 +32,11 @@ def _plus_from_query(value: Any) -> Any:
 QueryTime = Annotated[UTCTime, BeforeValidator(_plus_from_query)]
 
 
+# The OpenAPI documentation of fubble.events.decoder, the one definition of a valid event, which every way in decodes
+# events with: no request is validated with this model. Its field types are the shared ones of fubble.api.fields; the
+# decoder reads quantity's minimum from it, and tests/events/test_openapi.py checks that the two agree.
 class EventIn(BaseModel):
-    """One usage event as sent by a client.
-
-    The OpenAPI documentation of :mod:`fubble.events.decoder`, the one definition of a valid event, which every way
-    in decodes events with: this model validates nothing (its field types, from :mod:`fubble.api.fields`, are where
-    the decoder reads its limits; ``tests/events/test_openapi.py`` checks the two agree).
-    """
+    """One usage event as sent by a client."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -71,9 +69,9 @@ class EventIn(BaseModel):
     )
 
 
+# The documentation of fubble.events.decoder.decode_batch, like EventIn.
 class EventBatchIn(BaseModel):
-    """Up to ``FUBBLE_MAX_BATCH_EVENTS`` (10,000) events, validated one by one so errors carry their index (the
-    documentation of :func:`fubble.events.decoder.decode_batch`, like :class:`EventIn`)."""
+    """Up to ``FUBBLE_MAX_BATCH_EVENTS`` (10,000) events, validated one by one so errors carry their index."""
 
     model_config = ConfigDict(extra="forbid")
 

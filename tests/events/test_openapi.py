@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from fastapi.testclient import TestClient
+
+from fubble.api.fields import DECIMAL_PLACES, MAX_ID, WHOLE_DIGITS
+from fubble.events import decoder
 
 
 def test_openapi_documents_event_bodies(client: TestClient) -> None:
@@ -26,3 +31,38 @@ def test_openapi_documents_event_bodies(client: TestClient) -> None:
     for path in ("/events/customers/{customer_id}", "/events/customers/{customer_id}/usage"):
         params = {p["name"] for p in spec["paths"][path]["get"]["parameters"]}
         assert {"customer_id", "start_date", "end_date"} <= params
+
+
+def test_the_event_schema_states_the_decoders_rules(client: TestClient) -> None:
+    """EventIn documents fubble.events.decoder: the same fields, required ones, types and limits (a rule changed in
+    one and not the other fails here)."""
+    spec = client.get("/openapi.json").json()
+    assert spec["paths"]["/events/"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EventIn"
+    }
+    assert spec["paths"]["/events/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EventBatchIn"
+    }
+    event = spec["components"]["schemas"]["EventIn"]
+    fields = event["properties"]
+    assert set(fields) == set(decoder.ParsedEvent._fields)
+    assert event["required"] == [f for f in ("metric_name", "quantity") if f in decoder._REQUIRED]
+
+    def declared(name: str) -> dict[str, object]:
+        schema: dict[str, object] = fields[name]
+        branches = [b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"]  # type: ignore[attr-defined]
+        assert len(branches) == 1
+        return {**schema, **branches[0]}
+
+    assert declared("customer_id")["type"] == "integer"
+    assert (declared("customer_id")["minimum"], declared("customer_id")["maximum"]) == (1, MAX_ID)
+    for name in ("external_customer_id", "metric_name", "event_id"):
+        text = declared(name)
+        assert (text["type"], text["minLength"], text["maxLength"]) == ("string", 1, decoder.MAX_TEXT)
+    quantity = declared("quantity")
+    assert quantity["type"] == "number"
+    bound = "minimum" if decoder.LEAST_INCLUSIVE else "exclusiveMinimum"
+    assert Decimal(str(quantity[bound])) == decoder.LEAST_QUANTITY
+    assert (quantity["multipleOf"], quantity["exclusiveMaximum"]) == (10.0**-DECIMAL_PLACES, 10.0**WHOLE_DIGITS)
+    assert (declared("event_time")["type"], declared("event_time")["format"]) == ("string", "date-time")
+    assert declared("properties")["type"] == "object"
