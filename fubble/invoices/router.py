@@ -34,7 +34,9 @@ StatusFilter = Annotated[InvoiceStatus | None, Query(description="Only invoices 
 
 _STATUS_DOC = """Allowed changes: draft -> pending | void; pending -> paid | failed | void; failed -> pending | paid |
 void. `paid` and `void` are final, and asking for the current status is also refused (409, naming the allowed targets).
-Setting `paid` sets `paid_date` to now; `void` frees the subscription time the invoice billed."""
+Setting `paid` sets `paid_date` to now; `void` frees the subscription time the invoice billed. An invoice whose total
+is negative (a generated one can be: a dynamic price may be negative) cannot leave `draft` (409) until customer credits
+exist: add lines that bring its total to 0 or more, or void it."""
 
 
 @router.post(
@@ -93,7 +95,8 @@ def get_invoice(invoice_id: InvoiceId, session: SessionDep) -> InvoiceOut:
 def add_item(invoice_id: InvoiceId, body: ItemCreate, session: SessionDep, clock: ClockDep) -> InvoiceItemOut:
     """Adds the line and returns the **created item** (its `id` is what `DELETE /invoices/{invoice_id}/items/{item_id}`
     takes). The invoice's total is updated at once; read it with `GET /invoices/{invoice_id}`. Only `draft` invoices
-    can change (409). Same item rules as in `POST /invoices/`."""
+    can change (409). Same item rules as in `POST /invoices/`, except that a draft whose total is already negative
+    accepts any line that raises it."""
     return InvoiceItemOut.of(service.add_manual_item(session, invoice_id, body, clock=clock))
 
 
@@ -104,7 +107,7 @@ def add_item(invoice_id: InvoiceId, body: ItemCreate, session: SessionDep, clock
 )
 def remove_item(invoice_id: InvoiceId, item_id: ItemId, session: SessionDep, clock: ClockDep) -> InvoiceOut:
     """Returns the invoice with its new total. The item must belong to this invoice (404 otherwise); only `draft`
-    invoices can change, and not so that the total would become negative (409)."""
+    invoices can change, and removing a charge must not leave the total negative (409); removing a credit always may."""
     return service.invoice_out(service.remove_item(session, invoice_id, item_id, clock=clock))
 
 
@@ -131,7 +134,8 @@ def update_status(
     "/{invoice_id}/finalize", summary="Finalize a draft invoice (draft -> pending)", responses=responses(404, 409, 422)
 )
 def finalize_invoice(invoice_id: InvoiceId, session: SessionDep, clock: ClockDep) -> InvoiceOut:
-    """Only `draft` invoices can be finalized; any other status is 409."""
+    """Only `draft` invoices can be finalized, and only with a total of 0 or more; otherwise 409 (a negative total
+    cannot be carried until customer credits exist: add lines that raise it, or void the invoice)."""
     return service.invoice_out(service.finalize(session, invoice_id, clock=clock))
 
 
