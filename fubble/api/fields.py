@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, WithJsonSchema
 
 from fubble.api.json import exponent_problem
 from fubble.db.types import to_utc
@@ -131,15 +132,36 @@ def _decimal(json_schema: dict[str, Any], **constraints: Any) -> Any:
     ]
 
 
+# Text holds no NUL character (PostgreSQL cannot store one); a Name also a character that is not whitespace.
+NO_NUL = "^[^\\u0000]*$"
 Name = Annotated[
     str,
-    Field(min_length=1, max_length=255, json_schema_extra={"pattern": NOT_BLANK}),
+    Field(
+        min_length=1, max_length=255, json_schema_extra={"pattern": f"^[^\\u0000]*{NOT_BLANK[:-1]}\\u0000][^\\u0000]*$"}
+    ),
     AfterValidator(_no_nul),
     AfterValidator(_not_blank),
 ]
-ShortText = Annotated[str, Field(max_length=255), AfterValidator(_no_nul)]
-LongText = Annotated[str, Field(max_length=10_000), AfterValidator(_no_nul)]
-Metadata = Annotated[dict[str, Any] | None, AfterValidator(_bounded_metadata)]
+ShortText = Annotated[str, Field(max_length=255, json_schema_extra={"pattern": NO_NUL}), AfterValidator(_no_nul)]
+LongText = Annotated[str, Field(max_length=10_000, json_schema_extra={"pattern": NO_NUL}), AfterValidator(_no_nul)]
+
+# An e-mail address as pydantic's EmailStr checks it; its schema also declares the special-use domains (.test,
+# .local, ...) that the check refuses.
+_SPECIAL_USE = "|".join("".join(f"[{c.lower()}{c.upper()}]" for c in d) for d in SPECIAL_USE_DOMAIN_NAMES)
+Email = Annotated[
+    EmailStr,
+    Field(max_length=320),
+    WithJsonSchema(
+        {"type": "string", "format": "email", "maxLength": 320, "not": {"pattern": f"[.@]({_SPECIAL_USE})\\.?$"}}
+    ),
+]
+# Free-form JSON (metadata, event properties): values are JSON_VALUE (fubble.api.openapi adds it to the document).
+JSON_VALUE = "#/components/schemas/JsonValue"
+Metadata = Annotated[
+    dict[str, Any] | None,
+    AfterValidator(_bounded_metadata),
+    WithJsonSchema({"anyOf": [{"type": "object", "additionalProperties": {"$ref": JSON_VALUE}}, {"type": "null"}]}),
+]
 UTCTime = Annotated[
     datetime,
     BeforeValidator(_iso_text),

@@ -18,6 +18,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from fubble.api.fields import JSON_VALUE
+from fubble.api.json import FREE_NUMBER_SCHEMA
+
 _LOCK = threading.Lock()
 
 
@@ -41,8 +44,21 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     settings = getattr(app.state, "settings", None)
     if settings is not None and not settings.auth_enabled:
         _without_authentication(document)
+    document.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = JSON_VALUE_SCHEMA
     add_links(document)
     return document
+
+
+# Any JSON value whose numbers are within fubble.api.json's limits for free-form JSON (JSON_VALUE of fubble.api.fields).
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON value; numbers have at most 40 decimal places and are less than 1e41 in magnitude.",
+    "anyOf": [
+        {"type": ["string", "boolean", "null"]},
+        FREE_NUMBER_SCHEMA,
+        {"type": "array", "items": {"$ref": JSON_VALUE}},
+        {"type": "object", "additionalProperties": {"$ref": JSON_VALUE}},
+    ],
+}
 
 
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:

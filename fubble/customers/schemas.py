@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import CurrencyCode, LongText, Metadata, Name, ShortText, not_null
+from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, ShortText, not_null
 from fubble.db.models import Customer
 
 Currency = Annotated[CurrencyCode, Field(examples=["USD"])]
@@ -19,7 +19,7 @@ class CustomerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    email: EmailStr = Field(max_length=320)
+    email: Email
     company_name: ShortText | None = None
     billing_address: LongText | None = None
     payment_method_id: ShortText | None = None
@@ -36,7 +36,7 @@ class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | SkipJsonSchema[None] = not_null()
-    email: Annotated[EmailStr, Field(max_length=320)] | SkipJsonSchema[None] = not_null()
+    email: Email | SkipJsonSchema[None] = not_null()
     company_name: ShortText | None = None
     billing_address: LongText | None = None
     payment_method_id: ShortText | None = None

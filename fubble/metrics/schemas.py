@@ -22,7 +22,9 @@ def _not_all_digits(value: str) -> str:
     return value
 
 
-DefinableName = Annotated[MetricName, AfterValidator(_not_all_digits)]
+DefinableName = Annotated[
+    MetricName, AfterValidator(_not_all_digits), Field(json_schema_extra={"not": {"pattern": "^[0-9]+$"}})
+]
 Unit = Annotated[ShortText, Field(max_length=64, examples=["requests"])]
 PropertyName = Annotated[ShortText, Field(min_length=1, examples=["user_id"])]
 

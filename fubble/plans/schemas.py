@@ -23,9 +23,15 @@ def _trimmed(value: str) -> str:
     return value
 
 
+# Python's whitespace (what str.strip removes), as a character class of the schema's pattern.
+_SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
 MetricName = Annotated[
     ShortText,
-    Field(min_length=1, examples=["api_calls"]),
+    Field(
+        min_length=1,
+        examples=["api_calls"],
+        json_schema_extra={"pattern": f"^[^{_SPACE}\\u0000]([^\\u0000]*[^{_SPACE}\\u0000])?$"},
+    ),
     AfterValidator(_trimmed),
 ]
 """1..255 characters, no NUL, no leading or trailing whitespace. Case-sensitive."""
