@@ -1,8 +1,8 @@
 """Invoices: manual creation, items, listing and the status machine.
 
-The building blocks :func:`create_invoice`, :func:`add_item`, :func:`recompute_total` and :func:`invoice_out` are
-callable on their own (the billing run writes its drafts in bulk instead, :mod:`fubble.billing.store`). Nothing here
-commits; the caller's unit of work does.
+The building blocks :func:`new_item`, :func:`create_invoice` (an invoice with its lines, in one flush: one audit
+entry), :func:`add_item`, :func:`recompute_total` and :func:`invoice_out` are callable on their own (the billing run
+writes its drafts in bulk instead, :mod:`fubble.billing.store`). Nothing here commits; the caller's unit of work does.
 
 Rules kept here:
 
