@@ -101,6 +101,9 @@ def test_unknown_keys_name_the_allowed_ones() -> None:
             "type": "extra_forbidden",
         }
     ]
+    assert entries("package", {"package_size": 1, "package_price": 2, "size": 3})[0]["msg"] == (
+        "unknown key 'size'; allowed keys: package_size, package_price"
+    )
     tiers = {"tiers": [{"start": 0, "price": 1, "rate": 2}]}
     assert entries("tiered", tiers) == [
         {
@@ -188,14 +191,14 @@ def test_equal_formulas_hash_alike() -> None:
 
 def test_aggregates_stay_exact_beyond_28_digits() -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    big, tiny = D("12345678901234567890.123456789"), D("0.000000001")
+    big, tiny = D("12345678901234567890.123456789"), D("0.000000002")  # 30 digits: 28 would round the sum
     events = [(start, 1, big), (start + timedelta(hours=1), 2, tiny)]
     summary = summarize(events)
-    assert summary.total == D("12345678901234567890.123456790")
+    assert summary.total == D("12345678901234567890.123456791")
     assert merge([summarize(events[:1]), summarize(events[1:])]).total == summary.total
     end = start + timedelta(hours=2)
     # big for one hour, tiny for the next: the mean of the two, exactly, to 12 places
-    assert usage_of("weighted_sum", summary, start=start, end=end) == D("6172839450617283945.061728395")
+    assert usage_of("weighted_sum", summary, start=start, end=end) == D("6172839450617283945.0617283955")
     assert usage_of("unique_count", summary, start=start, end=end) == 0
     assert usage_of("unique_count", summary, start=start, end=end, distinct=3) == 3
 
