@@ -10,6 +10,7 @@
 # with its report in $OUT (default ./schemathesis-report): seed-N.txt (the CLI's output) and seed-N.ndjson. It prints
 # each seed's summary line and exits non-zero if any seed found a failure.
 #
+# scripts/schemathesis.toml is its configuration: stateful testing follows the declared OpenAPI links only.
 # Authentication is off (loopback only) so that generated requests are not refused for want of a key, and so that
 # revoking keys (DELETE /api-keys/{key_id}) cannot lock the run out; the OpenAPI document then declares no key.
 # The same checks run in CI at one seed and few examples: tests/fuzz/test_schemathesis_all_checks.py, which lists
@@ -52,7 +53,7 @@ for seed in "${SEEDS[@]}"; do
         sleep 0.1
     done
     # schemathesis keeps a cache in the working directory: run it in the scratch directory.
-    if (cd "$WORK" && "$SCHEMATHESIS" run "http://127.0.0.1:$PORT/openapi.json" --checks all \
+    if (cd "$WORK" && "$SCHEMATHESIS" --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" --checks all \
         --phases examples,coverage,fuzzing,stateful --seed "$seed" --max-examples "$MAX_EXAMPLES" --workers 1 \
         --report ndjson --report-ndjson-path "$OUT/seed-$seed.ndjson" >"$OUT/seed-$seed.txt" 2>&1); then
         :

@@ -42,7 +42,7 @@ NOT_BLANK = f"[^{_ECMA_SPACE}]"
 _NOT_BLANK = re.compile(NOT_BLANK)
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
     if not _NOT_BLANK.search(value):
         raise ValueError("must not be blank")
     return value
@@ -134,13 +134,13 @@ def _decimal(json_schema: dict[str, Any], **constraints: Any) -> Any:
 
 # Text holds no NUL character (PostgreSQL cannot store one); a Name also a character that is not whitespace.
 NO_NUL = "^[^\\u0000]*$"
+# No NUL, and a character that is neither NUL nor whitespace (not_blank).
+NON_BLANK_PATTERN = f"^[^\\u0000]*{NOT_BLANK[:-1]}\\u0000][^\\u0000]*$"
 Name = Annotated[
     str,
-    Field(
-        min_length=1, max_length=255, json_schema_extra={"pattern": f"^[^\\u0000]*{NOT_BLANK[:-1]}\\u0000][^\\u0000]*$"}
-    ),
+    Field(min_length=1, max_length=255, json_schema_extra={"pattern": NON_BLANK_PATTERN}),
     AfterValidator(_no_nul),
-    AfterValidator(_not_blank),
+    AfterValidator(not_blank),
 ]
 ShortText = Annotated[str, Field(max_length=255, json_schema_extra={"pattern": NO_NUL}), AfterValidator(_no_nul)]
 LongText = Annotated[str, Field(max_length=10_000, json_schema_extra={"pattern": NO_NUL}), AfterValidator(_no_nul)]

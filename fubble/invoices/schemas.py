@@ -8,21 +8,26 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from fubble.api.fields import LongText, NonNegativeQuantity, Ref, ShortText, SignedAmount, UTCTime
+from fubble.api.fields import (
+    NON_BLANK_PATTERN,
+    LongText,
+    NonNegativeQuantity,
+    Ref,
+    ShortText,
+    SignedAmount,
+    UTCTime,
+    not_blank,
+)
 from fubble.db.models import Invoice, InvoiceItem
 from fubble.invoices.status import InvoiceStatus
 
 MAX_ITEMS_PER_REQUEST = 1000
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Description = Annotated[LongText, Field(min_length=1, max_length=1000), AfterValidator(_not_blank)]
-VoidReason = Annotated[LongText, Field(min_length=1, max_length=1000), AfterValidator(_not_blank)]
+# Not blank as fubble.api.fields defines it (and the schema declares it).
+_NON_BLANK = Field(min_length=1, max_length=1000, json_schema_extra={"pattern": NON_BLANK_PATTERN})
+Description = Annotated[LongText, _NON_BLANK, AfterValidator(not_blank)]
+VoidReason = Annotated[LongText, _NON_BLANK, AfterValidator(not_blank)]
 
 
 class ItemCreate(BaseModel):
