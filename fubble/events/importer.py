@@ -5,11 +5,11 @@ The file is read line by line (memory stays bounded by one batch, plus one count
 transaction: all of the batch or none of it. Every line (a CSV row as the JSON object of its cells) is decoded by
 :mod:`fubble.events.decoder`, the one definition of a valid event, so its errors are those of ``POST /events/``.
 
-Idempotent by content: an event without ``event_id`` gets ``import:<fingerprint>:<n>``, from the canonical form of
-the event alone (:func:`~fubble.events.fingerprint.fingerprint`: ``{"a":1}`` and ``{"a": 1.0}`` are the same event)
-and ``n``, how many identical events without ``event_id`` came before it in the file (so two identical lines stay two
-events). Importing the file again, or an edited copy, adds exactly the events that are new or changed; an event whose
-line was changed is a new event, and the old one stays (nothing tells a correction from a new event).
+Idempotent by content: an event without ``event_id`` gets ``import:<time>:<fingerprint>:<n>``, from the canonical
+form of the event alone (:func:`~fubble.events.fingerprint.fingerprint`: ``{"a":1}`` and ``{"a": 1.0}`` are the same
+event) and ``n``, how many identical events without ``event_id`` came before it in the file (so two identical lines
+stay two events). Importing the file again, or an edited copy, adds exactly the events that are new or changed; an
+event whose line was changed is a new event, and the old one stays (nothing tells a correction from a new event).
 
 Resumable: after each committed batch, ``FILE.fubble-import.json`` records the byte offset and line number of the
 next unread line and a hash of the file's first MiB up to that offset. A re-run continues from there (re-reading the
@@ -168,8 +168,10 @@ def import_events(
 
 
 class _DerivedIds:
-    """The ``event_id`` of events sent without one: ``import:<fingerprint>:<n>``, ``n`` counting the identical events
-    before it in the file. One counter per distinct event (a 64-bit key: about 100 bytes each)."""
+    """The ``event_id`` of events sent without one: ``import:<time>:<fingerprint>:<n>``, ``n`` counting the identical
+    events before it in the file (one counter per distinct event, a 64-bit key: about 100 bytes each). ``<time>`` is
+    the event's own ``event_time`` (empty without one): part of the event already, it keeps the ids of a file in time
+    order close together in the ``event_id`` index (random ids made a 1,000,000-line import half as fast)."""
 
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}
@@ -181,7 +183,8 @@ class _DerivedIds:
         key = int(digest[:16], 16)
         occurrence = self._seen.get(key, 0) + 1
         self._seen[key] = occurrence
-        return event._replace(event_id=f"import:{digest[:32]}:{occurrence}")
+        at = "" if event.event_time is None else f"{event.event_time:%Y%m%dT%H%M%S.%f}"
+        return event._replace(event_id=f"import:{at}:{digest[:32]}:{occurrence}")
 
 
 def _records(stream: IO[bytes], header: list[str] | None, offset: int, line: int) -> Iterator[_Record]:
