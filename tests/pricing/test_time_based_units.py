@@ -83,3 +83,14 @@ def test_event_unit_is_stored_only_when_given_and_validated() -> None:
     with pytest.raises(InvalidInput) as exc:
         parse_pricing("time_based", {"rate_per_unit": 1, "unit": "hour", "event_unit": "fortnight"})
     assert [entry["loc"] for entry in exc.value.detail] == [["pricing_details", "event_unit"]]
+
+
+@pytest.mark.parametrize(
+    "details", [{"rate_per_unit": 2, "unit": "hour"}, {"rate_per_unit": 2, "unit": "hour", "event_unit": "hour"}]
+)
+def test_without_a_conversion_the_quantity_is_the_usage_itself(details: dict[str, Any]) -> None:
+    """No unit to convert: the line shows U exactly as given, even past 12 decimal places (nothing is rounded but the
+    amount)."""
+    usage = "1.00000000000005"
+    result = line(details, usage)
+    assert (str(result.quantity), str(result.amount)) == (usage, "2.00")
