@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from fubble.api.fields import ShortText, not_null
@@ -66,8 +67,16 @@ _PROPERTY = "For `unique_count` (required there, and only there): the event prop
 _FILTERS = "Only events whose properties pass every filter count (at most 20). Empty or null: every event counts."
 
 
+# What the service checks (fubble.metrics.service), declared: `property` is given with unique_count, and only then.
+_PROPERTY_RULE: JsonDict = {
+    "if": {"properties": {"aggregation": {"const": Aggregation.unique_count.value}}, "required": ["aggregation"]},
+    "then": {"required": ["property"], "properties": {"property": {"type": "string"}}},
+    "else": {"properties": {"property": {"type": "null"}}},
+}
+
+
 class MetricCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_PROPERTY_RULE)
 
     name: DefinableName = Field(description="The `metric_name` events carry; unique, case-sensitive, not all digits.")
     display_name: ShortText | None = Field(None, examples=["API calls"])

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import httpx
+import jsonschema_rs
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -256,3 +257,23 @@ def test_without_authentication_the_document_declares_no_key(db: Database) -> No
     document = create_app(Settings(database_url=db.url, auth_enabled=False), database=db).openapi()
     operations = [op for item in document["paths"].values() for op in item.values()]
     assert not any("security" in op or "401" in op["responses"] for op in operations)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "users", "aggregation": "unique_count", "property": "user_id"},
+        {"name": "users", "aggregation": "unique_count"},
+        {"name": "users", "aggregation": "sum", "property": "user_id"},
+        {"name": "users", "property": "user_id"},
+        {"name": "users", "aggregation": "count", "property": None},
+    ],
+)
+def test_metric_property_rule_is_declared_as_the_service_checks_it(
+    client: TestClient, app: FastAPI, body: dict[str, Any]
+) -> None:
+    document = app.openapi()
+    validator = jsonschema_rs.validator_for({"$ref": "#/components/schemas/MetricCreate", **document})
+    response = client.post("/metrics/", json=body)
+    assert response.status_code in (201, 422), response.text
+    assert validator.is_valid(body) == (response.status_code == 201), response.text
