@@ -184,7 +184,7 @@ class _DerivedIds:
         occurrence = self._seen.get(key, 0) + 1
         self._seen[key] = occurrence
         at = "" if event.event_time is None else event.event_time.isoformat()  # in UTC
-        event_id = "import:" + at + ":" + digest[:32] + ":" + str(occurrence)
+        event_id = "import:" + at + ":" + digest[:20] + ":" + str(occurrence)  # 80 bits, beside the time
         return ParsedEvent(*event[:6], event_id)  # (cheaper than _replace)
 
 
