@@ -75,7 +75,7 @@ def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_pat
     try:
         script = "\n".join(block.replace(DOC_URL, base) for block in bash_blocks(README.read_text()))
         # Every curl fails the script on an HTTP error (the README's own commands print the body either way).
-        prelude = "set -euo pipefail\ncurl() { command curl --fail-with-body \"$@\"; echo; }\n"
+        prelude = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; echo; }\n'
         env = {
             **os.environ,
             "FUBBLE_DATABASE_URL": fresh_url,
