@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import ShortText, not_null
+from fubble.api.fields import NO_NUL, ShortText, not_null
 from fubble.api.json import FREE_NUMBER_SCHEMA, exponent_problem
 from fubble.db.models.metric import Metric
 from fubble.plans.schemas import MetricName
@@ -41,7 +41,7 @@ class FilterDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [{"required": ["eq"]}, {"required": ["in"]}]})
 
-    property: str = Field(min_length=1, max_length=255, examples=["method"])
+    property: str = Field(min_length=1, max_length=255, examples=["method"], json_schema_extra={"pattern": NO_NUL})
     eq: _Scalar = None
     in_: Annotated[list[_Scalar], Field(min_length=1, max_length=100)] | SkipJsonSchema[None] = not_null(alias="in")
 

@@ -39,6 +39,7 @@ KNOWN: list[tuple[str, str]] = [
     ("points are returned per metric", "the window's length over its granularity"),
     ("the invoice total would be negative", "a rule over the sum of the items"),
     ("amounts have at most", "the customer's currency's decimal places (stored state)"),
+    ("amounts have no decimal places", "the customer's currency's decimal places (stored state)"),
     ("property is only for unique_count", "property depends on aggregation"),
     ("unique_count needs the property", "property depends on aggregation"),
     ("name cannot change (events refer to it)", "a rule against the stored name"),
