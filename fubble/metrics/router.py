@@ -61,10 +61,13 @@ def get_metric(metric: MetricRef, session: SessionDep) -> MetricOut:
     return service.get(session, metric)
 
 
-@router.put("/{metric:rest}", summary="Update a metric (fields present in the body)", responses=responses(404, 422))
+@router.put(
+    "/{metric:rest}", summary="Update a metric (fields present in the body)", responses=responses(404, 409, 422)
+)
 def update_metric(metric: MetricRef, body: MetricUpdate, session: SessionDep, clock: ClockDep) -> MetricOut:
     """Change `display_name`, `unit`, `aggregation`, `property` or `filters` of a defined metric (404 for a name
-    only plans price: define it with `POST /metrics/` first). The name is immutable (422).
+    only plans price: define it with `POST /metrics/` first). The name cannot change: a `name` other than the
+    stored one is a 409 (conflict with the stored metric); the same name is accepted.
 
     Changing the aggregation, property or filters recomputes the metric's usage rollups from the raw events in the
     same transaction. It is allowed even when usage was already invoiced: issued invoices keep their amounts, and

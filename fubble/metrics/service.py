@@ -52,7 +52,7 @@ def update(session: Session, ref: str, data: MetricUpdate, *, clock: Clock) -> M
     metric = _defined(session, ref)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes.pop("name") != metric.name:
-        raise InvalidInput.at(("body", "name"), "a metric's name cannot change (events refer to it)")
+        raise Conflict(f"metric {metric.name!r}: a metric's name cannot change (events refer to it)")
     if "aggregation" in changes and changes["aggregation"] is None:
         raise InvalidInput.at(("body", "aggregation"), "aggregation cannot be cleared")
     if "filters" in changes:

@@ -225,7 +225,6 @@ def test_update_fields_present_in_the_body(client: TestClient, clock: Any) -> No
 @pytest.mark.parametrize(
     "body",
     [
-        {"name": "renamed"},
         {"aggregation": None},
         {"aggregation": "unique_count"},
         {"property": "user_id"},
@@ -239,6 +238,19 @@ def test_invalid_updates_are_422_and_change_nothing(client: TestClient, body: di
     response = client.put("/metrics/api_calls", json=body)
     assert response.status_code == 422, response.text
     assert client.get("/metrics/api_calls").json() == metric
+
+
+def test_a_new_name_is_a_409_and_changes_nothing_the_same_name_is_accepted(client: TestClient) -> None:
+    """The name is checked against the stored metric (events refer to it): a conflict with stored state, not a
+    schema-valid body refused as invalid."""
+    metric = create(client, API_CALLS)
+    response = client.put("/metrics/api_calls", json={"name": "renamed", "unit": "calls"})
+    assert response.status_code == 409, response.text
+    assert "name cannot change" in response.text
+    assert client.get("/metrics/api_calls").json() == metric
+    same = client.put(f"/metrics/{metric['id']}", json={"name": "api_calls", "unit": "calls"})
+    assert same.status_code == 200, same.text
+    assert same.json()["unit"] == "calls"
 
 
 def test_unique_count_needs_its_property_on_update(client: TestClient) -> None:
