@@ -10,6 +10,7 @@ before routing).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,12 +26,28 @@ _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
 
 def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]:
     """The methods some route serves at ``scope``'s path, sorted: each is asked whether it fully matches the path
-    with that method (whatever the route's kind: FastAPI includes routers as routes of their own)."""
-    return [
-        method
-        for method in _METHODS
-        if any(route.matches({**scope, "type": "http", "method": method})[0] is Match.FULL for route in routes)
-    ]
+    with that method (inside the routers FastAPI includes as routes of their own). As in OpenAPI's
+    path matching, a concrete path comes before a templated one: only the routes matching with the fewest path
+    parameters count (``/invoices/generate`` is POST's, not ``GET /invoices/{invoice_id}``'s)."""
+    served: dict[str, int] = {}
+    for method in _METHODS:
+        for route in _leaves(routes):
+            match, child = route.matches({**scope, "type": "http", "method": method})
+            if match is Match.FULL:
+                templated = len(child.get("path_params", {}))
+                served[method] = min(templated, served.get(method, templated))
+    fewest = min(served.values(), default=0)
+    return [method for method in _METHODS if served.get(method) == fewest]
+
+
+def _leaves(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes themselves, inside the routers FastAPI includes as routes of their own."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _leaves(included.routes)
+        else:
+            yield route
 
 
 def install(app: FastAPI) -> None:

@@ -44,6 +44,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     settings = getattr(app.state, "settings", None)
     if settings is not None and not settings.auth_enabled:
         _without_authentication(document)
+    _query_without_null(document)
     document.setdefault("components", {}).setdefault("schemas", {})["JsonValue"] = JSON_VALUE_SCHEMA
     add_links(document)
     return document
@@ -70,6 +71,23 @@ def _without_authentication(document: dict[str, Any]) -> None:
         operation.pop("security", None)
         for code in ("401", "403"):
             operation.get("responses", {}).pop(code, None)
+
+
+def _query_without_null(document: dict[str, Any]) -> None:
+    """A query string cannot carry JSON ``null``: an optional query parameter is left out to mean none (``?x=null``
+    is the text ``null``), so its schema does not offer ``null`` (FastAPI declares ``X | None`` as nullable)."""
+    for operation in _operations(document):
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            options = schema.get("anyOf")
+            if parameter.get("in") != "query" or not options or {"type": "null"} not in options:
+                continue
+            rest = [option for option in options if option != {"type": "null"}]
+            del schema["anyOf"]
+            if len(rest) == 1:
+                schema.update(rest[0])
+            else:
+                schema["anyOf"] = rest
 
 
 _WRITES = ("post", "put")

@@ -203,6 +203,8 @@ def test_a_number_where_a_date_time_is_declared_is_a_422(client: TestClient, whe
         ("PUT", "/metrics/", "GET, POST"),
         ("OPTIONS", "/metrics/api_calls", "GET, PUT"),
         ("POST", "/api-keys/1", "DELETE"),
+        ("OPTIONS", "/invoices/generate", "POST"),  # a concrete path before the templated /invoices/{invoice_id}
+        ("OPTIONS", "/invoices/1", "GET"),
     ],
 )
 def test_a_method_the_path_does_not_serve_is_a_405_allowing_exactly_the_served_ones(
@@ -211,6 +213,18 @@ def test_a_method_the_path_does_not_serve_is_a_405_allowing_exactly_the_served_o
     response = client.request(method, path)
     assert response.status_code == 405, response.text
     assert response.headers["allow"] == allow
+
+
+def test_query_parameters_do_not_declare_null(client: TestClient, app: FastAPI) -> None:
+    """A query string cannot carry JSON null (``?end_date=null`` is the text "null", refused as a date-time): an
+    optional query parameter is left out to mean none, and the document does not offer null."""
+    for path, item in app.openapi()["paths"].items():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                assert {"type": "null"} not in schema.get("anyOf", []) and schema.get("type") != "null", (path, schema)
+    response = client.post("/invoices/generate?end_date=null", json={})
+    assert response.status_code == 422 and "end_date" in response.text
 
 
 def test_an_unknown_audit_entity_type_is_a_422_listing_the_types(client: TestClient) -> None:
