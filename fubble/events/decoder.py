@@ -96,7 +96,7 @@ class _WireEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
     metric_name: str
     quantity: Any  # a number or a numeric string: checked by _quantity
-    customer_id: int | None = None
+    customer_id: Any = None  # checked by _customer_id: JSON Schema's integers include 1.0
     external_customer_id: str | None = None
     event_time: Any = None  # checked by _time, so a number gets the date-time message
     properties: dict[str, Any] | None = None
@@ -263,13 +263,11 @@ def _malformed(exc: msgspec.DecodeError) -> str:
 def _checked(wire: _WireEvent) -> ParsedEvent | Problems:
     """The rules about an event's values (its JSON shape was checked by msgspec)."""
     problems: Problems = []
-    customer_id = wire.customer_id
+    customer_id = _customer_id(problems, wire.customer_id)
     external = wire.external_customer_id
-    if customer_id is not None and not 1 <= customer_id <= MAX_ID:
-        problems.append(("customer_id", f"must be between 1 and {MAX_ID}"))
     if external is not None:
         _text(problems, "external_customer_id", external)
-    if customer_id is None and external is None:
+    if wire.customer_id is None and external is None:
         problems.append(("customer_id", "customer_id or external_customer_id is required"))
     name = wire.metric_name
     _text(problems, "metric_name", name)
@@ -294,6 +292,27 @@ def _checked(wire: _WireEvent) -> ParsedEvent | Problems:
     if problems or isinstance(quantity, str) or isinstance(event_time, str):  # (the second two: for mypy)
         return problems
     return ParsedEvent(customer_id, external, name, quantity, event_time, properties, event_id)
+
+
+def _customer_id(problems: Problems, value: Any) -> int | None:
+    """An integer 1..MAX_ID: a JSON integer, or a number with no fraction (``1.0``, as JSON Schema counts integers)."""
+    if value is None:
+        return None
+    if type(value) is Decimal and value.is_finite() and value == value.to_integral_value():
+        value = int(value) if 1 <= value <= MAX_ID else 0
+    if type(value) is not int:
+        kind = _KINDS[
+            "bool" if type(value) is bool else "float" if type(value) is Decimal else _WIRE_KINDS[type(value)]
+        ]
+        problems.append(("customer_id", f"must be an integer, not {kind}"))
+        return None
+    if not 1 <= value <= MAX_ID:
+        problems.append(("customer_id", f"must be between 1 and {MAX_ID}"))
+        return None
+    return value
+
+
+_WIRE_KINDS: dict[type, str] = {str: "str", dict: "object", list: "array"}
 
 
 def _text(problems: Problems, field: str, value: str) -> None:

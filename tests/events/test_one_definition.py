@@ -30,6 +30,7 @@ VALID = [
     ("exponent quantity", "{" + A + ',"quantity":1E+2}'),
     ("twelve decimal places", "{" + A + ',"quantity":0.000000000001}'),
     ("thirty-two digits", "{" + A + ',"quantity":99999999999999999999.999999999999}'),
+    ("id written as 1.0 (an integer to JSON Schema)", '{"customer_id":%(a)d.0,"metric_name":"api_calls","quantity":1}'),
     ("external id", '{"external_customer_id":"ext-a","metric_name":"api_calls","quantity":1}'),
     ("both naming one customer", "{" + A + ',"external_customer_id":"ext-a","quantity":1}'),
     ("offset and naive times", "{" + A + ',"quantity":1,"event_time":"2024-01-10T09:00:00+02:00"}'),
@@ -55,6 +56,11 @@ INVALID = [
         "id as a boolean",
         '{"customer_id":true,"metric_name":"api_calls","quantity":1}',
         "customer_id: must be an integer, not a boolean",
+    ),
+    (
+        "id with a fraction",
+        '{"customer_id":%(a)d.5,"metric_name":"api_calls","quantity":1}',
+        "customer_id: must be an integer, not a number",
     ),
     (
         "id out of range",
