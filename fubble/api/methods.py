@@ -32,7 +32,7 @@ def allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> list[str]
     served: dict[str, int] = {}
     for method in _METHODS:
         for route in _leaves(routes):
-            match, child = route.matches({**scope, "type": "http", "method": method})
+            match, child = route.matches({**scope, "type": "http", "method": method, "path_params": {}})
             if match is Match.FULL:
                 templated = len(child.get("path_params", {}))
                 served[method] = min(templated, served.get(method, templated))
@@ -48,6 +48,14 @@ def _leaves(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
             yield from _leaves(included.routes)
         else:
             yield route
+
+
+def owned_by_another_method(app: FastAPI, request: Request) -> list[str] | None:
+    """The ``Allow`` of ``request``'s path when a concrete path of other methods comes before the templated route
+    that took the request (``GET /invoices/generate`` reached ``GET /invoices/{invoice_id}``): such a request is a
+    405, not a 422 for the path parameter. Asked only when a request failed validation, so it costs nothing else."""
+    allowed = allowed_methods(app.router.routes, dict(request.scope))
+    return allowed if allowed and request.method not in allowed else None
 
 
 def install(app: FastAPI) -> None:

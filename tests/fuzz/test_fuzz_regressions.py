@@ -204,6 +204,7 @@ def test_a_number_where_a_date_time_is_declared_is_a_422(client: TestClient, whe
         ("OPTIONS", "/metrics/api_calls", "GET, PUT"),
         ("POST", "/api-keys/1", "DELETE"),
         ("OPTIONS", "/invoices/generate", "POST"),  # a concrete path before the templated /invoices/{invoice_id}
+        ("GET", "/invoices/generate", "POST"),
         ("OPTIONS", "/invoices/1", "GET"),
     ],
 )
