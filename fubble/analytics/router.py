@@ -37,16 +37,18 @@ Groups are ordered by currency first (months: by month first). `invoice_count` i
 the group (with `period=service`: those with a line in it). Only invoices with one of the `status` values count
 (repeat the parameter: `status=paid&status=pending`); the default is `pending` and `paid`, i.e. issued revenue without
 drafts, failed or void invoices. `start_date` and `end_date` (both optional) bound the chosen time to
-`[start_date, end_date)`; `currency` keeps one currency. The groups
-are paginated with `limit`/`offset` (`total_groups` says how many there are); `totals` cover all of them. Amounts are
-exact, with the currency's decimal places.
+`[start_date, end_date)`, and `end_date` must then be after `start_date` (422); `currency` keeps one currency.
+The groups are paginated with `limit`/`offset` (`total_groups` says how many there are); `totals` cover all of
+them. Amounts are exact, with the currency's decimal places.
 """
 
 USAGE = """
 Usage of one metric over time, across all customers, and the customers using it most, read from the usage rollups.
 
-* The window is widened to whole hours (`start_date` rounded down, `end_date` rounded up; the response gives the
-  window used). `granularity` cuts it at UTC calendar days or months, the first and last points clipped to the window.
+* `end_date` must be after `start_date` (422). The window is widened to whole hours (`start_date` rounded down,
+  `end_date` rounded up; the response gives the window used), and holds at most 3660 points of the granularity
+  (422: ask for a shorter window). `granularity` cuts it at UTC calendar days or months, the first and last points
+  clipped to the window.
 * Each point's `usage` is the sum over customers of each customer's usage in that point's time under the metric's
   aggregation: plain totals for `sum` and `count`; for `max`, `latest`, `unique_count` and `weighted_sum` the sum of
   the per-customer values (each customer's peak, last value, distinct count, or time-weighted average level over the

@@ -38,6 +38,9 @@ line end), which may be less than the window when part of it was billed already.
 Returns the new invoices, plus, for each customer with nothing new to bill, the existing non-void invoices that
 already bill this window (so generating the same window twice returns the same invoices and creates nothing). Voiding
 an invoice frees its time to be billed again. Customers without a subscription in the window get no invoice.
+
+`end_date` must be after `start_date`, and a run bills at most 240 billing periods of a subscription (a longer
+window is a 422: bill it in parts).
 """
 
 

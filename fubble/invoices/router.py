@@ -115,7 +115,8 @@ def remove_item(invoice_id: InvoiceId, item_id: ItemId, session: SessionDep, clo
     "/{invoice_id}/status",
     summary="Change an invoice's status",
     responses=responses(404, 409, 422),
-    description='Give the new status as `?status=paid` or as the body `{"status": "paid"}`.\n\n' + _STATUS_DOC,
+    description='Give the new status as `?status=paid` or as the body `{"status": "paid"}` (one is required; both\n'
+    "must agree: 422).\n\n" + _STATUS_DOC,
 )
 def update_status(
     invoice_id: InvoiceId,
@@ -148,8 +149,9 @@ def void_invoice(
     body: Annotated[VoidRequest | None, Body()] = None,
 ) -> InvoiceOut:
     """Draft, pending and failed invoices can be voided; paid or already void ones cannot (409). The reason
-    (`?reason=...` or the body `{"reason": "..."}`) is appended to the notes on a new line as `Voided: <reason>`.
-    Voiding frees the subscription time the invoice billed, so it can be billed again."""
+    (`?reason=...` or the body `{"reason": "..."}`; both must agree when both are given) is appended to the notes
+    on a new line as `Voided: <reason>`. Voiding frees the subscription time the invoice billed, so it can be billed
+    again."""
     why = _one_of(reason, None if body is None else body.reason, "reason")
     return service.invoice_out(service.void(session, invoice_id, reason=why, clock=clock))
 

@@ -67,7 +67,8 @@ def get_metric(metric: MetricRef, session: SessionDep) -> MetricOut:
 def update_metric(metric: MetricRef, body: MetricUpdate, session: SessionDep, clock: ClockDep) -> MetricOut:
     """Change `display_name`, `unit`, `aggregation`, `property` or `filters` of a defined metric (404 for a name
     only plans price: define it with `POST /metrics/` first). The name cannot change: a `name` other than the
-    stored one is a 409 (conflict with the stored metric); the same name is accepted.
+    stored one is a 409 (conflict with the stored metric); the same name is accepted. `property` is required for
+    `unique_count` and must be null for every other aggregation (the stored one when none is given): 422.
 
     Changing the aggregation, property or filters recomputes the metric's usage rollups from the raw events in the
     same transaction. It is allowed even when usage was already invoiced: issued invoices keep their amounts, and

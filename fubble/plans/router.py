@@ -20,9 +20,11 @@ ComponentId = Annotated[int, id_path("The price component's id")]
 
 @router.post("/", status_code=201, summary="Create a plan with its price components", responses=responses(422))
 def create_plan(body: PlanCreate, session: SessionDep, clock: ClockDep) -> PlanOut:
-    """Every component's `pricing_details` is checked against its `pricing_type`; if any is invalid the response is
-    a 422 whose `loc` names it (`["body", "price_components", 0, "pricing_details", "tiers", 1, "start"]`) and
-    nothing is stored. Numbers are stored exactly, in canonical form (`10.00` comes back as `10`)."""
+    """Each metric_name appears once in a plan. Every component's `pricing_details` is checked against its
+    `pricing_type` (its keys; tiers contiguous from 0, only the last open-ended; a formula that compiles); if any is
+    invalid the response is a 422 whose `loc` names it
+    (`["body", "price_components", 0, "pricing_details", "tiers", 1, "start"]`) and nothing is stored. Numbers are
+    stored exactly, in canonical form (`10.00` comes back as `10`)."""
     return PlanOut.of(service.create(session, body, clock=clock))
 
 
@@ -61,7 +63,8 @@ def deactivate_plan(plan_id: PlanId, session: SessionDep, clock: ClockDep) -> Pl
     responses=responses(404, 409, 422),
 )
 def add_component(plan_id: PlanId, body: PriceComponentIn, session: SessionDep, clock: ClockDep) -> PriceComponentOut:
-    """409 if the plan already prices this metric_name (remove that component first)."""
+    """`pricing_details` must match `pricing_type`, as in `POST /plans/` (422 naming what is wrong). 409 if the plan
+    already prices this metric_name (remove that component first)."""
     return PriceComponentOut.of(service.add_component(session, plan_id, body, clock=clock))
 
 

@@ -72,9 +72,9 @@ def cancel_subscription(
     end_date: Annotated[UTCTime | None, Query(description="When it ends (exclusive); defaults to now.")] = None,
     body: Annotated[SubscriptionCancel | None, Body(description='Alternatively `{"end_date": ...}`.')] = None,
 ) -> SubscriptionOut:
-    """Ends the subscription at `end_date` (query parameter or JSON body; default now), which must be after its
-    start_date (422). 404 if the subscription is not this customer's; 409 if it has already ended or an invoice
-    that is not void bills it beyond `end_date`."""
+    """Ends the subscription at `end_date` (query parameter or JSON body, which must agree when both are given;
+    default now), which must be after its start_date (422). 404 if the subscription is not this customer's; 409 if
+    it has already ended or an invoice that is not void bills it beyond `end_date`."""
     from_body = body.end_date if body is not None else None
     if end_date is not None and from_body is not None and end_date != from_body:
         raise InvalidInput.at(("query", "end_date"), "end_date given twice (query and body) with different values")
