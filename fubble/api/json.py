@@ -114,5 +114,8 @@ class ExactJSONRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = loads(await self.body())
+            value = loads(await self.body())
+            # No body is a bare number. FastAPI validates bodies with from_attributes, so a Decimal would pass for an
+            # object without attributes (a model whose fields are all optional accepted it): refused as a float is.
+            self._json = float(value) if isinstance(value, Decimal) else value
         return self._json
