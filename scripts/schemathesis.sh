@@ -13,8 +13,9 @@
 # scripts/schemathesis.toml is its configuration: stateful testing follows the declared OpenAPI links only.
 # Authentication is off (loopback only) so that generated requests are not refused for want of a key, and so that
 # revoking keys (DELETE /api-keys/{key_id}) cannot lock the run out; the OpenAPI document then declares no key.
-# The same checks run in CI at one seed and few examples: tests/fuzz/test_schemathesis_all_checks.py, which lists
-# the failures known and not yet fixed (rules between two fields that JSON Schema cannot state).
+# The same checks run in CI at one seed and few examples: tests/fuzz/test_schemathesis_all_checks.py. Both load
+# tests/fuzz/hooks.py (here through SCHEMATHESIS_HOOKS): the rules JSON Schema cannot state (between two fields,
+# between the query and the body, against stored state), taught to the generator of positive cases only.
 #
 # Environment: PORT, MAX_EXAMPLES, OUT, FUBBLE_DATABASE_URL, PYTHON (default .venv/bin/python), SCHEMATHESIS
 # (default .venv/bin/schemathesis). Run from the repository's root; takes one to four minutes per seed.
@@ -53,7 +54,8 @@ for seed in "${SEEDS[@]}"; do
         sleep 0.1
     done
     # schemathesis keeps a cache in the working directory: run it in the scratch directory.
-    if (cd "$WORK" && "$SCHEMATHESIS" --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" --checks all \
+    if (cd "$WORK" && PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=tests.fuzz.hooks \
+        "$SCHEMATHESIS" --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" --checks all \
         --phases examples,coverage,fuzzing,stateful --seed "$seed" --max-examples "$MAX_EXAMPLES" --workers 1 \
         --report ndjson --report-ndjson-path "$OUT/seed-$seed.ndjson" >"$OUT/seed-$seed.txt" 2>&1); then
         :

@@ -65,12 +65,20 @@ def one_value_per_name(*names: str) -> Callable[[Case], None]:
     return rule
 
 
-def status_given(case: Case) -> None:
-    """Rule (PUT /invoices/{invoice_id}/status): the new status is given, as ``?status=`` or in the body."""
-    body = case.body if isinstance(case.body, dict) else {}
-    query = case.query if isinstance(case.query, dict) else {}
-    if query.get("status") is None and body.get("status") is None:
-        case.query = {**query, "status": "paid"}
+def given(**defaults: str) -> Callable[[Case], None]:
+    """Rule: the values are required, as query parameters or in the body (either form, as the original product):
+    one given in neither place is added to the query."""
+
+    def rule(case: Case) -> None:
+        body = case.body if isinstance(case.body, dict) else {}
+        query = case.query if isinstance(case.query, dict) else {}
+        missing = {
+            name: value for name, value in defaults.items() if query.get(name) is None and body.get(name) is None
+        }
+        if missing:
+            case.query = {**query, **missing}
+
+    return rule
 
 
 def in_order(first: str, second: str, *, strict: bool = True) -> Callable[[Case], None]:
@@ -233,13 +241,18 @@ RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
     "GET /customers/{customer_id}/usage": _SERIES,
     "GET /events/customers/{customer_id}": _WINDOW,
     "GET /events/customers/{customer_id}/usage": _WINDOW,
-    "POST /invoices/generate": (one_value_per_name(START, END, "customer_id"), window_after_start, window_not_too_long),
+    "POST /invoices/generate": (
+        one_value_per_name(START, END, "customer_id"),
+        given(start_date="2024-01-01T00:00:00Z", end_date="2024-02-01T00:00:00Z"),
+        window_after_start,
+        window_not_too_long,
+    ),
     "POST /customers/{customer_id}/subscriptions": (defaults_before(START, END), window_after_start),
     "PUT /customers/{customer_id}/subscriptions/{subscription_id}/cancel": (
         one_value_per_name(END),
         cancel_after_start,
     ),
-    "PUT /invoices/{invoice_id}/status": (one_value_per_name("status"), status_given),
+    "PUT /invoices/{invoice_id}/status": (one_value_per_name("status"), given(status="paid")),
     "PUT /invoices/{invoice_id}/void": (one_value_per_name("reason"),),
     "POST /invoices/": (
         whole_amounts,
