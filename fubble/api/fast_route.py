@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette._utils import get_route_path
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from fubble.api.limits import too_large
@@ -100,6 +100,11 @@ class FastAPIWithFastRoutes(FastAPI):
             self.fast_routes[other] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("\n"):
+            # Starlette anchors route patterns with "$", which also matches before a final newline: GET
+            # /customers/%0A reached the list of customers. No route's path ends in a newline.
+            await JSONResponse({"detail": "Not Found"}, status_code=404)(scope, receive, send)
+            return
         handler = self._fast_handler(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
         if handler is None:
             await super().__call__(scope, receive, send)
