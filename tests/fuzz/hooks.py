@@ -202,9 +202,9 @@ def pricing_valid(case: Case) -> None:
 
 
 def events_name_stored(case: Case) -> None:
-    """Rules (POST /events/ and /events/batch): an event names a customer and a metric that exist, ids are JSON
-    integers (``1``, not ``1.0``), and an event_id already stored may be sent again only with the same payload; the
-    generated event gets a stored customer and metric, and an event_id of its own."""
+    """Rules (POST /events/ and /events/batch): an event names a customer and a metric that exist, and an event_id
+    already stored may be sent again only with the same payload; the generated event gets a stored customer and
+    metric, and an event_id of its own."""
     body = case.body
     events = body.get("events") if isinstance(body, dict) and "events" in body else [body]
     customer, metric = _stored_customer(case), _stored_metric(case)
@@ -214,8 +214,6 @@ def events_name_stored(case: Case) -> None:
         if customer is not None:
             event.pop("external_customer_id", None)
             event["customer_id"] = customer
-        elif isinstance(event.get("customer_id"), float) and event["customer_id"].is_integer():
-            event["customer_id"] = int(event["customer_id"])
         if metric is not None:
             event["metric_name"] = metric
         if isinstance(event.get("event_id"), str):
