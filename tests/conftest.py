@@ -140,3 +140,11 @@ def anon_client(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client without an API key."""
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a test marked ``slow`` first: ``./dev test`` schedules whole files on its workers in this order
+    (``--dist loadfile --no-loadscope-reorder``), so the longest files start at once and the many short ones fill in
+    around them, instead of one long file starting last while the other worker idles."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the rest keep their order

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from random import Random
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,6 +32,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from starlette.types import Message, Receive, Scope, Send
+
+pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Generated cases per operation and mode. Operations with few possible requests (no parameters) stop early.

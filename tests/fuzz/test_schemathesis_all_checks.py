@@ -17,6 +17,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
@@ -24,6 +25,8 @@ from schemathesis.engine import events, from_schema
 from bench.server import running_server
 from fubble.db.session import Database
 from tests.fuzz import hooks  # noqa: F401  (registers the hooks: the rules JSON Schema cannot state)
+
+pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
 
 CONFIG = Path(__file__).parents[2] / "scripts" / "schemathesis.toml"
 SEED = 1

@@ -17,6 +17,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -30,6 +31,8 @@ from tests.robustness.harness import (
     new_plan,
     subscribe,
 )
+
+pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
 
 CUSTOMERS = 600  # two batches of the billing run (500 customers each), so it is still running when killed
 WINDOW = {"start_date": "2024-01-01T00:00:00Z", "end_date": "2025-01-01T00:00:00Z"}  # 12 monthly periods

@@ -31,6 +31,8 @@ from tests.robustness.harness import (
     together,
 )
 
+pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
+
 CLIENTS = 200
 # A refusal must come fast: at most the queue wait of the server's settings (FUBBLE_REQUEST_QUEUE_TIMEOUT_S) and a
 # margin for a loaded test machine.

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -27,6 +28,8 @@ from fubble.usage import reader, rollups
 from fubble.usage.definitions import resolve
 
 from .helpers import Spec, brute_usage, calendar_buckets, clear_usage, define, new_customers, snapshot, stored_events
+
+pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
 
 T0 = datetime(2024, 3, 29, 21, tzinfo=UTC)  # the data crosses a month end and several day boundaries
 SPAN = 4 * 86400  # seconds of data
