@@ -52,13 +52,18 @@ def _postgres_reachable() -> str | None:
         return str(exc).splitlines()[0]
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def require_postgres() -> None:
+    """Skip the test when PostgreSQL is unreachable, or fail it where PostgreSQL is required (CI)."""
     problem = _postgres_reachable()
     if problem is not None:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required here but unreachable at {PG_ADMIN}: {problem}")
         pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN} ({problem}); set CI=true to make this fatal")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    require_postgres()
     with database_url("postgres", prefix="fubble_test") as url:
         yield url
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.server import ServerProcess, database_url
-from tests.conftest import REQUIRE_POSTGRES, _postgres_reachable
+from tests.conftest import require_postgres
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SKIP_MARK = "<!-- readme-test: skip"
@@ -55,11 +55,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'readme.db'}"
         return
-    problem = _postgres_reachable()
-    if problem is not None:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required here: {problem}")
-        pytest.skip(f"PostgreSQL unreachable: {problem}")
+    require_postgres()
     with database_url("postgres", prefix="fubble_readme") as url:
         yield url
 

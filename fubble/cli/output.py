@@ -217,29 +217,23 @@ def _plain(command: Any) -> None:
             param.__class__ = _PlainArgument
 
 
-class PlainCommand(TyperCommand):
+class _PlainHelp:
+    """Plain metavars for a command's own parameters and its ``--help`` option (mixed into a click command class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain(self)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if type(option) is TyperOption:
+            option.__class__ = _PlainOption
+        return option
+
+
+class PlainCommand(_PlainHelp, TyperCommand):
     """A command whose help shows plain metavars (``--port PORT``, ``NAME``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain(self)
 
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if type(option) is TyperOption:
-            option.__class__ = _PlainOption
-        return option
-
-
-class PlainGroup(TyperGroup):
+class PlainGroup(_PlainHelp, TyperGroup):
     """A command group whose help shows plain metavars, like :class:`PlainCommand`."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain(self)
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if type(option) is TyperOption:
-            option.__class__ = _PlainOption
-        return option
