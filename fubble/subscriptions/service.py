@@ -30,6 +30,7 @@ def create(session: Session, customer_id: int, data: SubscriptionCreate, *, cloc
         customer_id=customer_id,
         plan_id=plan.id,
         start_date=start,
+        period_anchor=start,
         end_date=data.end_date,
         canceled_at=None,
         created_at=now,

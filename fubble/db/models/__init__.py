@@ -2,6 +2,7 @@
 
 from fubble.db.models.api_key import ApiKey
 from fubble.db.models.audit import AuditEntry
+from fubble.db.models.billing_run import BillingRun, JobLease
 from fubble.db.models.customer import Customer
 from fubble.db.models.event import Event
 from fubble.db.models.idempotency import IdempotencyRecord
@@ -11,21 +12,25 @@ from fubble.db.models.plan import Plan, PriceComponent
 from fubble.db.models.pricing_factor import PricingFactor
 from fubble.db.models.rollup import UsageDistinct, UsageRollup
 from fubble.db.models.subscription import Subscription
+from fubble.db.models.test_clock import TestClock
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingCoverage",
+    "BillingRun",
     "Customer",
     "Event",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceItem",
+    "JobLease",
     "Metric",
     "Plan",
     "PriceComponent",
     "PricingFactor",
     "Subscription",
+    "TestClock",
     "UsageDistinct",
     "UsageRollup",
 ]

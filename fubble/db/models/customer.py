@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fubble.db.base import Base
@@ -27,5 +27,11 @@ class Customer(Base):
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     # Last invoice sequence number handed out for this customer (INV-YYYYMMDD-CUSTOMERID-NNNNNN).
     invoice_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # IANA zone in which the customer's billing-period boundaries (local midnight, the 1st) fall.
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC", server_default="UTC")
+    # Hours a period's invoice stays a draft (refreshed with late usage) before a run finalizes it; NULL: the default.
+    invoice_grace_period_hours: Mapped[int | None] = mapped_column(Integer)
+    # A test-clock customer lives at its clock's time; only advancing that clock bills it.
+    test_clock_id: Mapped[int | None] = mapped_column(ForeignKey("test_clocks.id"), index=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import false as sa_false
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fubble.db.base import Base
@@ -33,6 +35,10 @@ class Invoice(Base):
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # The billing run that created it (NULL: generated for a window by hand, or manual).
+    billing_run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"), index=True)
+    # Credit (unused in-advance fees) the lines exceed the charges by: the total stops at zero and this is carried.
+    credit_carried: Mapped[Decimal | None] = mapped_column(ExactDecimal())
 
     invoice_items: Mapped[list[InvoiceItem]] = relationship(
         back_populates="invoice", order_by="InvoiceItem.id", cascade="all, delete-orphan"
@@ -55,17 +61,38 @@ class InvoiceItem(Base):
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
+    # What a generated line is: usage, fee (fixed fees), credit (unused in-advance fees), adjustment (late usage).
+    kind: Mapped[str | None] = mapped_column(String(16))
 
     invoice: Mapped[Invoice] = relationship(back_populates="invoice_items")
 
 
 class BillingCoverage(Base):
-    """The part [start, end) of a subscription's time that an invoice bills. Void invoices free their coverage."""
+    """The part [start, end) of a subscription's time that an invoice bills. Void invoices free their coverage.
+
+    ``kind`` is ``arrears`` (usage and fees billed after the time) or ``advance`` (fixed fees billed when a period
+    starts, for plans with fees in advance). The partial unique index is the database's own guarantee that the same
+    time of a subscription is never billed twice in the same way: two runs that race to bill a period both write the
+    row starting at that period's first unbilled instant, and the second one fails. Voiding sets ``released``.
+    """
 
     __tablename__ = "billing_coverage"
+    __table_args__ = (
+        Index(
+            "uq_billing_coverage_subscription_kind_start",
+            "subscription_id",
+            "kind",
+            "start",
+            unique=True,
+            sqlite_where=text("released = 0"),
+            postgresql_where=text("NOT released"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), nullable=False, index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     end: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False, default="arrears", server_default="arrears")
+    released: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())

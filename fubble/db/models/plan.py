@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fubble.db.base import Base
@@ -19,11 +20,19 @@ class Plan(Base):
     description: Mapped[str | None] = mapped_column(Text)
     billing_frequency: Mapped[str] = mapped_column(String(16), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The latest version of the price components (a new plan is version 1).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # Fixed fees (flat, subscription, base fees) of a period are invoiced when the period starts.
+    fees_in_advance: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
+    # The components of the latest version; earlier versions' components stay (version_to set) for their subscribers.
     price_components: Mapped[list[PriceComponent]] = relationship(
-        back_populates="plan", order_by="PriceComponent.id", cascade="all, delete-orphan"
+        primaryjoin="and_(Plan.id == PriceComponent.plan_id, PriceComponent.version_to.is_(None))",
+        back_populates="plan",
+        order_by="PriceComponent.id",
+        cascade="all, delete-orphan",
     )
 
 
@@ -37,5 +46,8 @@ class PriceComponent(Base):
     pricing_type: Mapped[str] = mapped_column(String(32), nullable=False)
     pricing_details: Mapped[dict[str, Any]] = mapped_column(ExactJSON(), nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # The plan versions this component prices: [version_from, version_to); version_to NULL: up to the latest.
+    version_from: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    version_to: Mapped[int | None] = mapped_column(Integer)
 
     plan: Mapped[Plan] = relationship(back_populates="price_components")

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fubble.db.base import Base
 from fubble.db.models._columns import created_at_column
 from fubble.db.models.plan import Plan
-from fubble.db.types import UTCDateTime
+from fubble.db.types import ExactJSON, UTCDateTime
 
 
 class Subscription(Base):
@@ -23,5 +26,21 @@ class Subscription(Base):
     end_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
+    # anniversary (periods from period_anchor) or calendar (periods from local midnight on the 1st).
+    billing_anchor: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="anniversary", server_default="anniversary"
+    )
+    # The instant the billing periods are counted from (in the customer's time zone); kept across plan changes.
+    period_anchor: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # No charges before trial_end (NULL: no trial).
+    trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_at_period_end: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=sa_false()
+    )
+    # The subscription a plan change ended to start this one.
+    previous_subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
+    plan_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    # Negotiated prices: [{metric_name, pricing_type, pricing_details}] replacing the plan's components.
+    price_overrides: Mapped[list[dict[str, Any]] | None] = mapped_column(ExactJSON())
 
     plan: Mapped[Plan] = relationship()
