@@ -50,7 +50,14 @@ def seed_customers(engine: Engine, customers: int, plan_id: int, start: datetime
             conn.execute(
                 insert(Subscription),
                 [
-                    {"id": c, "customer_id": c, "plan_id": plan_id, "start_date": start, "created_at": now}
+                    {
+                        "id": c,
+                        "customer_id": c,
+                        "plan_id": plan_id,
+                        "start_date": start,
+                        "period_anchor": start,
+                        "created_at": now,
+                    }
                     for c in range(lo, hi + 1)
                 ],
             )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from fubble.db.models import Invoice
+from fubble.db.models import BillingCoverage, Invoice
 
 
 def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice | None:
@@ -27,3 +27,9 @@ def list_page(
     if customer_id is not None:
         query = query.where(Invoice.customer_id == customer_id)
     return list(session.scalars(query.order_by(Invoice.id).limit(limit).offset(offset)))
+
+
+def release_coverage(session: Session, invoice_id: int) -> None:
+    """Free the time a voided invoice billed, so that it can be billed again (the unique index on coverage only
+    counts rows not released)."""
+    session.execute(update(BillingCoverage).where(BillingCoverage.invoice_id == invoice_id).values(released=True))

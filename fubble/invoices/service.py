@@ -303,6 +303,7 @@ def void(session: Session, invoice_id: int, *, reason: str | None, clock: Clock)
     a new line as ``Voided: <reason>``."""
     invoice = get(session, invoice_id, for_update=True)
     _transition(session, invoice, InvoiceStatus.VOID, clock=clock)
+    repository.release_coverage(session, invoice.id)
     if reason is not None:
         line = f"Voided: {reason}"
         invoice.notes = f"{invoice.notes}\n{line}" if invoice.notes else line
