@@ -4,7 +4,8 @@ No database, web, clock or float anywhere in this package: money and quantities 
 ``Fraction``, and the only imports are the standard library, pydantic and :mod:`fubble.errors`.
 
 * :mod:`fubble.pricing.money`: currencies (ISO 4217 minor units) and the one rounding rule (half-up, once).
-* :mod:`fubble.pricing.periods`: billing periods anchored at the subscription start, and slices of them.
+* :mod:`fubble.pricing.periods`: billing periods anchored at the subscription start (in a
+  customer's time zone), and slices of them.
 * :mod:`fubble.pricing.models`: the pricing types and the rules their ``pricing_details`` must follow.
 * :mod:`fubble.pricing.formula`: the whitelisted arithmetic language of dynamic pricing.
 * :mod:`fubble.pricing.rating`: what one price component charges for one slice of a period.
@@ -27,7 +28,16 @@ from fubble.pricing.models import (
     parse_pricing,
 )
 from fubble.pricing.money import MINOR_UNITS, is_currency, minor_unit_digits, round_money, to_decimal
-from fubble.pricing.periods import BillingFrequency, Slice, period_containing, period_start, split
+from fubble.pricing.periods import (
+    BillingFrequency,
+    Slice,
+    calendar_anchor,
+    local_date_label,
+    period_containing,
+    period_start,
+    split,
+    zone,
+)
 from fubble.pricing.rating import Line, rate
 
 __all__ = [
@@ -48,8 +58,10 @@ __all__ = [
     "TimeUnit",
     "UsageBasedSubscriptionPricing",
     "VolumePricing",
+    "calendar_anchor",
     "compile_formula",
     "is_currency",
+    "local_date_label",
     "minor_unit_digits",
     "parse_pricing",
     "period_containing",
@@ -58,4 +70,5 @@ __all__ = [
     "round_money",
     "split",
     "to_decimal",
+    "zone",
 ]
