@@ -40,10 +40,7 @@ class Schedule:
 
 def schedule_of(subscription: Subscription, timezone: str) -> Schedule:
     """The periods of ``subscription`` for a customer in ``timezone`` (an IANA name)."""
-    if subscription.billing_anchor == CALENDAR:
-        anchor = calendar_anchor(timezone)
-    else:
-        anchor = subscription.period_anchor
+    anchor = calendar_anchor(timezone) if subscription.billing_anchor == CALENDAR else subscription.period_anchor
     return Schedule(anchor, subscription.plan.billing_frequency, timezone)
 
 

@@ -9,6 +9,7 @@ from fubble.db.models.idempotency import IdempotencyRecord
 from fubble.db.models.invoice import BillingCoverage, Invoice, InvoiceItem
 from fubble.db.models.metric import Metric
 from fubble.db.models.plan import Plan, PriceComponent
+from fubble.db.models.plan_version import PlanVersion
 from fubble.db.models.pricing_factor import PricingFactor
 from fubble.db.models.rollup import UsageDistinct, UsageRollup
 from fubble.db.models.subscription import Subscription
@@ -27,6 +28,7 @@ __all__ = [
     "JobLease",
     "Metric",
     "Plan",
+    "PlanVersion",
     "PriceComponent",
     "PricingFactor",
     "Subscription",

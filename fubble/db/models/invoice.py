@@ -3,9 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy import false as sa_false
-from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fubble.db.base import Base

@@ -83,9 +83,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("period_anchor", fubble.db.types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("trial_end", fubble.db.types.UTCDateTime(), nullable=True))
-        batch_op.add_column(
-            sa.Column("cancel_at_period_end", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+        batch_op.add_column(sa.Column("cancel_at_period_end", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column("previous_subscription_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("plan_version", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("price_overrides", fubble.db.types.ExactJSON(), nullable=True))
