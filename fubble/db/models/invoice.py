@@ -38,6 +38,9 @@ class Invoice(Base):
     billing_run_id: Mapped[int | None] = mapped_column(ForeignKey("billing_runs.id"), index=True)
     # Credit (unused in-advance fees) the lines exceed the charges by: the total stops at zero and this is carried.
     credit_carried: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    # For a draft a billing run made: once a run's as_of reaches this instant (the period's end plus the grace
+    # period), it finalizes the draft; until then runs refresh it with late usage. NULL: finalized by hand.
+    grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     invoice_items: Mapped[list[InvoiceItem]] = relationship(
         back_populates="invoice", order_by="InvoiceItem.id", cascade="all, delete-orphan"

@@ -6,7 +6,7 @@
 * plans: ``version`` and ``fees_in_advance``; price components belong to versions ``[version_from, version_to)``.
 * subscriptions: ``billing_anchor``, ``period_anchor`` (existing rows: their start, as before), ``trial_end``,
   ``cancel_at_period_end``, ``previous_subscription_id``, ``plan_version``, ``price_overrides``.
-* invoices: ``billing_run_id``, ``credit_carried``; invoice items: ``kind``.
+* invoices: ``billing_run_id``, ``credit_carried``, ``grace_until``; invoice items: ``kind``.
 * billing coverage: ``kind`` and ``released`` (set when the invoice is voided; existing void invoices' rows are
   released here), and a unique index on (subscription, kind, start) over the rows not released.
 
@@ -99,6 +99,7 @@ def upgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("billing_run_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("credit_carried", fubble.db.types.ExactDecimal(), nullable=True))
+        batch_op.add_column(sa.Column("grace_until", fubble.db.types.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f("ix_invoices_billing_run_id"), ["billing_run_id"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_invoices_billing_run_id_billing_runs"), "billing_runs", ["billing_run_id"], ["id"]
@@ -132,6 +133,7 @@ def downgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_invoices_billing_run_id_billing_runs"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_invoices_billing_run_id"))
+        batch_op.drop_column("grace_until")
         batch_op.drop_column("credit_carried")
         batch_op.drop_column("billing_run_id")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
