@@ -9,8 +9,10 @@ from fubble.errors_doc import responses
 router = new_router("/customers", tag="customers")
 
 
-@router.post("/", status_code=201, summary="Create a customer", responses=responses(409, 422))
+@router.post("/", status_code=201, summary="Create a customer", responses=responses(404, 409, 422))
 def create_customer(body: CustomerCreate, session: SessionDep, clock: ClockDep, settings: SettingsDep) -> CustomerOut:
+    """Returns 201 with the customer. `timezone` must be an IANA name (422); 404 if `test_clock_id` names no test
+    clock; 409 if the email (case-insensitively) or external_id is taken."""
     return CustomerOut.of(service.create(session, body, clock=clock, default_currency=settings.default_currency))
 
 
@@ -28,4 +30,6 @@ def get_customer(customer_id: CustomerId, session: SessionDep) -> CustomerOut:
     "/{customer_id}", summary="Update a customer (fields present in the body)", responses=responses(404, 409, 422)
 )
 def update_customer(customer_id: CustomerId, body: CustomerUpdate, session: SessionDep, clock: ClockDep) -> CustomerOut:
+    """Changes only the fields present. `timezone` must be an IANA name and cannot be null;
+    `invoice_grace_period_hours: null` returns to the server default; `test_clock_id` cannot change (422)."""
     return CustomerOut.of(service.update(session, customer_id, body, clock=clock))

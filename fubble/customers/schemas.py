@@ -6,10 +6,31 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, ShortText, not_null
+from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, Ref, ShortText, not_null
 from fubble.db.models import Customer
 
 Currency = Annotated[CurrencyCode, Field(examples=["USD"])]
+MAX_GRACE_PERIOD_HOURS = 8760  # a year
+
+Timezone = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        examples=["America/New_York"],
+        description="IANA time zone name in which the customer's billing periods start (local midnight, the 1st of "
+        "the month); an unknown name is a 422.",
+    ),
+]
+GracePeriodHours = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_GRACE_PERIOD_HOURS,
+        description="Hours a period's invoice stays a draft (refreshed with late usage) before it is finalized, "
+        f"0..{MAX_GRACE_PERIOD_HOURS}; null: the server default FUBBLE_GRACE_PERIOD_HOURS.",
+    ),
+]
 
 
 class CustomerCreate(BaseModel):
@@ -28,6 +49,13 @@ class CustomerCreate(BaseModel):
     metadata: Metadata = None
     currency: Currency | None = Field(None, description="ISO 4217 code; defaults to FUBBLE_DEFAULT_CURRENCY (USD).")
     external_id: ShortText | None = Field(None, description="Your own unique id for this customer.")
+    timezone: Timezone = "UTC"
+    invoice_grace_period_hours: GracePeriodHours | None = None
+    test_clock_id: Ref | None = Field(
+        None,
+        description="A test clock (404 if unknown): the customer then lives at that clock's time. Set only here, "
+        "when the customer is created.",
+    )
 
 
 class CustomerUpdate(BaseModel):
@@ -45,6 +73,10 @@ class CustomerUpdate(BaseModel):
     metadata: Metadata = None
     currency: Currency | SkipJsonSchema[None] = not_null()
     external_id: ShortText | None = None
+    timezone: Timezone | SkipJsonSchema[None] = not_null()
+    invoice_grace_period_hours: GracePeriodHours | None = None
+    # Not updatable: accepted here only to answer a 422 that says so (the document does not declare it).
+    test_clock_id: SkipJsonSchema[Any] = None
 
 
 class CustomerOut(BaseModel):
@@ -59,6 +91,12 @@ class CustomerOut(BaseModel):
     metadata: dict[str, Any] | None
     currency: str
     external_id: str | None
+    timezone: str = Field(description="IANA time zone of the customer's billing periods.")
+    invoice_grace_period_hours: int | None = Field(
+        description="Hours an invoice stays a draft before it is finalized; null: the server default "
+        "(FUBBLE_GRACE_PERIOD_HOURS)."
+    )
+    test_clock_id: int | None = Field(description="The test clock whose time the customer lives at, if any.")
     created_at: datetime
     updated_at: datetime
 
@@ -76,6 +114,9 @@ class CustomerOut(BaseModel):
             metadata=customer.metadata_,
             currency=customer.currency,
             external_id=customer.external_id,
+            timezone=customer.timezone,
+            invoice_grace_period_hours=customer.invoice_grace_period_hours,
+            test_clock_id=customer.test_clock_id,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )

@@ -1,4 +1,8 @@
-"""Customers: create, read, update. Emails and external ids are unique (case-insensitively for emails)."""
+"""Customers: create, read, update. Emails and external ids are unique (case-insensitively for emails).
+
+A customer's ``timezone`` (an IANA name, default UTC) places its billing-period boundaries; a customer created with a
+``test_clock_id`` lives at that test clock's time for good (it cannot change).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from sqlalchemy.orm import Session
 from fubble.clock import Clock
 from fubble.customers import repository
 from fubble.customers.schemas import CustomerCreate, CustomerUpdate
-from fubble.db.models import Customer, Invoice
+from fubble.db.models import Customer, Invoice, TestClock
 from fubble.errors import Conflict, InvalidInput, NotFound
+from fubble.pricing.periods import zone
 
 
 def get(session: Session, customer_id: int) -> Customer:
@@ -20,6 +25,9 @@ def get(session: Session, customer_id: int) -> Customer:
 
 
 def create(session: Session, data: CustomerCreate, *, clock: Clock, default_currency: str) -> Customer:
+    _check_timezone(data.timezone)
+    if data.test_clock_id is not None and session.get(TestClock, data.test_clock_id) is None:
+        raise NotFound(f"test clock {data.test_clock_id} not found")
     if repository.email_taken(session, data.email):
         raise Conflict(f"a customer with email {data.email!r} already exists")
     if data.external_id is not None and repository.external_id_taken(session, data.external_id):
@@ -37,6 +45,9 @@ def create(session: Session, data: CustomerCreate, *, clock: Clock, default_curr
         currency=data.currency or default_currency,
         external_id=data.external_id,
         invoice_seq=0,
+        timezone=data.timezone,
+        invoice_grace_period_hours=data.invoice_grace_period_hours,
+        test_clock_id=data.test_clock_id,
         created_at=now,
         updated_at=now,
     )
@@ -48,6 +59,14 @@ def create(session: Session, data: CustomerCreate, *, clock: Clock, default_curr
 def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: Clock) -> Customer:
     customer = get(session, customer_id)
     changes = data.model_dump(exclude_unset=True)
+    if "test_clock_id" in changes:
+        raise InvalidInput.at(
+            ("body", "test_clock_id"), "test_clock_id is set when the customer is created and cannot change"
+        )
+    if "timezone" in changes:
+        if changes["timezone"] is None:
+            raise InvalidInput.at(("body", "timezone"), "timezone cannot be cleared (send UTC for the default)")
+        _check_timezone(changes["timezone"])
     if "name" in changes and changes["name"] is None:
         raise InvalidInput.at(("body", "name"), "name cannot be cleared")
     if "email" in changes:
@@ -69,6 +88,13 @@ def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: C
     customer.updated_at = clock.now()
     session.flush()
     return customer
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        zone(name)
+    except InvalidInput as exc:
+        raise InvalidInput.at(("body", "timezone"), str(exc.detail[0]["msg"])) from None
 
 
 def _has_invoices(session: Session, customer_id: int) -> bool:
