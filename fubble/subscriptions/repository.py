@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BindParameter, ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from fubble.db.models import BillingCoverage, Invoice, Subscription
 
@@ -39,15 +39,22 @@ def list_for_customer(
             Subscription.start_date <= active_at,
             (Subscription.end_date.is_(None)) | (Subscription.end_date > active_at),
         )
+    query = query.options(selectinload(Subscription.plan))  # their periods need the plan's billing frequency
     return list(session.scalars(query.order_by(Subscription.id).limit(limit).offset(offset)))
 
 
 def billed_until(session: Session, subscription_id: int) -> datetime | None:
-    """The end of the latest time of this subscription billed by an invoice that is not void (None if never)."""
+    """The end of the latest time of this subscription billed in arrears by an invoice that is not void (None if
+    never). Fees billed in advance do not count: ending a subscription inside them is allowed (billing credits them)."""
     query = (
         select(BillingCoverage.end)
         .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
-        .where(BillingCoverage.subscription_id == subscription_id, Invoice.status != "void")
+        .where(
+            BillingCoverage.subscription_id == subscription_id,
+            BillingCoverage.kind == "arrears",
+            BillingCoverage.released.is_(False),
+            Invoice.status != "void",
+        )
         .order_by(BillingCoverage.end.desc())
         .limit(1)
     )

@@ -61,6 +61,14 @@ def test_create_subscription_as_the_guide_shows(client: TestClient, customer_id:
         "status": "active",
         "created_at": NOW,
         "canceled_at": None,
+        "current_period_start": "2024-01-01T00:00:00Z",
+        "current_period_end": "2024-02-01T00:00:00Z",
+        "trial_end": None,
+        "cancel_at_period_end": False,
+        "billing_anchor": "anniversary",
+        "plan_version": 1,
+        "previous_subscription_id": None,
+        "price_overrides": [],
     }
 
 
@@ -160,7 +168,7 @@ def test_cancel_with_end_date_in_query_or_body(client: TestClient, customer_id: 
     assert by_query.status_code == 200, by_query.text
     assert by_query.json()["end_date"] == "2024-01-31T23:00:00Z"
     assert by_query.json()["canceled_at"] == NOW
-    assert by_query.json()["status"] == "active"  # ends in the future
+    assert by_query.json()["status"] == "canceled"  # ends in the future
     by_body = client.put(f"{base}/{second['id']}/cancel", json={"end_date": "2024-01-10T00:00:00"})
     assert by_body.status_code == 200, by_body.text
     assert by_body.json()["end_date"] == "2024-01-10T00:00:00Z"
