@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from fubble.db.models import Plan, PriceComponent, Subscription
+from fubble.db.models import Plan, PlanVersion, PriceComponent, Subscription
 
 
 def get(session: Session, plan_id: int, *, for_update: bool = False, for_share: bool = False) -> Plan | None:
@@ -26,10 +28,30 @@ def list_page(session: Session, *, active_only: bool, limit: int, offset: int) -
 
 
 def get_component(session: Session, plan_id: int, component_id: int) -> PriceComponent | None:
-    """The component, only if it belongs to ``plan_id``."""
-    query = select(PriceComponent).where(PriceComponent.id == component_id, PriceComponent.plan_id == plan_id)
+    """The component, only if it belongs to the latest version of ``plan_id``."""
+    query = select(PriceComponent).where(
+        PriceComponent.id == component_id, PriceComponent.plan_id == plan_id, PriceComponent.version_to.is_(None)
+    )
     return session.scalars(query).first()
 
 
 def has_subscriptions(session: Session, plan_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Subscription.plan_id == plan_id))))
+
+
+def has_subscriptions_on(session: Session, plan_id: int, version: int) -> bool:
+    """Whether any subscription (running or not) is on this version of the plan."""
+    condition = exists().where(Subscription.plan_id == plan_id, Subscription.plan_version == version)
+    return bool(session.scalar(select(condition)))
+
+
+def all_components(session: Session, plan_id: int) -> list[PriceComponent]:
+    """Every component the plan ever had (all versions), in id order."""
+    query = select(PriceComponent).where(PriceComponent.plan_id == plan_id).order_by(PriceComponent.id)
+    return list(session.scalars(query))
+
+
+def version_times(session: Session, plan_id: int) -> dict[int, datetime]:
+    """When each recorded version of the plan began."""
+    query = select(PlanVersion.version, PlanVersion.created_at).where(PlanVersion.plan_id == plan_id)
+    return {version: created_at for version, created_at in session.execute(query)}

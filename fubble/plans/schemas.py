@@ -57,12 +57,19 @@ class PriceComponentIn(BaseModel):
     )
 
 
+_FEES_IN_ADVANCE = (
+    "true: a period's fixed fees (flat, subscription, the base fee of usage_based_subscription) are invoiced when "
+    "the period starts; false: at the period's end, with its usage."
+)
+
+
 class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     description: LongText | None = None
     billing_frequency: BillingFrequency
+    fees_in_advance: StrictBool = Field(False, description=_FEES_IN_ADVANCE)
     price_components: list[PriceComponentIn] = Field(
         default_factory=list,
         max_length=MAX_COMPONENTS,
@@ -82,6 +89,31 @@ class PlanUpdate(BaseModel):
     )
     is_active: StrictBool | SkipJsonSchema[None] = not_null(
         description="false deactivates the plan, true re-activates it."
+    )
+    fees_in_advance: StrictBool | SkipJsonSchema[None] = not_null(
+        description=_FEES_IN_ADVANCE + " Cannot change once the plan has subscriptions (409)."
+    )
+    price_components: Annotated[list[PriceComponentIn], Field(max_length=MAX_COMPONENTS)] | SkipJsonSchema[None] = (
+        not_null(
+            description="The plan's whole new set of components, matched to the current one by metric_name: a "
+            "component with the same display_name, pricing_type and pricing_details (as numbers) is unchanged and "
+            "keeps its id; the others are added, changed or removed. If subscriptions are on the plan's latest "
+            "version, a change makes the next version (one per request) and those subscriptions keep theirs.",
+        )
+    )
+
+
+class PriceComponentUpdate(BaseModel):
+    """The fields to change (at least one); the result is checked as in ``POST /plans/``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Name | None = Field(None, description="null: the metric_name.")
+    pricing_type: PricingType | SkipJsonSchema[None] = not_null(
+        description="The current pricing_details must suit a new type, or come with new ones."
+    )
+    pricing_details: dict[str, Any] | SkipJsonSchema[None] = not_null(
+        description="Replaces the details as a whole. Numbers are kept exactly as written."
     )
 
 
@@ -122,9 +154,13 @@ class PlanOut(BaseModel):
     description: str | None
     billing_frequency: BillingFrequency
     is_active: bool
+    version: int = Field(
+        description="The latest version of the price components (a new plan is version 1); new subscriptions take it."
+    )
+    fees_in_advance: bool = Field(description=_FEES_IN_ADVANCE)
     created_at: datetime
     updated_at: datetime
-    price_components: list[PriceComponentOut]
+    price_components: list[PriceComponentOut] = Field(description="The components of the latest version.")
 
     @classmethod
     def of(cls, plan: Plan) -> PlanOut:
@@ -134,7 +170,15 @@ class PlanOut(BaseModel):
             description=plan.description,
             billing_frequency=BillingFrequency(plan.billing_frequency),
             is_active=plan.is_active,
+            version=plan.version,
+            fees_in_advance=plan.fees_in_advance,
             created_at=plan.created_at,
             updated_at=plan.updated_at,
             price_components=[PriceComponentOut.of(c) for c in plan.price_components],
         )
+
+
+class PlanVersionOut(BaseModel):
+    version: int
+    created_at: datetime = Field(description="When the version began (version 1: when the plan was created).")
+    price_components: list[PriceComponentOut] = Field(description="The components that price this version, by id.")

@@ -1,24 +1,31 @@
-"""Plans and their price components: create, read, update, deactivate, add and remove components.
+"""Plans and their price components: create, read, update, deactivate, add, change and remove components.
 
 Every component's ``pricing_details`` is validated by :func:`fubble.pricing.models.parse_pricing` and stored in its
-canonical form, so what is stored is always priceable. A plan prices each metric at most once.
+canonical form, so what is stored is always priceable. A plan prices each metric at most once. Every change of the
+components goes through :func:`fubble.plans.revisions.revise`, which makes a new version when subscribers are on
+the latest one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
-from fubble.db.models import Plan, PriceComponent
+from fubble.db.models import Plan, PlanVersion, PriceComponent
 from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.plans import repository
-from fubble.plans.schemas import MAX_COMPONENTS, PlanCreate, PlanUpdate, PriceComponentIn
+from fubble.plans.revisions import revise
+from fubble.plans.schemas import MAX_COMPONENTS, PlanCreate, PlanUpdate, PriceComponentIn, PriceComponentUpdate
+from fubble.plans.versions import prices_version
 from fubble.pricing.models import parse_pricing
 
 Loc = tuple[str | int, ...]
+# Plan fields that cannot change once the plan has subscriptions (they would re-price billed periods).
+FIXED_ONCE_SUBSCRIBED = ("billing_frequency", "fees_in_advance")
 
 
 def get(session: Session, plan_id: int, *, for_update: bool = False) -> Plan:
@@ -36,13 +43,18 @@ def create(session: Session, data: PlanCreate, *, clock: Clock) -> Plan:
         description=data.description,
         billing_frequency=data.billing_frequency.value,
         is_active=True,
+        version=1,
+        fees_in_advance=data.fees_in_advance,
         created_at=now,
         updated_at=now,
     )
     for component in components:
         component.created_at = now
+        component.version_from = 1
         plan.price_components.append(component)
     session.add(plan)
+    session.flush()
+    session.add(PlanVersion(plan_id=plan.id, version=1, created_at=now))
     session.flush()
     return plan
 
@@ -50,17 +62,26 @@ def create(session: Session, data: PlanCreate, *, clock: Clock) -> Plan:
 def update(session: Session, plan_id: int, data: PlanUpdate, *, clock: Clock) -> Plan:
     plan = get(session, plan_id, for_update=True)
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "billing_frequency", "is_active"):
+    for field in ("name", "billing_frequency", "is_active", "fees_in_advance", "price_components"):
         if field in changes and changes[field] is None:
             raise InvalidInput.at(("body", field), f"{field} cannot be null")
-    frequency = changes.get("billing_frequency")
-    if frequency is not None and frequency != plan.billing_frequency and repository.has_subscriptions(session, plan.id):
-        raise Conflict(
-            f"plan {plan.id} has subscriptions, so its billing_frequency cannot change; create a new plan instead"
-        )
-    for field, value in changes.items():
-        setattr(plan, field, value.value if field == "billing_frequency" else value)
-    plan.updated_at = clock.now()
+    wanted = None
+    if data.price_components is not None:
+        wanted = _validated(data.price_components, at=("body", "price_components"))
+    values = {
+        field: value.value if field == "billing_frequency" else value
+        for field, value in changes.items()
+        if field != "price_components"
+    }
+    fixed = [field for field in FIXED_ONCE_SUBSCRIBED if field in values and values[field] != getattr(plan, field)]
+    if fixed and repository.has_subscriptions(session, plan.id):
+        raise Conflict(f"plan {plan.id} has subscriptions, so its {fixed[0]} cannot change; create a new plan instead")
+    now = clock.now()
+    for field, value in values.items():
+        setattr(plan, field, value)
+    plan.updated_at = now
+    if wanted is not None:
+        revise(session, plan, wanted, now=now)
     session.flush()
     return plan
 
@@ -78,26 +99,75 @@ def deactivate(session: Session, plan_id: int, *, clock: Clock) -> Plan:
 def add_component(session: Session, plan_id: int, data: PriceComponentIn, *, clock: Clock) -> PriceComponent:
     plan = get(session, plan_id, for_update=True)
     (component,) = _validated([data], at=("body",), single=True)
-    if any(existing.metric_name == component.metric_name for existing in plan.price_components):
+    current = list(plan.price_components)
+    if any(existing.metric_name == component.metric_name for existing in current):
         raise Conflict(f"plan {plan.id} already prices metric {component.metric_name!r}")
-    if len(plan.price_components) >= MAX_COMPONENTS:
+    if len(current) >= MAX_COMPONENTS:
         raise Conflict(f"plan {plan.id} already has the maximum of {MAX_COMPONENTS} price components")
-    now = clock.now()
-    component.created_at = now
-    plan.price_components.append(component)
-    plan.updated_at = now
-    session.flush()
-    return component
+    return revise(session, plan, [*map(_copy, current), component], now=clock.now())[component.metric_name]
+
+
+def change_component(
+    session: Session, plan_id: int, component_id: int, data: PriceComponentUpdate, *, clock: Clock
+) -> PriceComponent:
+    """Change one component of the latest version (404 if it is not in it); returns it as the latest version has it
+    (a new row, with a new id, when the change made a new version)."""
+    plan = get(session, plan_id, for_update=True)
+    stored = _latest_component(session, plan, component_id)
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput.at(("body",), "give at least one of display_name, pricing_type, pricing_details")
+    for field in ("pricing_type", "pricing_details"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput.at(("body", field), f"{field} cannot be null")
+    merged = PriceComponentIn.model_construct(
+        metric_name=stored.metric_name,
+        display_name=changes.get("display_name", stored.display_name),
+        pricing_type=changes.get("pricing_type", stored.pricing_type),
+        pricing_details=changes.get("pricing_details", stored.pricing_details),
+    )
+    (component,) = _validated([merged], at=("body",), single=True)
+    wanted = [component if existing.id == stored.id else _copy(existing) for existing in plan.price_components]
+    return revise(session, plan, wanted, now=clock.now())[stored.metric_name]
 
 
 def remove_component(session: Session, plan_id: int, component_id: int, *, clock: Clock) -> None:
     plan = get(session, plan_id, for_update=True)
+    stored = _latest_component(session, plan, component_id)
+    wanted = [_copy(existing) for existing in plan.price_components if existing.id != stored.id]
+    revise(session, plan, wanted, now=clock.now())
+
+
+def versions(session: Session, plan_id: int) -> list[tuple[int, datetime, list[PriceComponent]]]:
+    """Every version of the plan, oldest first: its number, when it began, its components (by id)."""
+    plan = get(session, plan_id)
+    components = repository.all_components(session, plan.id)
+    began = repository.version_times(session, plan.id)
+    return [
+        (
+            version,
+            began.get(version, plan.created_at),
+            [component for component in components if prices_version(component, version)],
+        )
+        for version in range(1, plan.version + 1)
+    ]
+
+
+def _latest_component(session: Session, plan: Plan, component_id: int) -> PriceComponent:
     component = repository.get_component(session, plan.id, component_id)
     if component is None:
-        raise NotFound(f"price component {component_id} not found in plan {plan.id}")
-    plan.price_components.remove(component)
-    plan.updated_at = clock.now()
-    session.flush()
+        raise NotFound(f"price component {component_id} not found in the latest version of plan {plan.id}")
+    return component
+
+
+def _copy(component: PriceComponent) -> PriceComponent:
+    """An unsaved copy of a stored component's pricing, as :func:`revise` takes the wanted set."""
+    return PriceComponent(
+        metric_name=component.metric_name,
+        display_name=component.display_name or component.metric_name,
+        pricing_type=component.pricing_type,
+        pricing_details=component.pricing_details,
+    )
 
 
 def _validated(items: Sequence[PriceComponentIn], *, at: Loc, single: bool = False) -> list[PriceComponent]:
