@@ -1,9 +1,10 @@
 """The upcoming invoice: what the billing run would put on a draft for the customer's current periods, right now.
 
-For each subscription of the customer, its *current period* is the billing period containing now (anchored at the
-subscription's start, :func:`~fubble.pricing.periods.period_containing`). A subscription takes part when it is active
-during some of its current period (so one that ended earlier in the period, and whose last stretch is not invoiced
-yet, still shows up). The preview prices the part of each current period that no non-void invoice bills yet:
+For each subscription of the customer, its *current period* is the billing period containing now (the customer's
+now: a test clock's time for its customers; periods from :mod:`fubble.billing.schedule`). A subscription takes part
+when it is billable during some of its current period (so one that ended earlier in the period, and whose last
+stretch is not invoiced yet, still shows up). The preview prices the part of each current period that no non-void
+invoice bills yet:
 
 * subscription fees and flat fees cover that part up to the period's end (exactly what a billing run over the current
   period would charge if it ran now);
@@ -12,7 +13,7 @@ yet, still shows up). The preview prices the part of each current period that no
 * tiers continue from the usage already invoiced in the period, a flat fee already charged in the period is not
   charged again, and overlapping subscriptions split a metric's usage as the billing run does.
 
-How: this module reuses the billing run's own per-customer code (:class:`fubble.billing.service._CustomerBilling`)
+How: this module reuses the billing run's own per-customer code (:class:`fubble.billing.engine.CustomerBilling`)
 unchanged, through a subclass that (1) restricts each subscription's billable time to its current period and (2) cuts
 every subscription's *ownership* of usage at now, so usage stops at now while fee slices reach the period end. The
 priced lines are kept in memory as transient ORM objects never added to the session, so nothing is written (no
@@ -29,14 +30,17 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from fubble.billing import repository
+from fubble.billing.engine import CustomerBilling, Run, WindowPolicy, active_in
 from fubble.billing.intervals import intersect
-from fubble.billing.service import Span, _active, _CustomerBilling, _Run
+from fubble.billing.schedule import schedule_of
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.customers import service as customers
 from fubble.db.models import Customer, InvoiceItem, Subscription
 from fubble.invoices.money import exact_total
-from fubble.pricing.periods import period_containing
+from fubble.test_clocks.now import customer_now
+
+Span = tuple[datetime, datetime]
 
 # A billing period is at most a year (366 days): subscriptions that ended longer ago have no current-period time.
 _LOOKBACK = timedelta(days=367)
@@ -64,20 +68,20 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
     a customer without such a subscription gets no items and amount 0. Reads only.
     """
     customer = customers.get(session, customer_id)
-    now = clock.now()
+    now = customer_now(session, customer, clock)
     # Every subscription active at some instant of [now - a year, now]. Those starting after now have no time in
     # their current period and own no usage before now, so they cannot change the preview.
     candidates = repository.subscriptions_in(session, customer_id, now - _LOOKBACK, now + _MICROSECOND)
-    periods = _current_periods(candidates, now)
+    periods = _current_periods(candidates, customer.timezone, now)
     items: list[InvoiceItem] = []
     hull: Span | None = None
     if periods:
         hull = (min(start for start, _ in periods.values()), max(end for _, end in periods.values()))
-        run = _Run(session, hull, clock=clock, settings=settings)
-        preview = _Preview(run, customer, [s for s in candidates if _active(s, hull)], periods, now)
+        run = Run(session, hull, WindowPolicy(*hull), clock=clock, settings=settings)
+        preview = _Preview(run, customer, [s for s in candidates if active_in(s, [hull])], periods, now)
         slices, _ = preview.slices()
         run.billed = repository.billed_in_periods(session, preview.period_keys(slices))  # one query for all
-        items = [line.orm() for line in preview.price(slices, now)]
+        items = [line.orm() for _, line in preview.price(slices, now)]
     return UpcomingInvoice(
         customer=customer,
         issue_date=now,
@@ -90,22 +94,22 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
     )
 
 
-def _current_periods(subscriptions: list[Subscription], now: datetime) -> dict[int, Span]:
-    """Subscription id -> its period containing now, for the subscriptions active during some of that period."""
+def _current_periods(subscriptions: list[Subscription], timezone: str, now: datetime) -> dict[int, Span]:
+    """Subscription id -> its period containing now, for the subscriptions billable during some of that period."""
     result: dict[int, Span] = {}
     for subscription in subscriptions:
-        period = period_containing(subscription.start_date, subscription.plan.billing_frequency, now)
-        if _active(subscription, period):
+        period = schedule_of(subscription, timezone).containing(now)
+        if active_in(subscription, [period]):
             result[subscription.id] = period
     return result
 
 
-class _Preview(_CustomerBilling):
+class _Preview(CustomerBilling):
     """The billing run's per-customer computation, limited to the current periods, with usage cut at now."""
 
     def __init__(
         self,
-        run: _Run,
+        run: Run,
         customer: Customer,
         subscriptions: list[Subscription],
         periods: Mapping[int, Span],

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fubble.db.functions import exact_sum
-from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, Plan, Subscription
+from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, Plan, PriceComponent, Subscription
 from fubble.invoices.status import InvoiceStatus
 from fubble.subscriptions.repository import active_in
 
@@ -18,12 +18,15 @@ NOT_VOID = Invoice.status != InvoiceStatus.VOID.value
 
 
 def customer_ids_with_subscriptions(
-    session: Session, start: datetime, end: datetime, *, after_id: int, limit: int
+    session: Session, start: datetime, end: datetime, *, after_id: int, limit: int, test_clock_id: int | None = None
 ) -> list[int]:
-    """The next ``limit`` customer ids above ``after_id`` (ascending) with a subscription active in the window."""
+    """The next ``limit`` customer ids above ``after_id`` (ascending) with a subscription active in the window, of
+    the customers on test clock ``test_clock_id`` (``None``: the customers on no test clock)."""
+    clock = Customer.test_clock_id.is_(None) if test_clock_id is None else Customer.test_clock_id == test_clock_id
     query = (
         select(Subscription.customer_id)
-        .where(active_in(start, end), Subscription.customer_id > after_id)
+        .join(Customer, Customer.id == Subscription.customer_id)
+        .where(active_in(start, end), Subscription.customer_id > after_id, clock)
         .group_by(Subscription.customer_id)
         .order_by(Subscription.customer_id)
         .limit(limit)
@@ -54,8 +57,8 @@ _SUBSCRIPTIONS_IN = (
 
 
 def covered(session: Session, subscription_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """The parts of the subscription's time within [start, end) that non-void invoices already bill, by start."""
-    return covered_many(session, [subscription_id], start, end)[subscription_id]
+    """The parts of the subscription's time within [start, end) that non-void invoices already bill in arrears."""
+    return covered_many(session, [subscription_id], start, end).get((subscription_id, "arrears"), [])
 
 
 def billed_in_period(
@@ -121,7 +124,7 @@ def subscriptions_of(
     query = (
         select(Subscription)
         .where(Subscription.customer_id.in_(list(customer_ids)), active_in(start, end))
-        .options(selectinload(Subscription.plan).selectinload(Plan.price_components))
+        .options(selectinload(Subscription.plan))
         .order_by(Subscription.id)
     )
     result: dict[int, list[Subscription]] = {}
@@ -132,28 +135,49 @@ def subscriptions_of(
 
 def covered_many(
     session: Session, subscription_ids: Sequence[int], start: datetime, end: datetime
-) -> dict[int, list[tuple[datetime, datetime]]]:
-    """:func:`covered` for many subscriptions: ``{subscription id: spans by start}`` (every id present)."""
-    result: dict[int, list[tuple[datetime, datetime]]] = {sid: [] for sid in subscription_ids}
+) -> dict[tuple[int, str], list[tuple[datetime, datetime]]]:
+    """What non-void invoices bill of these subscriptions' time within [start, end):
+    ``{(subscription id, coverage kind): spans by start}`` (only pairs with coverage are present)."""
+    result: dict[tuple[int, str], list[tuple[datetime, datetime]]] = {}
     if not subscription_ids:
         return result
     params = {"ids": list(subscription_ids), "start": start, "end": end}
     for row in session.execute(_COVERED, params):
-        result[row.subscription_id].append((row.start, row.end))
+        result.setdefault((row.subscription_id, row.kind), []).append((row.start, row.end))
     return result
 
 
+def covered_kinds(
+    session: Session, subscription_id: int, start: datetime, end: datetime
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """:func:`covered_many` for one subscription: ``{kind: spans by start}``."""
+    return {kind: spans for (_, kind), spans in covered_many(session, [subscription_id], start, end).items()}
+
+
 _COVERED = (
-    select(BillingCoverage.subscription_id, BillingCoverage.start, BillingCoverage.end)
-    .join(Invoice, Invoice.id == BillingCoverage.invoice_id)
+    select(BillingCoverage.subscription_id, BillingCoverage.kind, BillingCoverage.start, BillingCoverage.end)
     .where(
         BillingCoverage.subscription_id.in_(bindparam("ids", expanding=True)),
         BillingCoverage.start < bindparam("end", type_=BillingCoverage.start.type),
         BillingCoverage.end > bindparam("start", type_=BillingCoverage.start.type),
-        NOT_VOID,
+        BillingCoverage.released.is_(False),
     )
-    .order_by(BillingCoverage.subscription_id, BillingCoverage.start)
+    .order_by(BillingCoverage.subscription_id, BillingCoverage.kind, BillingCoverage.start)
 )
+
+
+def components_of(session: Session, plan_id: int, version: int) -> list[PriceComponent]:
+    """The price components of version ``version`` of the plan, by id."""
+    query = (
+        select(PriceComponent)
+        .where(
+            PriceComponent.plan_id == plan_id,
+            PriceComponent.version_from <= version,
+            or_(PriceComponent.version_to.is_(None), PriceComponent.version_to > version),
+        )
+        .order_by(PriceComponent.id)
+    )
+    return list(session.scalars(query))
 
 
 _EXACT = Context(prec=2000, traps=[Inexact])  # sums of quantities: exact or an error, never rounded
