@@ -21,7 +21,8 @@ def prices_version(component: PriceComponent, version: int) -> bool:
 
 
 def components_of(session: Session, plan_id: int, version: int) -> list[PriceComponent]:
-    """The components of version ``version`` of the plan, in id order (empty for a version the plan never had)."""
+    """The components of version ``version`` of the plan, in id order (none for version 0 or an unknown plan; a
+    version above the plan's latest would read as the latest)."""
     query = (
         select(PriceComponent)
         .where(
@@ -38,7 +39,7 @@ def components_of_many(
     session: Session, keys: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], list[PriceComponent]]:
     """The components of each (plan_id, version) in ``keys``, in id order, read with one query; every key is in the
-    answer (an empty list for a version the plan never had)."""
+    answer (as :func:`components_of` would give it)."""
     wanted = set(keys)
     answer: dict[tuple[int, int], list[PriceComponent]] = {key: [] for key in wanted}
     if not wanted:
