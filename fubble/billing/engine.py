@@ -46,6 +46,7 @@ from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.models import Customer, PriceComponent, Subscription
 from fubble.errors import InvalidInput
+from fubble.plans.versions import components_of
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.fees import fee_part, is_fee_only, unused_credit, usage_part
 from fubble.pricing.models import DynamicPricing, FlatPricing, PricingModel, SubscriptionPricing, parse_pricing
@@ -178,7 +179,7 @@ class Run:
         key = (subscription.plan_id, subscription.plan_version, repr(overrides))
         plan = self.plans.get(key)
         if plan is None:
-            components = repository.components_of(self.session, subscription.plan_id, subscription.plan_version)
+            components = components_of(self.session, subscription.plan_id, subscription.plan_version)
             plan = self.plans[key] = priced_plan(components, overrides, subscription.plan.fees_in_advance)
         return plan
 

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fubble.db.functions import exact_sum
-from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, Plan, PriceComponent, Subscription
+from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem, Plan, Subscription
 from fubble.invoices.status import InvoiceStatus
 from fubble.subscriptions.repository import active_in
 
@@ -164,20 +164,6 @@ _COVERED = (
     )
     .order_by(BillingCoverage.subscription_id, BillingCoverage.kind, BillingCoverage.start)
 )
-
-
-def components_of(session: Session, plan_id: int, version: int) -> list[PriceComponent]:
-    """The price components of version ``version`` of the plan, by id."""
-    query = (
-        select(PriceComponent)
-        .where(
-            PriceComponent.plan_id == plan_id,
-            PriceComponent.version_from <= version,
-            or_(PriceComponent.version_to.is_(None), PriceComponent.version_to > version),
-        )
-        .order_by(PriceComponent.id)
-    )
-    return list(session.scalars(query))
 
 
 _EXACT = Context(prec=2000, traps=[Inexact])  # sums of quantities: exact or an error, never rounded
