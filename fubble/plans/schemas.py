@@ -106,7 +106,7 @@ class PlanUpdate(BaseModel):
 class PriceComponentUpdate(BaseModel):
     """The fields to change (at least one); the result is checked as in ``POST /plans/``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     display_name: Name | None = Field(None, description="null: the metric_name.")
     pricing_type: PricingType | SkipJsonSchema[None] = not_null(
