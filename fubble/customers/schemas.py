@@ -18,6 +18,7 @@ Timezone = Annotated[
         min_length=1,
         max_length=64,
         examples=["America/New_York"],
+        json_schema_extra={"pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"},  # the shape zone() accepts
         description="IANA time zone name in which the customer's billing periods start (local midnight, the 1st of "
         "the month); an unknown name is a 422.",
     ),
