@@ -65,6 +65,21 @@ class Settings(BaseSettings):
         "does not wait). 0: 1 on SQLite (its work runs inside the worker, under one write lock), 2 on PostgreSQL "
         "(the second overlaps the first's work in the database server).",
     )
+    billing_interval_seconds: float = Field(
+        60,
+        ge=0,
+        le=86_400,
+        description="How often (seconds) `fubble serve` starts a billing run as of now (one server process at a "
+        "time, claimed in the database). 0: never (bill with POST /billing/runs or `fubble bill`).",
+    )
+    grace_period_hours: int = Field(
+        0,
+        ge=0,
+        le=8760,
+        description="Hours after a period's end during which its invoice stays a draft that runs refresh with late "
+        "usage; then a run finalizes it (pending). 0: finalized by the run that creates it. A customer's "
+        "invoice_grace_period_hours overrides it.",
+    )
 
 
 @lru_cache

@@ -24,15 +24,22 @@ GraceUntil = Callable[[Customer, datetime], datetime]
 
 @dataclass
 class BatchResult:
-    invoice_ids: list[int]  # the new drafts, in customer id order (then key order)
+    invoice_ids: list[int]  # the new invoices, in customer id order (then key order)
+    finalized: list[int]  # those of them created finalized
     unchanged: list[CustomerBilling]  # the customers with nothing new to bill
 
 
 def bill_batch(
-    run: Run, customer_ids: list[int], *, billing_run_id: int | None = None, grace_until: GraceUntil | None = None
+    run: Run,
+    customer_ids: list[int],
+    *,
+    billing_run_id: int | None = None,
+    grace_until: GraceUntil | None = None,
+    finalize_by: datetime | None = None,
 ) -> BatchResult:
-    """Bill these customers (ascending ids). ``grace_until(customer, key)``: when a run should finalize the draft of
-    that key (billing runs only). Never commits."""
+    """Bill these customers (ascending ids). Billing runs pass ``grace_until(customer, key)``, when a run should
+    finalize the draft of that key, and ``finalize_by`` (their ``as_of``): a draft whose grace is over by then is
+    created finalized. Never commits."""
     billings = run.load_batch(customer_ids)
     planned = [(billing, billing.slices()[0]) for billing in billings]
     run.prefetch(planned)
@@ -52,11 +59,13 @@ def bill_batch(
             items, billed = groups[key]
             coverage = [(p.subscription.id, p.track, (p.slice.start, p.slice.end)) for p in billed]
             until = grace_until(billing.customer, key) if grace_until is not None and key is not None else None
-            draft = Draft(billing.customer, items, coverage, _period(key, billed), billing_run_id, until)
+            final = until is not None and finalize_by is not None and until <= finalize_by
+            draft = Draft(billing.customer, items, coverage, _period(key, billed), billing_run_id, until, final)
             drafts.append(draft)
     ids = store(run.session, drafts, now=now, payment_term_days=run.settings.payment_term_days)
     run.clear()
-    return BatchResult(ids, unchanged)
+    finalized = [invoice_id for invoice_id, d in zip(ids, drafts, strict=True) if d.finalized]
+    return BatchResult(ids, finalized, unchanged)
 
 
 def _period(key: datetime | None, billed: list[Planned]) -> Span:

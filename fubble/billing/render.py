@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from fubble.db.models import Invoice, InvoiceItem
 from fubble.db.types import decimal_text, to_utc
+from fubble.invoices.schemas import carried
 
 _string = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -40,7 +41,7 @@ def _item(item: InvoiceItem) -> str:
         f'{{"id":{item.id},"description":{_str(item.description)},"metric_name":{_str(item.metric_name)},'
         f'"quantity":{_num(item.quantity)},"unit_price":{_num(item.unit_price)},"amount":{_num(item.amount)},'
         f'"subscription_id":{_int(item.subscription_id)},"price_component_id":{_int(item.price_component_id)},'
-        f'"period_start":{_time(item.period_start)},"period_end":{_time(item.period_end)}}}'
+        f'"period_start":{_time(item.period_start)},"period_end":{_time(item.period_end)},"kind":{_str(item.kind)}}}'
     )
 
 
@@ -53,7 +54,8 @@ def _invoice(invoice: Invoice) -> str:
         f'"amount":{_num(invoice.amount)},"paid_date":{_time(invoice.paid_date)},"notes":{_str(invoice.notes)},'
         f'"period_start":{_time(invoice.period_start)},"period_end":{_time(invoice.period_end)},'
         f'"created_at":{_time(invoice.created_at)},"updated_at":{_time(invoice.updated_at)},'
-        f'"invoice_items":[{items}]}}'
+        f'"billing_run_id":{_int(invoice.billing_run_id)},"credit_carried":{_num(carried(invoice))},'
+        f'"grace_until":{_time(invoice.grace_until)},"invoice_items":[{items}]}}'
     )
 
 

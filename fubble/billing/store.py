@@ -65,6 +65,7 @@ class Draft:
     period: Span
     billing_run_id: int | None = None
     grace_until: datetime | None = None
+    finalized: bool = False  # created finalized (pending): a run's draft whose grace period is already over
 
 
 def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_term_days: int) -> list[int]:
@@ -77,7 +78,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
         {
             "invoice_number": invoice_number(d.customer.id, now, seqs[d.customer.id]),
             "customer_id": d.customer.id,
-            "status": InvoiceStatus.DRAFT.value,
+            "status": (InvoiceStatus.PENDING if d.finalized else InvoiceStatus.DRAFT).value,
             "currency": d.customer.currency,
             "issue_date": now,
             "due_date": due,

@@ -19,6 +19,7 @@ from fubble.api.fields import (
     not_blank,
 )
 from fubble.db.models import Invoice, InvoiceItem
+from fubble.invoices.money import in_minor_units
 from fubble.invoices.status import InvoiceStatus
 
 MAX_ITEMS_PER_REQUEST = 1000
@@ -89,6 +90,11 @@ class InvoiceItemOut(BaseModel):
     price_component_id: int | None
     period_start: datetime | None
     period_end: datetime | None
+    kind: str | None = Field(
+        description="For generated lines: `usage` (usage, and fixed fees billed after their time), `fee` (a fixed "
+        "fee billed in advance), `credit` (the unused part of a fee paid in advance), `adjustment` (late usage of a "
+        "period already finalized). null for lines added by hand."
+    )
 
     @classmethod
     def of(cls, item: InvoiceItem) -> InvoiceItemOut:
@@ -103,6 +109,7 @@ class InvoiceItemOut(BaseModel):
             price_component_id=item.price_component_id,
             period_start=item.period_start,
             period_end=item.period_end,
+            kind=item.kind,
         )
 
 
@@ -121,6 +128,15 @@ class InvoiceOut(BaseModel):
     period_end: datetime | None
     created_at: datetime
     updated_at: datetime
+    billing_run_id: int | None = Field(description="The billing run that created the invoice (null otherwise).")
+    credit_carried: Decimal = Field(
+        description="Credit the invoice's lines exceed its charges by (unused fees paid in advance): the amount then "
+        "stops at 0 and this is carried, to be honoured by hand until customer credit balances exist. 0 otherwise."
+    )
+    grace_until: datetime | None = Field(
+        description="For a billing run's draft: the instant after which a run finalizes it (its period's end plus "
+        "the grace period); until then runs refresh it with late usage. null otherwise."
+    )
     invoice_items: list[InvoiceItemOut]
 
     @classmethod
@@ -140,5 +156,15 @@ class InvoiceOut(BaseModel):
             period_end=invoice.period_end,
             created_at=invoice.created_at,
             updated_at=invoice.updated_at,
+            billing_run_id=invoice.billing_run_id,
+            credit_carried=carried(invoice),
+            grace_until=invoice.grace_until,
             invoice_items=[InvoiceItemOut.of(item) for item in invoice.invoice_items],
         )
+
+
+def carried(invoice: Invoice) -> Decimal:
+    """The invoice's ``credit_carried``, 0 (in the currency's places) when it carries none."""
+    if invoice.credit_carried is not None:
+        return invoice.credit_carried
+    return in_minor_units(Decimal(0), invoice.currency, ("credit_carried",))

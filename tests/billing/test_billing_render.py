@@ -50,6 +50,8 @@ def test_odd_values_are_written_like_the_generic_encoder() -> None:
         period_end=datetime(2024, 4, 1, tzinfo=UTC),
         created_at=moment,
         updated_at=moment,
+        billing_run_id=3,
+        grace_until=moment,
         invoice_items=[
             InvoiceItem(
                 id=1,
@@ -74,9 +76,11 @@ def test_odd_values_are_written_like_the_generic_encoder() -> None:
                 price_component_id=5,
                 period_start=moment,
                 period_end=moment,
+                kind="credit",
             ),
         ],
     )
-    empty = Invoice(**{**{c: getattr(invoice, c) for c in InvoiceOut.model_fields if c != "invoice_items"}, "id": 8})
+    fields = [c for c in InvoiceOut.model_fields if c != "invoice_items"]
+    empty = Invoice(**{**{c: getattr(invoice, c) for c in fields}, "id": 8, "credit_carried": Decimal("5.10")})
     assert invoices_json([invoice, empty]) == dumps([InvoiceOut.of(invoice), InvoiceOut.of(empty)])
     assert invoices_json([]) == dumps([])

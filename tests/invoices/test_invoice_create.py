@@ -40,8 +40,10 @@ def test_create_invoice_with_the_guide_example(client: TestClient, clock: Frozen
     assert item["period_start"] is None and item["period_end"] is None
     assert set(body) == {
         "id", "invoice_number", "customer_id", "status", "currency", "issue_date", "due_date", "amount", "paid_date",
-        "notes", "period_start", "period_end", "created_at", "updated_at", "invoice_items",
+        "notes", "period_start", "period_end", "created_at", "updated_at", "billing_run_id", "credit_carried",
+        "grace_until", "invoice_items",
     }  # fmt: skip
+    assert body["billing_run_id"] is None and body["grace_until"] is None and body["credit_carried"] == Decimal("0.00")
     assert exact(client.get(f"/invoices/{body['id']}")) == body
 
 
