@@ -115,6 +115,7 @@ def _routers() -> list[APIRouter]:
     from fubble.audit.router import router as audit
     from fubble.billing.preview_router import router as upcoming_invoice
     from fubble.billing.router import router as billing
+    from fubble.billing_runs.router import router as billing_runs
     from fubble.customers.router import router as customers
     from fubble.events.router import router as events
     from fubble.health.router import router as health
@@ -139,6 +140,7 @@ def _routers() -> list[APIRouter]:
         audit,
         metrics,
         upcoming_invoice,
+        billing_runs,
         analytics,
         usage,
     ]

@@ -72,11 +72,11 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
     """Write the drafts; returns the new invoice ids, in the drafts' order."""
     if not drafts:
         return []
-    seqs = _take_invoice_seqs(session, [d.customer for d in drafts])
+    seqs = _take_invoice_seqs(session, drafts)
     due = now + timedelta(days=payment_term_days)
     rows = [
         {
-            "invoice_number": invoice_number(d.customer.id, now, seqs[d.customer.id]),
+            "invoice_number": invoice_number(d.customer.id, now, seq),
             "customer_id": d.customer.id,
             "status": (InvoiceStatus.PENDING if d.finalized else InvoiceStatus.DRAFT).value,
             "currency": d.customer.currency,
@@ -92,7 +92,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
             "billing_run_id": d.billing_run_id,
             "grace_until": d.grace_until,
         }
-        for d in drafts
+        for d, seq in zip(drafts, seqs, strict=True)
     ]
     statement = insert(INVOICES).returning(INVOICES.c.id, sort_by_parameter_order=True)
     ids = [int(i) for i in session.execute(statement, rows).scalars()]
@@ -139,19 +139,35 @@ def _amounts(draft: Draft) -> dict[str, Decimal | None]:
     return {"amount": total, "credit_carried": None}
 
 
-def _take_invoice_seqs(session: Session, customers: list[Customer]) -> dict[int, int]:
-    """Take each customer's next invoice sequence number in ONE ``UPDATE ... RETURNING`` (atomic, like
+def _take_invoice_seqs(session: Session, drafts: Sequence[Draft]) -> list[int]:
+    """Each draft's invoice sequence number, taken from its customer's sequence: one ``UPDATE ... RETURNING`` per
+    distinct number of drafts a customer has in the batch (atomic, like
     :func:`fubble.customers.repository.next_invoice_seq`), keeping the loaded customers in step."""
     table = cast(Table, Customer.__table__)
-    statement = (
-        update(table)
-        .where(table.c.id.in_([c.id for c in customers]))
-        .values(invoice_seq=table.c.invoice_seq + 1)
-        .returning(table.c.id, table.c.invoice_seq)
-    )
-    seqs = {int(row[0]): int(row[1]) for row in session.execute(statement)}
-    for customer in customers:
-        set_committed_value(customer, "invoice_seq", seqs[customer.id])
+    counts: dict[int, int] = {}
+    customers: dict[int, Customer] = {}
+    for draft in drafts:
+        counts[draft.customer.id] = counts.get(draft.customer.id, 0) + 1
+        customers[draft.customer.id] = draft.customer
+    by_count: dict[int, list[int]] = {}
+    for customer_id, count in counts.items():
+        by_count.setdefault(count, []).append(customer_id)
+    last: dict[int, int] = {}
+    for count, ids in by_count.items():
+        statement = (
+            update(table)
+            .where(table.c.id.in_(ids))
+            .values(invoice_seq=table.c.invoice_seq + count)
+            .returning(table.c.id, table.c.invoice_seq)
+        )
+        last.update({int(row[0]): int(row[1]) for row in session.execute(statement)})
+    for customer_id, customer in customers.items():
+        set_committed_value(customer, "invoice_seq", last[customer_id])
+    taken = {customer_id: last[customer_id] - counts[customer_id] for customer_id in counts}
+    seqs = []
+    for draft in drafts:
+        taken[draft.customer.id] += 1
+        seqs.append(taken[draft.customer.id])
     return seqs
 
 

@@ -9,8 +9,12 @@ time). Concurrent runs wait for each other customer by customer: never an error,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from fubble.billing import repository as billing
 from fubble.billing.engine import EARLIEST
@@ -34,10 +38,19 @@ def run_billing(
     test_clock_id: int | None = None,
     progress: Progress | None = None,
     heartbeat: Callable[[], None] | None = None,
+    info: Mapping[str, Any] | None = None,
 ) -> int:
     """Bill everything due as of ``as_of`` (for the customers of ``test_clock_id``, or those on no test clock);
-    returns the run's id. ``heartbeat`` is called between batches (the scheduler extends its lease there)."""
-    with db.transaction() as session:
+    returns the run's id. ``heartbeat`` is called between batches (the scheduler extends its lease there); ``info``
+    attributes the audit entries (a request's actor and request line)."""
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        with db.transaction() as session:
+            session.info.update({"actor": "billing run", **(info or {}), "now": clock.now()})
+            yield session
+
+    with transaction() as session:
         total = repository.customer_count(session, test_clock_id)
         run = BillingRun(
             as_of=as_of,
@@ -52,7 +65,7 @@ def run_billing(
     dating = service.billing_clock(clock, as_of, test_clock_id)
     after, done = 0, 0
     while True:
-        with db.transaction() as session:
+        with transaction() as session:
             batch = billing.customer_ids_with_subscriptions(
                 session, EARLIEST, as_of + service.HORIZON, after_id=after, limit=BATCH, test_clock_id=test_clock_id
             )
@@ -67,7 +80,7 @@ def run_billing(
             heartbeat()
         if len(batch) < BATCH:
             break
-    with db.transaction() as session:
+    with transaction() as session:
         finished = session.get(BillingRun, run_id)
         assert finished is not None
         finished.finished_at = clock.now()
