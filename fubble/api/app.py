@@ -46,17 +46,30 @@ different request is a 409.
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, database: Database | None = None
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    background: bool = False,
 ) -> FastAPI:
+    """The API. ``background``: also run the billing scheduler while the app runs (``fubble serve`` does)."""
     settings = settings or get_settings()
     db = database or Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     owns_db = database is None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_db:
-            db.dispose()
+        from fubble.billing_runs.scheduler import Scheduler
+
+        scheduler = Scheduler(db, app.state.clock, settings)
+        if background:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            if owns_db:
+                db.dispose()
 
     app = FastAPIWithFastRoutes(
         title="fubble",

@@ -10,7 +10,7 @@ from fubble.api.app import create_app
 
 
 def build() -> FastAPI:
-    app = create_app()
+    app = create_app(background=True)  # with the billing scheduler
     # Everything loaded so far (modules, the app, its routes and schemas) lives as long as the process: moved out of
     # the collector's reach, it is not traversed again by every full collection (about 10 us per request saved).
     gc.collect()

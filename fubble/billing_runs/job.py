@@ -37,7 +37,7 @@ def run_billing(
     settings: Settings,
     test_clock_id: int | None = None,
     progress: Progress | None = None,
-    heartbeat: Callable[[], None] | None = None,
+    heartbeat: Callable[[], object] | None = None,
     info: Mapping[str, Any] | None = None,
 ) -> int:
     """Bill everything due as of ``as_of`` (for the customers of ``test_clock_id``, or those on no test clock);
