@@ -337,6 +337,9 @@ _PRICED = (
             bindparam("start", type_=Subscription.start_date.type), bindparam("end", type_=Subscription.start_date.type)
         ),
         PriceComponent.pricing_type.not_in(FEE_ONLY_TYPES),
+        # the components of the subscription's own plan version (fubble.plans.versions)
+        PriceComponent.version_from <= Subscription.plan_version,
+        or_(PriceComponent.version_to.is_(None), PriceComponent.version_to > Subscription.plan_version),
     )
     .distinct()
 )
