@@ -137,6 +137,7 @@ def _routers() -> list[APIRouter]:
     from fubble.plans.router import router as plans
     from fubble.pricing_factors.router import router as pricing_factors
     from fubble.subscriptions.router import router as subscriptions
+    from fubble.test_clocks.router import router as test_clocks
     from fubble.usage.router import router as usage
 
     # billing before invoices: POST /invoices/generate must not be shadowed by /invoices/{invoice_id} routes.
@@ -154,6 +155,7 @@ def _routers() -> list[APIRouter]:
         metrics,
         upcoming_invoice,
         billing_runs,
+        test_clocks,
         analytics,
         usage,
     ]
