@@ -1,6 +1,6 @@
 """Benchmarks: ``python -m bench NAME ...`` or ``./dev bench NAME ...`` (figures: README).
 
-NAME is ingest, import, invoice_run, latency, billing, compare_seed or storage_floor; each takes --help.
+NAME is ingest, import, invoice_run, billing_run, latency, billing, compare_seed or storage_floor; each takes --help.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ def main() -> None:
         "import": "bench.event_import",
         "billing": "bench.billing",
         "invoice_run": "bench.invoice_run",
+        "billing_run": "bench.billing_run",
         "latency": "bench.latency",
         "compare_seed": "bench.compare_seed",
         "storage_floor": "bench.storage_floor",
