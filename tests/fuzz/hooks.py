@@ -201,6 +201,69 @@ def pricing_valid(case: Case) -> None:
             component["pricing_details"] = dict(VALID_DETAILS[component["pricing_type"]])
 
 
+def not_in_the_future(name: str) -> Callable[[Case], None]:
+    """Rule (POST /billing/runs): ``name`` is not after now (only a test clock bills the future); a later value is
+    moved to the start of 2024."""
+
+    def rule(case: Case) -> None:
+        found = _find(case, name)
+        if found is not None and found[1] > datetime.now(UTC):
+            _put(case, found[0], name, datetime(2024, 1, 1, tzinfo=UTC))
+
+    return rule
+
+
+def one_trial_form(case: Case) -> None:
+    """Rules (POST .../subscriptions): ``trial_days`` or ``trial_end``, not both, and ``trial_end`` after the start
+    (then dropped); ``price_overrides`` only name metrics the plan prices (left empty); ``billing_anchor`` kept."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    if "trial_days" in body and "trial_end" in body:
+        del body["trial_end"]
+    trial_end = _time(body.get("trial_end"))
+    start = _time(body.get(START)) or datetime.now(UTC)
+    if "trial_end" in body and (trial_end is None or trial_end <= start):
+        del body["trial_end"]
+    if "price_overrides" in body:
+        body["price_overrides"] = []
+
+
+def cancel_one_way(case: Case) -> None:
+    """Rule (PUT .../cancel): ``at_period_end: true`` is not combined with an ``end_date`` (the end date is dropped)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    query = case.query or {}
+    if body.get("at_period_end") is True or str(query.get("at_period_end", "")).lower() == "true":
+        body.pop(END, None)
+        query.pop(END, None)
+
+
+def no_test_clock(case: Case) -> None:
+    """Rule (POST /customers/): ``test_clock_id`` names an existing test clock; it is left out."""
+    if isinstance(case.body, dict):
+        case.body.pop("test_clock_id", None)
+
+
+def both_pricing_fields(case: Case) -> None:
+    """Rule (PUT /plans/{plan_id}/components/{component_id}): a new ``pricing_type`` comes with valid
+    ``pricing_details`` for it and vice versa (the stored type may differ)."""
+    body = case.body
+    if not isinstance(body, dict) or not ("pricing_type" in body or "pricing_details" in body):
+        return
+    pricing_type = body.get("pricing_type")
+    if pricing_type not in VALID_DETAILS:
+        pricing_type = "flat"
+    body["pricing_type"] = pricing_type
+    body["pricing_details"] = dict(VALID_DETAILS[pricing_type])
+
+
+def latest_version_source(case: Case) -> None:
+    """Rule (POST /plans/{plan_id}/migrate): ``from_version`` is an older version of the plan (left out: every
+    older version)."""
+    if isinstance(case.body, dict):
+        case.body.pop("from_version", None)
+
+
 def events_name_stored(case: Case) -> None:
     """Rules (POST /events/ and /events/batch): an event names a customer and a metric that exist, and an event_id
     already stored may be sent again only with the same payload; the generated event gets a stored customer and
@@ -245,9 +308,11 @@ RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
         window_after_start,
         window_not_too_long,
     ),
-    "POST /customers/{customer_id}/subscriptions": (defaults_before(START, END), window_after_start),
+    "POST /customers/{customer_id}/subscriptions": (defaults_before(START, END), window_after_start, one_trial_form),
     "PUT /customers/{customer_id}/subscriptions/{subscription_id}/cancel": (
         one_value_per_name(END),
+        one_value_per_name("at_period_end"),
+        cancel_one_way,
         cancel_after_start,
     ),
     "PUT /invoices/{invoice_id}/status": (one_value_per_name("status"), given(status="paid")),
@@ -261,6 +326,11 @@ RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
     "POST /plans/": (metrics_priced_once, pricing_valid),
     "PUT /metrics/{metric}": (property_follows_aggregation,),
     "POST /plans/{plan_id}/components": (pricing_valid,),
+    "PUT /plans/{plan_id}": (metrics_priced_once, pricing_valid),
+    "PUT /plans/{plan_id}/components/{component_id}": (both_pricing_fields,),
+    "POST /plans/{plan_id}/migrate": (latest_version_source,),
+    "POST /billing/runs": (not_in_the_future("as_of"),),
+    "POST /customers/": (no_test_clock,),
     "POST /events/": (events_name_stored,),
     "POST /events/batch": (events_name_stored,),
 }
