@@ -141,9 +141,11 @@ def invoices_of(client: TestClient, result: Json) -> list[Json]:
 
 
 def customer_invoices(client: TestClient, customer_id: int) -> list[Json]:
-    response = client.get(f"/customers/{customer_id}/invoices")
+    """Every invoice of the customer (any status), ordered by period end, then id."""
+    response = client.get(f"/invoices/customer/{customer_id}")
     assert response.status_code == 200, response.text
-    return sorted((invoice(client, i["id"]) for i in response.json()), key=lambda inv: utc(inv["period_end"]))
+    found: list[Json] = response.json()
+    return sorted(found, key=lambda inv: (utc(inv["period_end"]), inv["id"]))
 
 
 def period(inv: Json) -> tuple[datetime, datetime]:
