@@ -7,6 +7,7 @@ from fubble.db.models.customer import Customer
 from fubble.db.models.event import Event
 from fubble.db.models.idempotency import IdempotencyRecord
 from fubble.db.models.invoice import BillingCoverage, Invoice, InvoiceItem
+from fubble.db.models.late_usage import LateUsage, LateUsageScan
 from fubble.db.models.metric import Metric
 from fubble.db.models.plan import Plan, PriceComponent
 from fubble.db.models.plan_version import PlanVersion
@@ -26,6 +27,8 @@ __all__ = [
     "Invoice",
     "InvoiceItem",
     "JobLease",
+    "LateUsage",
+    "LateUsageScan",
     "Metric",
     "Plan",
     "PlanVersion",
