@@ -9,6 +9,7 @@ period) and canceled_at; a plan change ends the subscription at the change insta
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -136,7 +137,8 @@ def change_plan(
     ``at`` for ``"period_end"`` (the trial's end during a trial). The successor starts there with
     ``previous_subscription_id`` = the old id, the same billing_anchor and period_anchor (periods keep their dates),
     the trial's end if it is still ahead, the old end_date if it is after the instant (with its cancel, if it was
-    one), and no price overrides. ``plan_id`` may be the subscription's own plan: it then moves to the latest version.
+    one). ``plan_id`` may be the subscription's own plan: it then moves to the latest version, keeping the negotiated
+    prices (``price_overrides``) of the metrics that version still prices; a change to another plan drops them.
 
     404 unknown plan; 409 inactive plan, a subscription that has ended by the instant or starts at or after it, or an
     instant inside time already invoiced in arrears (void those invoices first); 422 an unknown ``effective``.
@@ -178,7 +180,7 @@ def change_plan(
         else None,
         cancel_at_period_end=subscription.cancel_at_period_end if carried else False,
         previous_subscription_id=subscription.id,
-        price_overrides=None,
+        price_overrides=_kept_overrides(subscription, plan),
         canceled_at=subscription.canceled_at if carried else None,
         created_at=clock.now(),
     )
@@ -188,6 +190,16 @@ def change_plan(
     session.add(successor)
     session.flush()
     return successor
+
+
+def _kept_overrides(subscription: Subscription, plan: Plan) -> list[dict[str, Any]] | None:
+    """The negotiated prices a plan change keeps: those of metrics the latest version still prices, when the
+    subscription moves to a newer version of its own plan (a migration); none on another plan."""
+    if plan.id != subscription.plan_id or not subscription.price_overrides:
+        return None
+    priced = {component.metric_name for component in plan.price_components}
+    kept = [override for override in subscription.price_overrides if override.get("metric_name") in priced]
+    return kept or None
 
 
 def _customer_of(session: Session, subscription: Subscription) -> Customer:
