@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -127,10 +128,15 @@ def run(client: TestClient, clock: FrozenClock, as_of: str) -> Json:
     return result
 
 
+def decimal_json(text: str) -> Any:
+    """A JSON answer with its numbers read exactly (``97.58`` as ``Decimal("97.58")``, never a float)."""
+    return json.loads(text, parse_float=Decimal)
+
+
 def invoice(client: TestClient, invoice_id: int) -> Json:
     response = client.get(f"/invoices/{invoice_id}")
     assert response.status_code == 200, response.text
-    result: Json = response.json()
+    result: Json = decimal_json(response.text)
     return result
 
 
@@ -144,7 +150,7 @@ def customer_invoices(client: TestClient, customer_id: int) -> list[Json]:
     """Every invoice of the customer (any status), ordered by period end, then id."""
     response = client.get(f"/invoices/customer/{customer_id}")
     assert response.status_code == 200, response.text
-    found: list[Json] = response.json()
+    found: list[Json] = decimal_json(response.text)
     return sorted(found, key=lambda inv: (utc(inv["period_end"]), inv["id"]))
 
 
@@ -168,7 +174,3 @@ def line_periods(inv: Json, metric: str) -> list[tuple[datetime, datetime]]:
     """The periods of the lines of ``metric``, in order."""
     found = [(utc(i["period_start"]), utc(i["period_end"])) for i in inv["invoice_items"] if i["metric_name"] == metric]
     return sorted(found)
-
-
-def money(text: str) -> Decimal:
-    return Decimal(text)

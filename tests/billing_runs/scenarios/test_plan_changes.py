@@ -1,0 +1,154 @@
+"""Scenarios: changing plan inside a billing period. Usage before the change instant is rated on the old plan and
+after it on the new one (tiers start again), ``subscription`` fees are split at the instant, a ``flat`` fee of a
+metric both plans charge is charged once (by the new plan), and both parts share the period end's invoice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+
+from fubble.clock import FrozenClock
+from tests.billing_runs.scenarios.helpers import (
+    amount,
+    change,
+    customer,
+    event,
+    fee,
+    flat,
+    invoices_of,
+    lines,
+    period,
+    plan,
+    run,
+    subscribe,
+    tiered,
+    utc,
+)
+
+APRIL = "2024-04-01T00:00:00Z"  # April has 30 days: a change on Apr 16 splits it in halves, on Apr 11 at 1/3
+
+
+def _basic(client: TestClient) -> int:
+    return plan(
+        client,
+        fee("platform", "30.00"),
+        tiered("api", (0, 100, "1.00"), (100, None, "0.50")),
+        flat("support", "10.00"),
+        name="Basic",
+    )
+
+
+def _pro(client: TestClient) -> int:
+    return plan(
+        client,
+        fee("platform", "90.00"),
+        tiered("api", (0, 100, "0.80"), (100, None, "0.40")),
+        flat("support", "25.00"),
+        name="Pro",
+    )
+
+
+def test_upgrade_now_mid_period(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, basic, APRIL)
+    event(client, cid, "api", 150, "2024-04-10T00:00:00Z")
+    clock.set(utc("2024-04-16"))
+    new = change(client, cid, old["id"], plan_id=pro, effective="now", at="2024-04-16T00:00:00Z")
+    event(client, cid, "api", 150, "2024-04-20T00:00:00Z")
+
+    [april] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # Basic [Apr 1, Apr 16) = 15/30: platform 30.00 x 1/2 = 15.00; api 100 x 1.00 + 50 x 0.50 = 125.00; its support
+    # flat fee is left out (Pro charges support's flat fee for this period).
+    # Pro [Apr 16, May 1) = 15/30: platform 90.00 x 1/2 = 45.00; api, tiers from 0 again: 100 x 0.80 + 50 x 0.40
+    # = 100.00; support 25.00 whole. Total 15.00 + 125.00 + 45.00 + 100.00 + 25.00 = 310.00.
+    assert period(april) == (utc(APRIL), utc("2024-05-01"))
+    assert lines(april) == [
+        ("api", "usage", Decimal("125.00")),
+        ("platform", "usage", Decimal("15.00")),
+        ("api", "usage", Decimal("100.00")),
+        ("platform", "usage", Decimal("45.00")),
+        ("support", "usage", Decimal("25.00")),
+    ]
+    assert {i["subscription_id"] for i in april["invoice_items"]} == {old["id"], new["id"]}
+    assert amount(april) == Decimal("310.00")
+
+
+def test_downgrade_now_mid_period(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, pro, APRIL)
+    event(client, cid, "api", 120, "2024-04-05T00:00:00Z")
+    clock.set(utc("2024-04-11"))
+    change(client, cid, old["id"], plan_id=basic, effective="now", at="2024-04-11T00:00:00Z")
+    event(client, cid, "api", 120, "2024-04-25T00:00:00Z")
+
+    [april] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # Pro [Apr 1, Apr 11) = 10/30: platform 90.00 x 1/3 = 30.00; api 100 x 0.80 + 20 x 0.40 = 88.00; no support.
+    # Basic [Apr 11, May 1) = 20/30: platform 30.00 x 2/3 = 20.00; api 100 x 1.00 + 20 x 0.50 = 110.00; support 10.00.
+    # Total 30.00 + 88.00 + 20.00 + 110.00 + 10.00 = 258.00.
+    assert lines(april) == [
+        ("api", "usage", Decimal("88.00")),
+        ("platform", "usage", Decimal("30.00")),
+        ("api", "usage", Decimal("110.00")),
+        ("platform", "usage", Decimal("20.00")),
+        ("support", "usage", Decimal("10.00")),
+    ]
+    assert amount(april) == Decimal("258.00")
+
+
+def test_downgrade_at_period_end(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, pro, APRIL)
+    clock.set(utc("2024-04-10"))
+    new = change(client, cid, old["id"], plan_id=basic, effective="period_end")
+    assert utc(new["start_date"]) == utc("2024-05-01")
+    event(client, cid, "api", 150, "2024-04-20T00:00:00Z")
+    event(client, cid, "api", 150, "2024-05-20T00:00:00Z")
+
+    april, may = invoices_of(client, run(client, clock, "2024-06-01T00:00:00Z"))
+
+    # April all on Pro: 90.00 + (100 x 0.80 + 50 x 0.40 = 100.00) + 25.00 = 215.00.
+    assert period(april) == (utc(APRIL), utc("2024-05-01"))
+    assert amount(april) == Decimal("215.00")
+    # May all on Basic: 30.00 + (100 x 1.00 + 50 x 0.50 = 125.00) + 10.00 = 165.00.
+    assert period(may) == (utc("2024-05-01"), utc("2024-06-01"))
+    assert amount(may) == Decimal("165.00")
+
+
+def test_upgrade_at_period_end(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, basic, APRIL)
+    new = change(client, cid, old["id"], plan_id=pro, effective="period_end", at="2024-04-20T00:00:00Z")
+    assert utc(new["start_date"]) == utc("2024-05-01")
+
+    april, may = invoices_of(client, run(client, clock, "2024-06-01T00:00:00Z"))
+
+    # April on Basic: 30.00 + 0.00 + 10.00 = 40.00; May on Pro: 90.00 + 0.00 + 25.00 = 115.00.
+    assert (amount(april), amount(may)) == (Decimal("40.00"), Decimal("115.00"))
+
+
+def test_change_inside_invoiced_time_is_a_conflict(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc(APRIL))
+    sub = subscribe(client, cid, basic, APRIL)
+    assert run(client, clock, "2024-05-10T00:00:00Z")["invoices_created"] == 1  # April is invoiced
+
+    response = client.post(
+        f"/customers/{cid}/subscriptions/{sub['id']}/change",
+        json={"plan_id": pro, "effective": "now", "at": "2024-04-20T00:00:00Z"},
+    )
+
+    assert response.status_code == 409, response.text
+    # After the invoiced time it is allowed: [Apr 1, May 1) billed, a change on May 10 bills nothing twice.
+    moved = change(client, cid, sub["id"], plan_id=pro, effective="now", at="2024-05-10T00:00:00Z")
+    [may] = invoices_of(client, run(client, clock, "2024-06-01T00:00:00Z"))
+    # Basic [May 1, May 10) = 9/31: 30.00 x 9/31 = 8.709... -> 8.71; Pro [May 10, Jun 1) = 22/31: 90.00 x 22/31
+    # = 63.870... -> 63.87; support once, by Pro: 25.00. Total 8.71 + 63.87 + 25.00 = 97.58.
+    assert utc(moved["start_date"]) == utc("2024-05-10")
+    assert amount(may) == Decimal("97.58")
