@@ -6,17 +6,24 @@ coverage rows are written with one Core ``INSERT`` each (``RETURNING`` the invoi
 recorder only sees ORM flushes, so each invoice's ``create`` entry (its state as stored, with its final amount and its
 lines, as the recorder writes an invoice created with its lines) is written here, in one ``INSERT``; the lines get no
 entries of their own. Nothing commits.
+
+A billing run's draft refreshed while its grace lasts (:mod:`fubble.billing_runs.late`) is written in place: its row
+keeps its id, number, issue date and grace, and gets the new lines and coverage, its ``amount`` and
+``credit_carried`` recomputed from all its lines (:func:`restate`). The audit log gets the invoice's ``update``
+(through the ORM) and, when the lines changed, an ``invoice_item`` ``delete`` per replaced line and ``create`` per
+new one; a refresh that reproduces the same lines logs only its new lines of other kinds (adjustments).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -56,8 +63,9 @@ class ItemLine(NamedTuple):
 
 @dataclass
 class Draft:
-    """One customer's new invoice: its lines, the time it bills (subscription, coverage kind, span; never empty),
-    its period, and for a billing run's draft the run and the instant after which a run finalizes it."""
+    """One customer's new invoice: its lines, the time it bills (subscription, coverage kind, span; empty only for
+    an invoice of late-usage adjustments alone), its period, and for a billing run's draft the run and the instant
+    after which a run finalizes it."""
 
     customer: Customer
     items: list[ItemLine]
@@ -66,13 +74,16 @@ class Draft:
     billing_run_id: int | None = None
     grace_until: datetime | None = None
     finalized: bool = False  # created finalized (pending): a run's draft whose grace period is already over
+    invoice_id: int | None = None  # a run's draft refreshed in place: the existing invoice (no new row)
+    replaced: Sequence[InvoiceItem] = ()  # the lines a refresh removed from it (detached; for the audit log)
 
 
 def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_term_days: int) -> list[int]:
-    """Write the drafts; returns the new invoice ids, in the drafts' order."""
+    """Write the drafts; returns their invoice ids (new, or the refreshed one's), in the drafts' order."""
     if not drafts:
         return []
-    seqs = _take_invoice_seqs(session, drafts)
+    new = [d for d in drafts if d.invoice_id is None]
+    seqs = _take_invoice_seqs(session, new)
     due = now + timedelta(days=payment_term_days)
     rows = [
         {
@@ -92,10 +103,14 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
             "billing_run_id": d.billing_run_id,
             "grace_until": d.grace_until,
         }
-        for d, seq in zip(drafts, seqs, strict=True)
+        for d, seq in zip(new, seqs, strict=True)
     ]
-    statement = insert(INVOICES).returning(INVOICES.c.id, sort_by_parameter_order=True)
-    ids = [int(i) for i in session.execute(statement, rows).scalars()]
+    new_ids: list[int] = []
+    if rows:
+        statement = insert(INVOICES).returning(INVOICES.c.id, sort_by_parameter_order=True)
+        new_ids = [int(i) for i in session.execute(statement, rows).scalars()]
+    created = iter(new_ids)
+    ids = [d.invoice_id if d.invoice_id is not None else next(created) for d in drafts]
     recording = recorder.is_recording(session)
     items = [_item_row(invoice_id, item) for invoice_id, d in zip(ids, drafts, strict=True) for item in d.items]
     if items and recording:
@@ -109,12 +124,13 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
         for invoice_id, d in zip(ids, drafts, strict=True)
         for sub_id, kind, span in d.coverage
     ]
-    session.execute(insert(COVERAGE), coverage)
+    if coverage:
+        session.execute(insert(COVERAGE), coverage)
+    lines: dict[int, list[dict[str, Any]]] = {invoice_id: [] for invoice_id in ids}
     if recording:
-        lines: dict[int, list[dict[str, Any]]] = {invoice_id: [] for invoice_id in ids}
         for item in items:
             lines[item["invoice_id"]].append({column: item[column] for column in _ITEM_COLUMNS})
-        created = [
+        entries = [
             (
                 str(invoice_id),
                 {
@@ -122,20 +138,90 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
                     recorder.LINES: lines[invoice_id],
                 },
             )
-            for invoice_id, row in zip(ids, rows, strict=True)
+            for invoice_id, row in zip(new_ids, rows, strict=True)
         ]
-        recorder.record_inserted(session, "invoice", created, now)
+        if entries:
+            recorder.record_inserted(session, "invoice", entries, now)
+    refreshed = [(invoice_id, d) for invoice_id, d in zip(ids, drafts, strict=True) if d.invoice_id is not None]
+    if refreshed:
+        restate(session, [invoice_id for invoice_id, _ in refreshed], now=now, periods=[d.period for _, d in refreshed])
+        if recording:
+            _log_refreshed(session, refreshed, lines, now)
     return ids
 
 
+def restate(
+    session: Session, invoice_ids: Sequence[int], *, now: datetime, periods: Sequence[Span] | None = None
+) -> None:
+    """Recompute existing invoices' ``amount`` and ``credit_carried`` from all their stored lines (as
+    :func:`_amounts` does for a new one), widening their period to ``periods`` when given; through the ORM, so the
+    audit log records each invoice whose figures changed."""
+    amounts: dict[int, list[Decimal]] = {invoice_id: [] for invoice_id in invoice_ids}
+    query = select(ITEMS.c.invoice_id, ITEMS.c.amount).where(ITEMS.c.invoice_id.in_(list(invoice_ids)))
+    for invoice_id, amount in session.execute(query):
+        amounts[invoice_id].append(amount)
+    for index, invoice_id in enumerate(invoice_ids):
+        invoice = session.get(Invoice, invoice_id)
+        assert invoice is not None
+        figures = _total(amounts[invoice_id], invoice.currency, invoice.billing_run_id is not None)
+        amount = figures["amount"]
+        assert amount is not None
+        invoice.amount, invoice.credit_carried = amount, figures["credit_carried"]
+        invoice.updated_at = now
+        if periods is not None:
+            start, end = periods[index]
+            if invoice.period_start is None or start < invoice.period_start:
+                invoice.period_start = start
+            if invoice.period_end is None or end > invoice.period_end:
+                invoice.period_end = end
+        session.expire(invoice, ["invoice_items"])
+
+
+def _same_line(item: InvoiceItem) -> tuple[object, ...]:
+    return (
+        item.description,
+        item.metric_name,
+        item.quantity,
+        item.unit_price,
+        item.amount,
+        item.subscription_id,
+        item.price_component_id,
+        item.period_start,
+        item.period_end,
+        item.kind,
+    )
+
+
+def _log_refreshed(
+    session: Session, refreshed: list[tuple[int, Draft]], lines: dict[int, list[dict[str, Any]]], now: datetime
+) -> None:
+    """The audit entries of the lines of refreshed invoices (see the module docstring)."""
+    created: list[tuple[str, dict[str, Any]]] = []
+    for invoice_id, draft in refreshed:
+        kinds = {item.kind for item in draft.replaced}
+        again = Counter(_same_line(i.orm()) for i in draft.items if i.kind in kinds)
+        same = again == Counter(_same_line(i) for i in draft.replaced)
+        for item in [] if same else draft.replaced:
+            recorder.record_change(session, item, action="delete", before=recorder.snapshot(item))
+        for line in lines[invoice_id]:
+            if not same or line["kind"] not in kinds:
+                created.append((str(line["id"]), line))
+    if created:
+        recorder.record_inserted(session, "invoice_item", created, now)
+
+
 def _amounts(draft: Draft) -> dict[str, Decimal | None]:
+    return _total([item.amount for item in draft.items], draft.customer.currency, draft.billing_run_id is not None)
+
+
+def _total(amounts: Sequence[Decimal], currency: str, by_run: bool) -> dict[str, Decimal | None]:
     """The invoice's amount, the sum of its lines. A billing run's draft is finalized without review, so when its
     credit lines take that below zero the amount stops at zero and the rest is ``credit_carried`` (until customer
     credit balances exist, nothing else can carry it); a draft generated by hand keeps its negative total, to be
     corrected before it is finalized, as ever."""
-    total = exact_total((item.amount for item in draft.items), draft.customer.currency)
-    if total < 0 and draft.billing_run_id is not None:
-        return {"amount": exact_total((), draft.customer.currency), "credit_carried": -total}
+    total = exact_total(amounts, currency)
+    if total < 0 and by_run:
+        return {"amount": exact_total((), currency), "credit_carried": -total}
     return {"amount": total, "credit_carried": None}
 
 

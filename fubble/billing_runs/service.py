@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from fubble.billing.drafts import bill_batch
 from fubble.billing.engine import EARLIEST, Run
+from fubble.billing_runs import late as late_usage
 from fubble.billing_runs import repository
 from fubble.billing_runs.policy import DuePolicy
 from fubble.clock import Clock, FrozenClock
@@ -61,7 +62,10 @@ def bill_due(
         return key + timedelta(hours=settings.grace_period_hours if hours is None else hours)
 
     engine = Run(session, (EARLIEST, as_of + HORIZON), DuePolicy(as_of), clock=clock, settings=settings)
-    outcome = bill_batch(engine, customer_ids, billing_run_id=run_id, grace_until=grace_until, finalize_by=as_of)
+    late = late_usage.prepare(session, run_id, customer_ids, as_of=as_of)  # hook: late usage (billing_runs/late.py)
+    outcome = bill_batch(
+        engine, customer_ids, billing_run_id=run_id, grace_until=grace_until, finalize_by=as_of, late=late
+    )
     finalized = len(outcome.finalized)
     for invoice in repository.drafts_to_finalize(session, customer_ids, as_of):
         invoices.change_status(session, invoice.id, InvoiceStatus.PENDING, clock=clock)
