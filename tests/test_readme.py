@@ -66,7 +66,14 @@ def _get(base: str, path: str) -> object:
 
 
 def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_path: Path) -> None:
-    server = ServerProcess(fresh_url, workers=1, log_dir=tmp_path, access_log=False, extra_args=["--no-auth"])
+    server = ServerProcess(
+        fresh_url,
+        workers=1,
+        log_dir=tmp_path,
+        access_log=False,
+        extra_args=["--no-auth"],
+        extra_env={"FUBBLE_BILLING_INTERVAL_SECONDS": "0"},  # as the README says to serve while following it
+    )
     base = server.start()
     try:
         script = "\n".join(block.replace(DOC_URL, base) for block in bash_blocks(README.read_text()))
@@ -96,6 +103,19 @@ def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_pat
         assert isinstance(manual, dict)
         assert (manual["status"], str(manual["amount"])) == ("void", "100.00")
         assert _get(base, "/events/customers/1/usage?start_date=2024-01-01&end_date=2024-02-01") == {"api_calls": 1500}
+        backfill = _get(base, "/billing/runs/2")
+        assert isinstance(backfill, dict) and backfill["invoice_ids"] == [3, 4, 5, 6]
+        amounts = []
+        for invoice_id in backfill["invoice_ids"]:
+            invoice = _get(base, f"/invoices/{invoice_id}")
+            assert isinstance(invoice, dict)
+            amounts.append((invoice["customer_id"], invoice["status"], str(invoice["amount"])))
+        assert amounts == [
+            (1, "pending", "30.61"),
+            (1, "pending", "29.99"),
+            (2, "pending", "99.00"),
+            (2, "pending", "99.00"),
+        ]
         assert '"accepted":2' in done.stdout.replace(" ", "")
     finally:
         server.stop()
