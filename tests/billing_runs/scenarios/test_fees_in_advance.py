@@ -1,0 +1,125 @@
+"""Scenarios: plans with ``fees_in_advance``. A period's fixed fees are invoiced when it starts, its usage when it
+ends (so one invoice holds the last period's usage and the next period's fee), and paid-ahead time a subscription
+does not live to use is credited by its exact unused share."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+
+from fubble.clock import FrozenClock
+from tests.billing_runs.scenarios.helpers import (
+    amount,
+    cancel,
+    change,
+    customer,
+    event,
+    fee,
+    flat,
+    invoices_of,
+    lines,
+    period,
+    plan,
+    run,
+    subscribe,
+    tiered,
+    utc,
+)
+
+APRIL = "2024-04-01T00:00:00Z"  # April has 30 days
+
+
+def _advance_plan(client: TestClient, platform: str, support: str | None = None, name: str = "Ahead") -> int:
+    components = [fee("platform", platform), tiered("api", (0, None, "1.00"))]
+    if support is not None:
+        components.append(flat("support", support))
+    return plan(client, *components, name=name, fees_in_advance=True)
+
+
+def test_fee_at_the_start_then_usage_with_the_next_fee(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    subscribe(client, cid, _advance_plan(client, "30.00"), APRIL)
+
+    [first] = invoices_of(client, run(client, clock, APRIL))
+    # April's fee, in advance, on the invoice of Apr 1: 30.00 (no usage yet).
+    assert period(first) == (utc(APRIL), utc("2024-05-01"))
+    assert lines(first) == [("platform", "fee", Decimal("30.00"))]
+    assert amount(first) == Decimal("30.00")
+
+    event(client, cid, "api", 5, "2024-04-10T00:00:00Z")
+    assert run(client, clock, "2024-04-20T00:00:00Z")["invoices_created"] == 0  # nothing new is due mid-period
+
+    [second] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+    # Keyed May 1: April's usage 5 x 1.00 = 5.00 and May's fee 30.00 = 35.00; its period is April (the usage).
+    assert period(second) == (utc(APRIL), utc("2024-05-01"))
+    assert lines(second) == [("api", "usage", Decimal("5.00")), ("platform", "fee", Decimal("30.00"))]
+    assert [(i["period_start"][:10], i["period_end"][:10]) for i in second["invoice_items"] if i["kind"] == "fee"] == [
+        ("2024-05-01", "2024-06-01")
+    ]
+    assert amount(second) == Decimal("35.00")
+
+
+def test_cancel_mid_period_credits_exactly_the_unused_share(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    sub = subscribe(client, cid, _advance_plan(client, "31.00"), APRIL)
+    assert amount(invoices_of(client, run(client, clock, APRIL))[0]) == Decimal("31.00")
+    event(client, cid, "api", 4, "2024-04-05T00:00:00Z")
+    clock.set(utc("2024-04-08"))
+    cancel(client, cid, sub["id"], end_date="2024-04-08T00:00:00Z")
+
+    [credit] = invoices_of(client, run(client, clock, "2024-04-08T00:00:00Z"))
+    # Unused [Apr 8, May 1) = 23 of 30 days: 31.00 x 23/30 = 23.7666... -> credit 23.77, keyed Apr 8. Alone on its
+    # invoice, the credit exceeds the charges (none): amount 0.00, 23.77 carried.
+    assert lines(credit) == [("platform", "credit", Decimal("-23.77"))]
+    assert period(credit) == (utc("2024-04-08"), utc("2024-05-01"))
+    assert amount(credit) == Decimal("0.00")
+    assert credit["credit_carried"] == Decimal("23.77")
+
+    [usage] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+    # April's usage up to the cancel, at the period end: 4 x 1.00 = 4.00; no fee (the subscription has ended).
+    assert lines(usage) == [("api", "usage", Decimal("4.00"))]
+    assert amount(usage) == Decimal("4.00")
+    assert run(client, clock, "2024-06-01T00:00:00Z")["invoices_created"] == 0
+
+
+def test_upgrade_mid_period_new_fee_prorated_old_fee_credited(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _advance_plan(client, "30.00"), _advance_plan(client, "90.00", name="Pro"), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, basic, APRIL)
+    run(client, clock, APRIL)  # Basic's April fee: 30.00
+    clock.set(utc("2024-04-11"))
+    change(client, cid, old["id"], plan_id=pro, effective="now")
+
+    [changed] = invoices_of(client, run(client, clock, "2024-04-11T00:00:00Z"))
+    # [Apr 11, May 1) = 20 of 30 days. Pro's fee 90.00 x 20/30 = 60.00; Basic's unused 30.00 x 20/30 = 20.00
+    # credited. 60.00 - 20.00 = 40.00.
+    assert lines(changed) == [("platform", "credit", Decimal("-20.00")), ("platform", "fee", Decimal("60.00"))]
+    assert amount(changed) == Decimal("40.00")
+    assert changed["credit_carried"] == Decimal("0.00")
+
+
+def test_downgrade_mid_period_credit_larger_than_the_charges(client: TestClient, clock: FrozenClock) -> None:
+    basic = _advance_plan(client, "30.00", support="10.00")
+    pro = _advance_plan(client, "90.00", support="25.00", name="Pro")
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, pro, APRIL)
+    assert amount(invoices_of(client, run(client, clock, APRIL))[0]) == Decimal("115.00")  # 90.00 + 25.00
+    clock.set(utc("2024-04-11"))
+    change(client, cid, old["id"], plan_id=basic, effective="now")
+
+    [changed] = invoices_of(client, run(client, clock, "2024-04-11T00:00:00Z"))
+    # [Apr 11, May 1) = 20 of 30 days. Basic: platform 30.00 x 20/30 = 20.00, support flat 10.00 (the plan in force
+    # at the period's end charges the period's flat fee). Pro credits: platform 90.00 x 20/30 = 60.00, support 25.00
+    # in full (replaced by Basic's). 20.00 + 10.00 - 60.00 - 25.00 = -55.00: amount 0.00, 55.00 carried.
+    assert lines(changed) == [
+        ("platform", "credit", Decimal("-60.00")),
+        ("platform", "fee", Decimal("20.00")),
+        ("support", "credit", Decimal("-25.00")),
+        ("support", "fee", Decimal("10.00")),
+    ]
+    assert amount(changed) == Decimal("0.00")
+    assert changed["credit_carried"] == Decimal("55.00")
