@@ -16,6 +16,7 @@ from fubble.cli import app
 from fubble.cli.output import USAGE, PlainCommand, console, fail, session, settings, table, when
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy.orm import Session
 
     from fubble.billing_runs.job import Progress
@@ -71,16 +72,33 @@ def print_invoices(invoices: Sequence[BilledInvoice]) -> None:
     if not invoices:
         out.print("no invoices: no subscription is active in this window")
         return
-    grid = table("customer", "invoice", "period", "amount", "currency", "status", right=("amount",))
-    for invoice in invoices:
-        state = f"new {invoice.status}" if invoice.new else f"already existing, {invoice.status}"
-        grid.add_row(
+    rows = [
+        [
             invoice.customer, invoice.number, period(invoice.period_start, invoice.period_end), str(invoice.amount),
-            invoice.currency, state,
-        )  # fmt: skip
-    out.print(grid)
+            invoice.currency, f"new {invoice.status}" if invoice.new else f"already existing, {invoice.status}",
+        ]
+        for invoice in invoices
+    ]  # fmt: skip
+    print_table(out, ("customer", "invoice", "period", "amount", "currency", "status"), rows, right=("amount",))
     for line in total_lines(invoices):
         out.print(line)
+
+
+def print_table(out: Console, columns: Sequence[str], rows: Sequence[Sequence[str]], right: tuple[str, ...]) -> None:
+    """The rows as :func:`fubble.cli.output.table` prints them (a bold header, a rule, cells apart by three spaces,
+    never wrapped), written as plain lines: a run of thousands of invoices prints in milliseconds (a rich table takes
+    most of a millisecond per row)."""
+    widths = [max(len(column), *(len(row[n]) for row in rows)) for n, column in enumerate(columns)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "   ".join(
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, cell, width in zip(columns, cells, widths, strict=True)
+        )
+
+    out.out(line(columns), style="bold", highlight=False)
+    out.out("─" * (sum(widths) + 3 * (len(widths) - 1)), highlight=False)
+    out.out("\n".join(line(row) for row in rows), highlight=False)
 
 
 def total_lines(invoices: Sequence[BilledInvoice]) -> list[str]:
