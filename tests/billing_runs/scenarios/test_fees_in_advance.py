@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from fubble.clock import FrozenClock
 from tests.billing_runs.scenarios.helpers import (
     amount,
+    base_and_usage,
     cancel,
     change,
     customer,
@@ -123,3 +124,62 @@ def test_downgrade_mid_period_credit_larger_than_the_charges(client: TestClient,
     ]
     assert amount(changed) == Decimal("0.00")
     assert changed["credit_carried"] == Decimal("55.00")
+
+
+def test_base_fee_in_advance_its_usage_in_arrears(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    subscribe(client, cid, plan(client, base_and_usage("api", "20.00", "0.10"), fees_in_advance=True), APRIL)
+
+    [first] = invoices_of(client, run(client, clock, APRIL))
+    # The base fee of April, in advance: 20.00.
+    assert lines(first) == [("api", "fee", Decimal("20.00"))]
+    event(client, cid, "api", 50, "2024-04-10T00:00:00Z")
+
+    [second] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+    # April's usage without the base fee: 0.00 + 50 x 0.10 = 5.00; May's base fee 20.00. Total 25.00.
+    assert lines(second) == [("api", "usage", Decimal("5.00")), ("api", "fee", Decimal("20.00"))]
+    assert amount(second) == Decimal("25.00")
+
+
+def test_change_before_the_first_run_bills_each_plan_its_share(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _advance_plan(client, "30.00"), _advance_plan(client, "90.00", name="Pro"), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, basic, APRIL)
+    clock.set(utc("2024-04-11"))
+    change(client, cid, old["id"], plan_id=pro, effective="now")
+
+    first, second = invoices_of(client, run(client, clock, "2024-04-11T00:00:00Z"))
+    # Nothing was paid ahead, so nothing is credited. Basic [Apr 1, Apr 11) = 10/30: 30.00 x 1/3 = 10.00, keyed
+    # Apr 1; Pro [Apr 11, May 1) = 20/30: 90.00 x 2/3 = 60.00, keyed Apr 11.
+    assert (period(first), lines(first)) == ((utc(APRIL), utc("2024-04-11")), [("platform", "fee", Decimal("10.00"))])
+    assert (period(second), lines(second)) == (
+        (utc("2024-04-11"), utc("2024-05-01")),
+        [("platform", "fee", Decimal("60.00"))],
+    )
+
+
+def test_cancel_at_period_end_credits_nothing(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    sub = subscribe(client, cid, _advance_plan(client, "30.00", support="10.00"), APRIL)
+    run(client, clock, APRIL)  # April: 30.00 + 10.00
+    event(client, cid, "api", 3, "2024-04-10T00:00:00Z")
+    clock.set(utc("2024-04-20"))
+    cancel(client, cid, sub["id"], at_period_end=True)
+
+    [last] = invoices_of(client, run(client, clock, "2024-06-01T00:00:00Z"))
+    # April's usage 3 x 1.00 = 3.00; no fee for May (ended May 1), no credit (April was used whole).
+    assert lines(last) == [("api", "usage", Decimal("3.00"))]
+    assert amount(last) == Decimal("3.00")
+
+
+def test_voided_advance_invoice_is_billed_again(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    subscribe(client, cid, _advance_plan(client, "30.00"), APRIL)
+    [first] = invoices_of(client, run(client, clock, APRIL))
+    assert client.put(f"/invoices/{first['id']}/void", json={}).status_code == 200
+
+    [again] = invoices_of(client, run(client, clock, APRIL))
+    assert (period(again), lines(again)) == ((utc(APRIL), utc("2024-05-01")), [("platform", "fee", Decimal("30.00"))])
