@@ -93,3 +93,32 @@ def test_period_not_yet_over_in_local_time_is_not_billed(client: TestClient, clo
     [march] = invoices_of(client, run(client, clock, "2024-04-01T04:00:00Z"))
     assert period(march) == (utc("2024-03-01T05:00:00Z"), utc("2024-04-01T04:00:00Z"))
     assert amount(march) == Decimal("743.00")
+
+
+def test_berlin_anniversary_keeps_the_local_time_of_day(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client, timezone=BERLIN)
+    # 10:00 CET on Mar 15 = 09:00 UTC; a month later it is 10:00 CEST on Apr 15 = 08:00 UTC.
+    subscribe(client, cid, plan(client, fee("platform", "100.00")), "2024-03-15T09:00:00Z")
+
+    assert run(client, clock, "2024-04-15T07:59:59Z")["invoices_created"] == 0
+    [first] = invoices_of(client, run(client, clock, "2024-04-15T08:00:00Z"))
+    assert period(first) == (utc("2024-03-15T09:00:00Z"), utc("2024-04-15T08:00:00Z"))
+    assert amount(first) == Decimal("100.00")  # a whole period, though 1 hour shorter than 31 x 24
+
+
+def test_berlin_fees_in_advance_on_calendar_months(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client, timezone=BERLIN)
+    ahead = plan(client, fee("platform", "743.00"), fees_in_advance=True)
+    clock.set(utc("2024-03-19T23:00:00Z"))
+    subscribe(client, cid, ahead, "2024-03-19T23:00:00Z", billing_anchor="calendar")
+
+    [march] = invoices_of(client, run(client, clock, "2024-03-19T23:00:00Z"))
+    # [Mar 20 00:00 CET, Apr 1 00:00 CEST) = 287 of March's 743 hours: 743.00 x 287/743 = 287.00, at the start.
+    assert period(march) == (utc("2024-03-19T23:00:00Z"), utc("2024-03-31T22:00:00Z"))
+    assert amount(march) == Decimal("287.00")
+
+    assert run(client, clock, "2024-03-31T21:59:59Z")["invoices_created"] == 0
+    [april] = invoices_of(client, run(client, clock, "2024-03-31T22:00:00Z"))
+    # April whole (720 hours), due at its local start: 743.00.
+    assert period(april) == (utc("2024-03-31T22:00:00Z"), utc("2024-04-30T22:00:00Z"))
+    assert amount(april) == Decimal("743.00")
