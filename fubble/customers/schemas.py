@@ -8,6 +8,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, Ref, ShortText, not_null
 from fubble.db.models import Customer
+from fubble.pricing.periods import known_zones
 
 Currency = Annotated[CurrencyCode, Field(examples=["USD"])]
 MAX_GRACE_PERIOD_HOURS = 8760  # a year
@@ -18,7 +19,7 @@ Timezone = Annotated[
         min_length=1,
         max_length=64,
         examples=["America/New_York"],
-        json_schema_extra={"pattern": "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"},  # the shape zone() accepts
+        json_schema_extra={"enum": known_zones()},  # exactly the names zone() accepts on this installation
         description="IANA time zone name in which the customer's billing periods start (local midnight, the 1st of "
         "the month); an unknown name is a 422.",
     ),

@@ -46,7 +46,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from fractions import Fraction
 from functools import cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from fubble.errors import InvalidInput
 
@@ -54,6 +54,7 @@ __all__ = [
     "BillingFrequency",
     "Slice",
     "calendar_anchor",
+    "known_zones",
     "local_date_label",
     "period_containing",
     "period_start",
@@ -100,15 +101,36 @@ def _frequency(frequency: BillingFrequency | str) -> BillingFrequency:
         raise InvalidInput.at(("billing_frequency",), message) from None
 
 
+@cache
+def known_zones() -> list[str]:
+    """Every zone name :func:`zone` accepts here, sorted: the zone database's names (the system's, else the ``tzdata``
+    package's), less the host-dependent ones. What the API declares it accepts, and all it accepts."""
+    names = {"UTC", *available_timezones()}  # files that start like a zone file (zone() still loads each in full)
+    return sorted(
+        name
+        for name in names
+        if len(name) <= _ZONE_NAME_MAX
+        and _ZONE_NAME.fullmatch(name)
+        and name not in _NOT_ZONES
+        and not name.startswith(_NOT_ZONE_TREES)
+    )
+
+
 def zone(name: str) -> ZoneInfo:
-    """The IANA time zone ``name`` (``"UTC"``, ``"Europe/Berlin"``, ...); :class:`InvalidInput` for anything else."""
-    if isinstance(name, str) and len(name) <= _ZONE_NAME_MAX and _ZONE_NAME.fullmatch(name):
+    """The IANA time zone ``name`` (``"UTC"``, ``"Europe/Berlin"``, ...; one of :func:`known_zones`);
+    :class:`InvalidInput` for anything else."""
+    if isinstance(name, str) and len(name) <= _ZONE_NAME_MAX and name in _known_set():
         try:
             return _load_zone(name)
         except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError; a non-TZif file a ValueError
             pass
     shown = name[:_ZONE_NAME_MAX] + "..." if isinstance(name, str) and len(name) > _ZONE_NAME_MAX else name
     raise InvalidInput.at(("timezone",), f"unknown time zone {shown!r}; use an IANA name such as Europe/Berlin")
+
+
+@cache
+def _known_set() -> frozenset[str]:
+    return frozenset(known_zones())
 
 
 @cache  # only names that loaded are cached, so the cache is bounded by the zone database

@@ -132,8 +132,10 @@ def cancel_after_start(case: Case) -> None:
     if start is None:
         return
     end = _find(case, END)
+    at_period_end = _truthy(case, "at_period_end")
     if end is None:
-        if start >= datetime.now(UTC):
+        # now (the customer's: a test clock's time, which may be the start itself) must be after the start
+        if not at_period_end:
             case.query = {**(case.query or {}), END: _text(start + SHORTEST)}
     elif end[1] <= start:
         _put(case, end[0], END, start + SHORTEST)
@@ -229,13 +231,28 @@ def one_trial_form(case: Case) -> None:
         body["price_overrides"] = []
 
 
+def _truthy(case: Case, name: str) -> bool:
+    body = case.body if isinstance(case.body, dict) else {}
+    return body.get(name) is True or str((case.query or {}).get(name, "")).lower() == "true"
+
+
 def cancel_one_way(case: Case) -> None:
     """Rule (PUT .../cancel): ``at_period_end: true`` is not combined with an ``end_date`` (the end date is dropped)."""
-    body = case.body if isinstance(case.body, dict) else {}
-    query = case.query or {}
-    if body.get("at_period_end") is True or str(query.get("at_period_end", "")).lower() == "true":
-        body.pop(END, None)
-        query.pop(END, None)
+    if _truthy(case, "at_period_end"):
+        if isinstance(case.body, dict):
+            case.body.pop(END, None)
+        if case.query:
+            case.query.pop(END, None)
+
+
+def clock_moves_forward(case: Case) -> None:
+    """Rule (POST /test-clocks/{clock_id}/advance): ``to`` is after the clock's stored time (set to a day after it,
+    when it is not)."""
+    stored = _get(case, f"/test-clocks/{(case.path_parameters or {}).get('clock_id')}")
+    frozen = _time(stored.get("frozen_time")) if isinstance(stored, dict) else None
+    to = _find(case, "to")
+    if frozen is not None and to is not None and to[1] <= frozen:
+        _put(case, to[0], "to", frozen + SHORTEST)
 
 
 def no_test_clock(case: Case) -> None:
@@ -331,6 +348,7 @@ RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
     "POST /plans/{plan_id}/migrate": (latest_version_source,),
     "POST /billing/runs": (not_in_the_future("as_of"),),
     "POST /customers/": (no_test_clock,),
+    "POST /test-clocks/{clock_id}/advance": (clock_moves_forward,),
     "POST /events/": (events_name_stored,),
     "POST /events/batch": (events_name_stored,),
 }
