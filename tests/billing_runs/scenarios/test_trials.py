@@ -79,3 +79,35 @@ def test_calendar_with_trial(client: TestClient, clock: FrozenClock) -> None:
     # February whole: 31.00.
     assert period(february) == (utc("2024-02-01"), utc("2024-03-01"))
     assert amount(february) == Decimal("31.00")
+
+
+def test_fees_in_advance_are_due_at_the_trial_end(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc("2024-04-01"))
+    ahead = plan(client, fee("platform", "30.00"), fees_in_advance=True)
+    subscribe(client, cid, ahead, "2024-04-01T00:00:00Z", trial_days=14)
+
+    assert run(client, clock, "2024-04-14T23:59:59Z")["invoices_created"] == 0
+    [first] = invoices_of(client, run(client, clock, "2024-04-15T00:00:00Z"))
+    # The first paid period [Apr 15, May 15), whole, at its start: 30.00.
+    assert period(first) == (utc("2024-04-15"), utc("2024-05-15"))
+    assert lines(first) == [("platform", "fee", Decimal("30.00"))]
+
+
+def test_plan_change_during_the_trial_bills_only_the_new_plan(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc("2024-04-01"))
+    sub = subscribe(client, cid, _plan(client), "2024-04-01T00:00:00Z", trial_days=14)
+    event(client, cid, "api", 9, "2024-04-03T00:00:00Z")  # trial: free
+    clock.set(utc("2024-04-05"))
+    pro = plan(client, fee("platform", "90.00"), base_and_usage("api", "0", "2.00"), name="Pro")
+    response = client.post(f"/customers/{cid}/subscriptions/{sub['id']}/change", json={"plan_id": pro})
+    assert response.status_code == 200, response.text
+    assert utc(response.json()["trial_end"]) == utc("2024-04-15")  # the trial carries over
+    event(client, cid, "api", 2, "2024-04-20T00:00:00Z")
+
+    [first] = invoices_of(client, run(client, clock, "2024-05-15T00:00:00Z"))
+    # Only Pro's paid time [Apr 15, May 15), a whole period from the trial's end: 90.00 + 2 x 2.00 = 94.00.
+    assert period(first) == (utc("2024-04-15"), utc("2024-05-15"))
+    assert lines(first) == [("api", "usage", Decimal("4.00")), ("platform", "usage", Decimal("90.00"))]
+    assert amount(first) == Decimal("94.00")
