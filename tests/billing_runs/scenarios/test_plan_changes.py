@@ -152,3 +152,40 @@ def test_change_inside_invoiced_time_is_a_conflict(client: TestClient, clock: Fr
     # = 63.870... -> 63.87; support once, by Pro: 25.00. Total 8.71 + 63.87 + 25.00 = 97.58.
     assert utc(moved["start_date"]) == utc("2024-05-10")
     assert amount(may) == Decimal("97.58")
+
+
+def test_back_fill_across_a_change(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc("2024-01-01"))
+    old = subscribe(client, cid, basic, "2024-01-01T00:00:00Z")
+    change(client, cid, old["id"], plan_id=pro, effective="now", at="2024-02-16T00:00:00Z")
+
+    january, february, march = invoices_of(client, run(client, clock, "2024-04-01T00:00:00Z"))
+
+    # January on Basic: 30.00 + 0.00 + 10.00 = 40.00.
+    assert amount(january) == Decimal("40.00")
+    # February (29 days): Basic [Feb 1, Feb 16) = 15/29: 30.00 x 15/29 = 15.517... -> 15.52; Pro [Feb 16, Mar 1)
+    # = 14/29: 90.00 x 14/29 = 43.448... -> 43.45; support once, by Pro: 25.00; api 0.00 twice.
+    # 15.52 + 43.45 + 25.00 = 83.97.
+    assert period(february) == (utc("2024-02-01"), utc("2024-03-01"))
+    assert amount(february) == Decimal("83.97")
+    # March on Pro: 90.00 + 0.00 + 25.00 = 115.00.
+    assert amount(march) == Decimal("115.00")
+
+
+def test_calendar_change_at_period_end_in_new_york(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro = _basic(client), _pro(client)
+    cid = customer(client, timezone="America/New_York")
+    clock.set(utc("2024-03-01T05:00:00Z"))  # local midnight Mar 1 (EST)
+    old = subscribe(client, cid, basic, "2024-03-01T05:00:00Z", billing_anchor="calendar")
+    clock.set(utc("2024-03-20"))
+    new = change(client, cid, old["id"], plan_id=pro, effective="period_end")
+    # The end of the local March: Apr 1 00:00 EDT = 04:00 UTC.
+    assert utc(new["start_date"]) == utc("2024-04-01T04:00:00Z")
+
+    march, april = invoices_of(client, run(client, clock, "2024-05-01T04:00:00Z"))
+    # March whole on Basic: 30.00 + 10.00 = 40.00; April whole on Pro: 90.00 + 25.00 = 115.00.
+    assert period(march) == (utc("2024-03-01T05:00:00Z"), utc("2024-04-01T04:00:00Z"))
+    assert amount(march) == Decimal("40.00")
+    assert period(april) == (utc("2024-04-01T04:00:00Z"), utc("2024-05-01T04:00:00Z"))
+    assert amount(april) == Decimal("115.00")
