@@ -189,3 +189,35 @@ def test_calendar_change_at_period_end_in_new_york(client: TestClient, clock: Fr
     assert amount(march) == Decimal("40.00")
     assert period(april) == (utc("2024-04-01T04:00:00Z"), utc("2024-05-01T04:00:00Z"))
     assert amount(april) == Decimal("115.00")
+
+
+def test_two_changes_in_one_period_and_a_void_bills_the_same_again(client: TestClient, clock: FrozenClock) -> None:
+    basic, pro, cid = _basic(client), _pro(client), customer(client)
+    clock.set(utc(APRIL))
+    first = subscribe(client, cid, basic, APRIL)
+    second = change(client, cid, first["id"], plan_id=pro, effective="now", at="2024-04-11T00:00:00Z")
+    change(client, cid, second["id"], plan_id=basic, effective="now", at="2024-04-21T00:00:00Z")
+    for day in ("05", "15", "25"):
+        event(client, cid, "api", 150, f"2024-04-{day}T00:00:00Z")
+
+    [april] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # Three thirds of April (10 days each). Basic: 30.00 x 1/3 = 10.00, api 100 x 1.00 + 50 x 0.50 = 125.00;
+    # Pro: 90.00 x 1/3 = 30.00, api 100 x 0.80 + 50 x 0.40 = 100.00; Basic again: 10.00, api 125.00 (tiers start
+    # again on each subscription); support once, by the plan in force at the period's end: 10.00.
+    # 10.00 + 125.00 + 30.00 + 100.00 + 10.00 + 125.00 + 10.00 = 410.00.
+    assert lines(april) == [
+        ("api", "usage", Decimal("125.00")),
+        ("platform", "usage", Decimal("10.00")),
+        ("api", "usage", Decimal("100.00")),
+        ("platform", "usage", Decimal("30.00")),
+        ("api", "usage", Decimal("125.00")),
+        ("platform", "usage", Decimal("10.00")),
+        ("support", "usage", Decimal("10.00")),
+    ]
+    assert amount(april) == Decimal("410.00")
+
+    assert client.put(f"/invoices/{april['id']}/void", json={}).status_code == 200
+    [again] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+    assert lines(again) == lines(april)
+    assert amount(again) == Decimal("410.00")
