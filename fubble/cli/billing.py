@@ -161,13 +161,13 @@ def bill(
     """Run billing as of now (or --as-of), or generate draft invoices for a window [--start, --end).
 
     Without --start and --end: a billing run, like POST /billing/runs. It bills every period that has ended by then and
-    is not invoiced yet, for every subscription of every customer (not those on a test clock): one invoice per customer
-    and period end, finalized (pending) once its grace period (FUBBLE_GRACE_PERIOD_HOURS, or the customer's) is over,
-    else a draft that later runs refresh and finalize. It prints the run (id, as of, invoices created and finalized) and
-    a row per invoice it created (customer, number, period, amount, status), then a total per currency. Customers are
-    billed in batches of 500, each committed on its own: a run interrupted (Ctrl-C, a crash) keeps the batches it
-    committed, and running it again bills the rest, never a period twice. On a terminal, a progress bar on stderr counts
-    customers.
+    is not invoiced yet (fixed fees of plans with fees in advance: once their period has begun), for every subscription
+    of every customer not on a test clock: one invoice per customer and period end, finalized (pending) once its grace
+    period (FUBBLE_GRACE_PERIOD_HOURS, or the customer's) is over, else a draft that later runs refresh and finalize. It
+    prints the run (id, as of, invoices created and finalized) and a row per invoice it created (customer, number,
+    period, amount, status), then a total per currency. Customers are billed in batches of 500, each committed on its
+    own: a run interrupted (Ctrl-C, a crash) keeps the batches it committed, and running it again bills the rest, never
+    a period twice. On a terminal, a progress bar on stderr counts customers.
 
     With --start and --end: draft invoices for that window, like POST /invoices/generate; a row per invoice (customer,
     number, period, amount, and whether this run created it or it already billed the window) and a total per currency.
