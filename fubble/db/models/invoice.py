@@ -63,7 +63,8 @@ class InvoiceItem(Base):
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
-    # What a generated line is: usage, fee (fixed fees), credit (unused in-advance fees), adjustment (late usage).
+    # What a generated line is: usage (billed in arrears: usage, and the fixed fees of ordinary plans), fee (a fixed
+    # fee billed in advance), credit (the unused part of a fee paid in advance), adjustment (late usage).
     kind: Mapped[str | None] = mapped_column(String(16))
 
     invoice: Mapped[Invoice] = relationship(back_populates="invoice_items")
