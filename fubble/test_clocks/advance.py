@@ -55,12 +55,12 @@ def advance(
     with transaction() as session:
         row = service.get(session, clock_id)
         service.check_advance(row, to)
-        current = row.frozen_time
         planned = service.plan_steps(session, row, to, grace_period_hours=settings.grace_period_hours)
+        current = row.frozen_time
     run_ids: list[int] = []
     while current < to:
         with transaction() as session:
-            step = service.next_step(session, clock_id, current, to, planned)
+            step = service.next_step(session, clock_id, current, planned, first=not run_ids)
         run_ids.append(
             run_billing(
                 db, as_of=step, trigger=TRIGGER, clock=clock, settings=settings, test_clock_id=clock_id, info=info

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from fubble.db.models import Customer, Invoice, Subscription, TestClock
+from fubble.db.models import BillingRun, Customer, Invoice, Subscription, TestClock
 from fubble.invoices.status import InvoiceStatus
 
 
@@ -36,6 +36,12 @@ def subscriptions_between(
         .order_by(Subscription.id)
     )
     return [(subscription, customer) for subscription, customer in session.execute(query).unique()]
+
+
+def billed_as_of(session: Session, clock_id: int, t: datetime) -> bool:
+    """Whether a billing run of the clock's customers has run as of ``t`` or later."""
+    query = select(BillingRun.id).where(BillingRun.test_clock_id == clock_id, BillingRun.as_of >= t).limit(1)
+    return session.scalar(query) is not None
 
 
 def next_grace_deadline(session: Session, clock_id: int, after: datetime, to: datetime) -> datetime | None:

@@ -23,6 +23,7 @@ from fubble.test_clocks import repository
 from fubble.test_clocks.schemas import TestClockCreate
 
 MAX_STEPS = 1000  # billing runs one advance may make
+MICROSECOND = timedelta(microseconds=1)
 
 
 def create(session: Session, data: TestClockCreate, *, clock: Clock) -> TestClock:
@@ -49,15 +50,16 @@ def check_advance(row: TestClock, to: datetime) -> None:
 
 
 def plan_steps(session: Session, row: TestClock, to: datetime, *, grace_period_hours: int) -> list[datetime]:
-    """The instants in ``(frozen_time, to]`` at which advancing ``row`` to ``to`` bills, known up front: every
-    boundary of its customers' subscriptions, and ``to``. 422 when the advance could take more than
-    :data:`MAX_STEPS` billing runs, counting a grace deadline after each boundary of a customer with a grace period
-    (``grace_period_hours``: the server default)."""
-    after = row.frozen_time
+    """The instants at which advancing ``row`` to ``to`` bills, known up front, ascending: every boundary of its
+    customers' subscriptions in ``(frozen_time, to]``, and ``to``; also ``frozen_time`` itself when a boundary lies
+    there and no run has billed the clock as of it yet (a subscription that starts at the clock's time: fees due in
+    advance). 422 when the advance could take more than :data:`MAX_STEPS` billing runs, counting a grace deadline
+    after each boundary of a customer with a grace period (``grace_period_hours``: the server default)."""
+    start = row.frozen_time
     steps: set[datetime] = {to}
     deadlines: set[datetime] = set()
-    for subscription, customer in repository.subscriptions_between(session, row.id, after, to):
-        found = boundaries(subscription, customer.timezone, after, to, limit=MAX_STEPS)
+    for subscription, customer in repository.subscriptions_between(session, row.id, start, to):
+        found = boundaries(subscription, customer.timezone, start - MICROSECOND, to, limit=MAX_STEPS)
         steps.update(found)
         hours = customer.invoice_grace_period_hours
         grace = timedelta(hours=grace_period_hours if hours is None else hours)
@@ -65,6 +67,8 @@ def plan_steps(session: Session, row: TestClock, to: datetime, *, grace_period_h
             deadlines.update(t + grace for t in found if t + grace <= to)
         if len(steps | deadlines) > MAX_STEPS:
             break
+    if start in steps and repository.billed_as_of(session, row.id, start):
+        steps.remove(start)
     if len(steps | deadlines) > MAX_STEPS:
         raise InvalidInput.at(
             ("body", "to"),
@@ -98,9 +102,11 @@ def _fixed_instants(subscription: Subscription) -> Iterable[datetime]:
             yield t
 
 
-def next_step(session: Session, clock_id: int, after: datetime, to: datetime, planned: list[datetime]) -> datetime:
-    """The next instant to bill after ``after``: the earliest planned one, or an earlier end of a draft's grace
-    period (drafts the runs so far made)."""
-    step = min(t for t in planned if t > after)  # ``to`` is planned
+def next_step(
+    session: Session, clock_id: int, after: datetime, planned: list[datetime], *, first: bool = False
+) -> datetime:
+    """The next instant to bill after ``after`` (the clock's time, at the ``first`` step: from it on): the earliest
+    planned one, or an earlier end of a draft's grace period (drafts the runs so far made)."""
+    step = min(t for t in planned if t > after or (first and t == after))  # the last planned one is ``to``
     deadline = repository.next_grace_deadline(session, clock_id, after, step)
     return step if deadline is None else min(step, deadline)
