@@ -183,3 +183,20 @@ def test_voided_advance_invoice_is_billed_again(client: TestClient, clock: Froze
 
     [again] = invoices_of(client, run(client, clock, APRIL))
     assert (period(again), lines(again)) == ((utc(APRIL), utc("2024-05-01")), [("platform", "fee", Decimal("30.00"))])
+
+
+def test_calendar_partial_first_period_then_cancel(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc("2024-04-15"))
+    sub = subscribe(client, cid, _advance_plan(client, "30.00"), "2024-04-15T00:00:00Z", billing_anchor="calendar")
+
+    [first] = invoices_of(client, run(client, clock, "2024-04-15T00:00:00Z"))
+    # [Apr 15, May 1) = 16 of 30 days: 30.00 x 16/30 = 16.00, in advance.
+    assert (period(first), amount(first)) == ((utc("2024-04-15"), utc("2024-05-01")), Decimal("16.00"))
+    clock.set(utc("2024-04-20"))
+    cancel(client, cid, sub["id"])
+
+    [credit] = invoices_of(client, run(client, clock, "2024-04-20T00:00:00Z"))
+    # Unused [Apr 20, May 1) = 11 of April's 30 days: 30.00 x 11/30 = 11.00 credited.
+    assert lines(credit) == [("platform", "credit", Decimal("-11.00"))]
+    assert (amount(credit), credit["credit_carried"]) == (Decimal("0.00"), Decimal("11.00"))

@@ -221,3 +221,23 @@ def test_two_changes_in_one_period_and_a_void_bills_the_same_again(client: TestC
     [again] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
     assert lines(again) == lines(april)
     assert amount(again) == Decimal("410.00")
+
+
+def test_flat_fee_the_new_plan_does_not_charge_stays_with_the_old(client: TestClient, clock: FrozenClock) -> None:
+    basic, cid = _basic(client), customer(client)
+    lean = plan(client, fee("platform", "60.00"), name="Lean")  # no support fee
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, basic, APRIL)
+    change(client, cid, old["id"], plan_id=lean, effective="now", at="2024-04-16T00:00:00Z")
+
+    [april] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # Basic [Apr 1, Apr 16): 30.00 x 1/2 = 15.00, api 0.00, support 10.00 (Lean charges no support fee, so Basic's
+    # stays, whole); Lean [Apr 16, May 1): 60.00 x 1/2 = 30.00. 15.00 + 0.00 + 10.00 + 30.00 = 55.00.
+    assert lines(april) == [
+        ("api", "usage", Decimal("0.00")),
+        ("platform", "usage", Decimal("15.00")),
+        ("support", "usage", Decimal("10.00")),
+        ("platform", "usage", Decimal("30.00")),
+    ]
+    assert amount(april) == Decimal("55.00")
