@@ -200,3 +200,29 @@ def test_calendar_partial_first_period_then_cancel(client: TestClient, clock: Fr
     # Unused [Apr 20, May 1) = 11 of April's 30 days: 30.00 x 11/30 = 11.00 credited.
     assert lines(credit) == [("platform", "credit", Decimal("-11.00"))]
     assert (amount(credit), credit["credit_carried"]) == (Decimal("0.00"), Decimal("11.00"))
+
+
+def test_change_from_an_ordinary_plan_to_one_billed_ahead(client: TestClient, clock: FrozenClock) -> None:
+    ordinary = plan(client, fee("platform", "30.00"), flat("support", "10.00"), name="Ordinary")
+    ahead, cid = _advance_plan(client, "90.00", support="25.00", name="Pro"), customer(client)
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, ordinary, APRIL)
+    clock.set(utc("2024-04-11"))
+    change(client, cid, old["id"], plan_id=ahead, effective="now")
+
+    [at_change] = invoices_of(client, run(client, clock, "2024-04-11T00:00:00Z"))
+    # Pro ahead for [Apr 11, May 1) = 20/30: platform 90.00 x 2/3 = 60.00, support 25.00 whole. 85.00.
+    assert lines(at_change) == [("platform", "fee", Decimal("60.00")), ("support", "fee", Decimal("25.00"))]
+    assert amount(at_change) == Decimal("85.00")
+
+    [at_end] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+    # Ordinary after its time [Apr 1, Apr 11) = 10/30: platform 30.00 x 1/3 = 10.00, its support fee left out (Pro
+    # charges April's); Pro's api 0.00 for [Apr 11, May 1); Pro ahead for May: 90.00 + 25.00.
+    # 10.00 + 0.00 + 90.00 + 25.00 = 125.00.
+    assert lines(at_end) == [
+        ("platform", "usage", Decimal("10.00")),
+        ("api", "usage", Decimal("0.00")),
+        ("platform", "fee", Decimal("90.00")),
+        ("support", "fee", Decimal("25.00")),
+    ]
+    assert amount(at_end) == Decimal("125.00")
