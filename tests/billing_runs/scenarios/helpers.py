@@ -141,9 +141,9 @@ def invoice(client: TestClient, invoice_id: int) -> Json:
 
 
 def invoices_of(client: TestClient, result: Json) -> list[Json]:
-    """A run's new invoices, ordered by period end."""
+    """A run's new invoices, ordered by period end (then customer, then id)."""
     found = [invoice(client, i) for i in result["invoice_ids"]]
-    return sorted(found, key=lambda inv: (utc(inv["period_end"]), inv["customer_id"]))
+    return sorted(found, key=lambda inv: (utc(inv["period_end"]), inv["customer_id"], inv["id"]))
 
 
 def customer_invoices(client: TestClient, customer_id: int) -> list[Json]:

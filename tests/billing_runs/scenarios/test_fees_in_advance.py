@@ -226,3 +226,23 @@ def test_change_from_an_ordinary_plan_to_one_billed_ahead(client: TestClient, cl
         ("support", "fee", Decimal("25.00")),
     ]
     assert amount(at_end) == Decimal("125.00")
+
+
+def test_back_fill_of_a_plan_billed_ahead(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client, invoice_grace_period_hours=48)
+    clock.set(utc(APRIL))
+    subscribe(client, cid, _advance_plan(client, "30.00"), APRIL)
+    event(client, cid, "api", 1, "2024-04-10T00:00:00Z")
+    event(client, cid, "api", 2, "2024-05-10T00:00:00Z")
+    clock.set(utc("2024-06-05"))
+
+    invoices = invoices_of(client, run(client, clock, "2024-06-02T00:00:00Z"))
+
+    # Keyed Apr 1: April's fee 30.00. Keyed May 1: April's usage 1 x 1.00 + May's fee 30.00 = 31.00. Keyed Jun 1:
+    # May's usage 2 x 1.00 + June's fee 30.00 = 32.00, still in its grace (until Jun 3 00:00) as of Jun 2: a draft.
+    assert [(period(i), amount(i), i["status"]) for i in invoices] == [
+        ((utc(APRIL), utc("2024-05-01")), Decimal("30.00"), "pending"),
+        ((utc(APRIL), utc("2024-05-01")), Decimal("31.00"), "pending"),
+        ((utc("2024-05-01"), utc("2024-06-01")), Decimal("32.00"), "draft"),
+    ]
+    assert utc(invoices[2]["grace_until"]) == utc("2024-06-03")
