@@ -49,7 +49,16 @@ from fubble.errors import InvalidInput
 from fubble.plans.versions import components_of
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.fees import fee_part, is_fee_only, unused_credit, usage_part
-from fubble.pricing.models import DynamicPricing, FlatPricing, PricingModel, SubscriptionPricing, parse_pricing
+from fubble.pricing.models import (
+    DynamicPricing,
+    FlatPricing,
+    PackagePricing,
+    PricingModel,
+    SubscriptionPricing,
+    TieredPricing,
+    VolumePricing,
+    parse_pricing,
+)
 from fubble.pricing.periods import Slice
 from fubble.pricing.rating import Line
 from fubble.pricing_factors.repository import values_between
@@ -65,6 +74,10 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # before any subscription (the API 
 
 MAX_SLICES_PER_SUBSCRIPTION = 240  # 20 years of monthly periods in one run: bounds a run's time and response
 NON_ADDITIVE = frozenset({Aggregation.max, Aggregation.latest, Aggregation.unique_count})
+# The pricing types whose price of a slice depends on the usage billed earlier in its period (``prior_usage``). Only
+# for them is the period's billed quantity read as usage: a component billed in advance also has fee lines
+# (quantity 1) and credit lines (quantity -1) in its period, which are not usage.
+PRICED_ON_PERIOD_TOTAL = (TieredPricing, VolumePricing, PackagePricing)
 
 
 @dataclass(frozen=True)
@@ -345,7 +358,7 @@ class CustomerBilling:
         state: _PeriodState,
     ) -> Line | None:
         segments: Segments | None = None
-        prior = state.usage
+        prior = state.usage if isinstance(model, PRICED_ON_PERIOD_TOTAL) else Decimal(0)
         metric = component.metric_name
         if is_fee_only(model):
             usage = Decimal(0)

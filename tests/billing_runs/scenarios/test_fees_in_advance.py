@@ -246,3 +246,39 @@ def test_back_fill_of_a_plan_billed_ahead(client: TestClient, clock: FrozenClock
         ((utc("2024-05-01"), utc("2024-06-01")), Decimal("32.00"), "draft"),
     ]
     assert utc(invoices[2]["grace_until"]) == utc("2024-06-03")
+
+
+def test_voiding_the_advance_invoice_after_a_credit_bills_the_lived_time_again(
+    client: TestClient, clock: FrozenClock
+) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    sub = subscribe(client, cid, _advance_plan(client, "31.00"), APRIL)
+    [paid] = invoices_of(client, run(client, clock, APRIL))
+    clock.set(utc("2024-04-08"))
+    cancel(client, cid, sub["id"], end_date="2024-04-08T00:00:00Z")
+    run(client, clock, "2024-04-08T00:00:00Z")  # credits 31.00 x 23/30 = 23.77
+    assert client.put(f"/invoices/{paid['id']}/void", json={}).status_code == 200
+
+    [again] = invoices_of(client, run(client, clock, "2024-04-09T00:00:00Z"))
+
+    # The lived time [Apr 1, Apr 8) = 7 of 30 days, billed again: 31.00 x 7/30 = 7.2333... -> 7.23.
+    assert (period(again), lines(again)) == ((utc(APRIL), utc("2024-04-08")), [("platform", "fee", Decimal("7.23"))])
+
+
+def test_voided_base_fee_after_a_credit_then_its_usage(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc(APRIL))
+    sub = subscribe(client, cid, plan(client, base_and_usage("api", "31.00", "1.00"), fees_in_advance=True), APRIL)
+    [paid] = invoices_of(client, run(client, clock, APRIL))
+    event(client, cid, "api", 4, "2024-04-05T00:00:00Z")
+    clock.set(utc("2024-04-08"))
+    cancel(client, cid, sub["id"], end_date="2024-04-08T00:00:00Z")
+    run(client, clock, "2024-04-08T00:00:00Z")  # credits the base fee's 23/30: 23.77
+    assert client.put(f"/invoices/{paid['id']}/void", json={}).status_code == 200
+
+    fee_again, usage = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # Keyed Apr 1: the base fee of the lived 7/30 again: 31.00 x 7/30 = 7.23. Keyed May 1: the usage, 4 x 1.00.
+    assert lines(fee_again) == [("api", "fee", Decimal("7.23"))]
+    assert lines(usage) == [("api", "usage", Decimal("4.00"))]
