@@ -15,13 +15,17 @@ from tests.billing_runs.scenarios.helpers import (
     amount,
     customer,
     customer_invoices,
+    event,
     fee,
+    flat,
     invoice,
     invoices_of,
+    lines,
     period,
     plan,
     run,
     subscribe,
+    tiered,
     utc,
 )
 
@@ -251,3 +255,40 @@ def test_a_late_subscription_after_its_period_end_invoice_was_finalized(client: 
     assert amount(invoice(client, final["id"])) == Decimal("100.00")
     assert period(extra) == (utc("2024-01-01"), utc("2024-02-01"))
     assert amount(extra) == Decimal("20.00")
+
+
+def test_a_run_continues_a_period_generate_billed_in_part(client: TestClient, clock: FrozenClock) -> None:
+    clock.set(utc("2024-04-01"))
+    cid = customer(client)
+    tiers = tiered("api", (0, 100, "1.00"), (100, None, "0.50"))
+    subscribe(client, cid, plan(client, fee("platform", "30.00"), flat("support", "10.00"), tiers), "2024-04-01")
+    event(client, cid, "api", 150, "2024-04-10T00:00:00Z")
+    event(client, cid, "api", 150, "2024-04-20T00:00:00Z")
+    clock.set(utc("2024-04-16"))
+    [part] = _generate(client, "2024-04-01T00:00:00Z", "2024-04-16T00:00:00Z")
+    # [Apr 1, Apr 16) = 15/30: platform 15.00; support 10.00 (once per period); api 100 x 1.00 + 50 x 0.50 = 125.00.
+    assert amount(invoice(client, part)) == Decimal("150.00")
+
+    [rest] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # [Apr 16, May 1): platform 15.00; support already charged this period; api from unit 150 on: 150 x 0.50 = 75.00.
+    assert period(rest) == (utc("2024-04-16"), utc("2024-05-01"))
+    assert lines(rest) == [("api", "usage", Decimal("75.00")), ("platform", "usage", Decimal("15.00"))]
+    assert amount(rest) == Decimal("90.00")
+
+
+def test_a_run_after_generate_billed_a_period_ahead(client: TestClient, clock: FrozenClock) -> None:
+    clock.set(utc("2024-04-01"))
+    cid = customer(client)
+    ahead = plan(client, fee("platform", "30.00"), tiered("api", (0, None, "1.00")), fees_in_advance=True)
+    subscribe(client, cid, ahead, "2024-04-01")
+    event(client, cid, "api", 5, "2024-04-10T00:00:00Z")
+    clock.set(utc("2024-05-01"))
+    [april] = _generate(client, "2024-04-01T00:00:00Z", "2024-05-01T00:00:00Z")
+    # The window's fee and usage: 30.00 + 5 x 1.00 = 35.00.
+    assert amount(invoice(client, april)) == Decimal("35.00")
+
+    [may] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # Only May's fee is new: 30.00.
+    assert lines(may) == [("platform", "fee", Decimal("30.00"))]
