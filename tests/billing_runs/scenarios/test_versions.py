@@ -15,6 +15,7 @@ from tests.billing_runs.scenarios.helpers import (
     customer,
     event,
     fee,
+    flat,
     invoices_of,
     lines,
     period,
@@ -123,3 +124,26 @@ def test_price_overrides_on_one_subscription(client: TestClient, clock: FrozenCl
     # Overrides: 20.00 + ceil(150 / 100) = 2 packages x 5.00 = 10.00 -> 30.00.
     assert lines(invoices[negotiated]) == [("api", "usage", Decimal("10.00")), ("platform", "usage", Decimal("20.00"))]
     assert amount(invoices[negotiated]) == Decimal("30.00")
+
+
+def test_migration_now_charges_the_flat_fee_once_at_the_new_price(client: TestClient, clock: FrozenClock) -> None:
+    clock.set(utc(APRIL))
+    plan_id = plan(client, fee("platform", "30.00"), flat("support", "10.00"))
+    cid = customer(client)
+    subscribe(client, cid, plan_id, APRIL)
+    response = client.put(
+        f"/plans/{plan_id}", json={"price_components": [fee("platform", "30.00"), flat("support", "12.00")]}
+    )
+    assert response.status_code == 200, response.text
+    clock.set(utc("2024-04-16"))
+    assert _migrate(client, plan_id)["migrated"] == 1
+
+    [april] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+
+    # platform unchanged, split in halves: 15.00 + 15.00; support once, by v2 in force at the period's end: 12.00.
+    assert lines(april) == [
+        ("platform", "usage", Decimal("15.00")),
+        ("platform", "usage", Decimal("15.00")),
+        ("support", "usage", Decimal("12.00")),
+    ]
+    assert amount(april) == Decimal("42.00")
