@@ -11,6 +11,7 @@ from fubble.clock import FrozenClock
 from tests.billing_runs.scenarios.helpers import (
     amount,
     base_and_usage,
+    cancel,
     customer,
     event,
     fee,
@@ -122,3 +123,21 @@ def test_berlin_fees_in_advance_on_calendar_months(client: TestClient, clock: Fr
     # April whole (720 hours), due at its local start: 743.00.
     assert period(april) == (utc("2024-03-31T22:00:00Z"), utc("2024-04-30T22:00:00Z"))
     assert amount(april) == Decimal("743.00")
+
+
+def test_berlin_quarter_paid_ahead_then_canceled(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client, timezone=BERLIN)
+    quarterly = plan(client, fee("platform", "91.00"), frequency="quarterly", fees_in_advance=True)
+    clock.set(utc("2024-03-31T22:00:00Z"))  # Apr 1 00:00 CEST
+    sub = subscribe(client, cid, quarterly, "2024-03-31T22:00:00Z", billing_anchor="calendar")
+    [q2] = invoices_of(client, run(client, clock, "2024-03-31T22:00:00Z"))
+    # Q2 in Berlin: Apr 1 00:00 CEST to Jul 1 00:00 CEST = 30 + 31 + 30 = 91 days (no DST change inside): 91.00.
+    assert period(q2) == (utc("2024-03-31T22:00:00Z"), utc("2024-06-30T22:00:00Z"))
+    assert amount(q2) == Decimal("91.00")
+    clock.set(utc("2024-04-30T22:00:00Z"))  # May 1 00:00 CEST
+    cancel(client, cid, sub["id"])
+
+    [credit] = invoices_of(client, run(client, clock, "2024-04-30T22:00:00Z"))
+    # Unused May 1 to Jul 1 = 31 + 30 = 61 of 91 days: 91.00 x 61/91 = 61.00.
+    assert lines(credit) == [("platform", "credit", Decimal("-61.00"))]
+    assert credit["credit_carried"] == Decimal("61.00")
