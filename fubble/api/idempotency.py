@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from fubble.db.models.idempotency import IdempotencyRecord
+from fubble.db.session import Database
 from fubble.errors import Conflict, InvalidInput
 
 HEADER = "idempotency-key"
@@ -107,6 +108,38 @@ def claim(
     except IntegrityError as exc:
         raise KeyInUse(f"another request with Idempotency-Key {key!r} is in progress; retry it") from exc
     return record
+
+
+def stored_response_committed(
+    database: Database, owner: int, key: str, fingerprint: str, now: datetime
+) -> Response | None:
+    """:func:`stored_response` in a short transaction of its own, committed before the request's work (for routes
+    that commit their work themselves: see :func:`store_after`)."""
+    with database.transaction() as session:
+        return stored_response(session, owner, key, fingerprint, now)
+
+
+def store_after(
+    session: Session,
+    owner: int,
+    key: str,
+    fingerprint: str,
+    method: str,
+    path: str,
+    response: Response,
+    now: datetime,
+) -> None:
+    """For a route that commits its work in transactions of its own (a billing run, a test clock's advance), whose
+    claim would hold SQLite's write lock against that work: the response is recorded after the work, with no claim
+    before it. Two such requests racing with one key may then both do the work (which these routes make harmless:
+    the second bills nothing); the first to finish records its response, which later retries replay."""
+    if response.status_code >= 400:
+        return
+    try:
+        with session.begin_nested():
+            store(session, claim(session, owner, key, fingerprint, method, path, now), response, now)
+    except KeyInUse:
+        pass  # another request with this key finished first: its response is the one replayed
 
 
 def store(session: Session, record: IdempotencyRecord, response: Response, now: datetime) -> None:

@@ -44,6 +44,7 @@ from fubble.errors import InvalidInput
 from fubble.errors_doc import responses as error_responses
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_RETRIES = 5
@@ -88,6 +89,17 @@ def _respond_exactly(endpoint: Callable[..., Any], status_code: int | None) -> C
 SCOPE_KEY = "x-required-scope"
 
 
+OWN_TRANSACTIONS = "__fubble_own_transactions__"
+
+
+def commits_its_own_work(endpoint: F) -> F:
+    """Mark a route whose work commits in transactions of its own (a billing run, committed per batch): its request
+    session must not hold a transaction (SQLite: the write lock) while the work runs, so its Idempotency-Key is
+    checked and recorded in transactions around the work (:func:`fubble.api.idempotency.store_after`)."""
+    setattr(endpoint, OWN_TRANSACTIONS, True)
+    return endpoint
+
+
 class FubbleRoute(APIRoute):
     default_scope: Scope | str | None = None  # set per router by new_router(scope=...)
 
@@ -111,12 +123,13 @@ class FubbleRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         inner = super().get_route_handler()
         required = self.required_scope
+        own = bool(getattr(self.endpoint, OWN_TRANSACTIONS, False))
 
         async def handler(request: Request) -> Response:
             principal = await request.app.state.auth.authenticate(request, required)
             reject_nul_characters(request)
             exact_request = ExactJSONRequest(request.scope, request.receive)
-            return await run_in_unit_of_work(exact_request, inner, principal)
+            return await run_in_unit_of_work(exact_request, inner, principal, own_transactions=own)
 
         return handler
 
@@ -136,7 +149,11 @@ def reject_nul_characters(request: Request) -> None:
 
 
 async def run_in_unit_of_work(
-    request: Request, inner: Callable[[Request], Awaitable[Response]], principal: Principal | None
+    request: Request,
+    inner: Callable[[Request], Awaitable[Response]],
+    principal: Principal | None,
+    *,
+    own_transactions: bool = False,
 ) -> Response:
     clock = request.app.state.clock
     write = request.method not in SAFE_METHODS
@@ -151,7 +168,14 @@ async def run_in_unit_of_work(
     async def work(session: Session) -> Response:
         request.state.session = session
         record = None
-        if key is not None:
+        if key is not None and own_transactions:
+            database = request.app.state.db
+            replay = await run_in_threadpool(
+                idempotency.stored_response_committed, database, owner, key, fingerprint, clock.now()
+            )
+            if replay is not None:
+                return replay
+        elif key is not None:
             replay = await run_in_threadpool(idempotency.stored_response, session, owner, key, fingerprint, clock.now())
             if replay is not None:
                 return replay
@@ -161,6 +185,18 @@ async def run_in_unit_of_work(
         response = await inner(request)
         if record is not None:
             await run_in_threadpool(idempotency.store, session, record, response, clock.now())
+        elif key is not None:
+            await run_in_threadpool(
+                idempotency.store_after,
+                session,
+                owner,
+                key,
+                fingerprint,
+                request.method,
+                request.url.path,
+                response,
+                clock.now(),
+            )
         return response
 
     return await in_transaction(request.app.state, principal, f"{request.method} {request.url.path}", work, write=write)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Body, Request
 
 from fubble.api.deps import ClockDep, PageDep, SessionDep, SettingsDep, id_path
-from fubble.api.routing import new_router
+from fubble.api.routing import commits_its_own_work, new_router
 from fubble.billing_runs import repository, service
 from fubble.billing_runs.job import run_billing
 from fubble.billing_runs.schemas import RunCreate, RunOut
@@ -43,6 +43,7 @@ concurrent runs wait for each other customer by customer. An interrupted run kee
     description=DESCRIPTION,
     responses=responses(422),
 )
+@commits_its_own_work
 def create_run(
     request: Request,
     session: SessionDep,

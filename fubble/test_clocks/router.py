@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Request
 
 from fubble.api.deps import ClockDep, PageDep, SessionDep, SettingsDep, id_path
-from fubble.api.routing import new_router
+from fubble.api.routing import commits_its_own_work, new_router
 from fubble.errors_doc import responses
 from fubble.test_clocks import repository, service
 from fubble.test_clocks.advance import advance
@@ -59,6 +59,7 @@ def get_test_clock(clock_id: TestClockId, session: SessionDep) -> TestClockOut:
     description=ADVANCE,
     responses=responses(404, 422),
 )
+@commits_its_own_work
 def advance_test_clock(
     clock_id: TestClockId,
     body: TestClockAdvance,
