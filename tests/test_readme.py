@@ -117,6 +117,18 @@ def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_pat
             (2, "pending", "99.00"),
             (2, "pending", "99.00"),
         ]
+        april = _get(base, "/invoices/7")
+        assert isinstance(april, dict) and (april["customer_id"], str(april["amount"])) == (1, "31.49")
+        [adjustment] = [line for line in april["invoice_items"] if line["kind"] == "adjustment"]
+        assert adjustment["description"] == "Adjustment for api_calls, 2024-01-01 to 2024-02-01"
+        assert str(adjustment["amount"]) == "1.50"
+        rehearsed = _get(base, "/invoices/customer/4")
+        assert isinstance(rehearsed, list)
+        assert [(i["period_start"][:10], str(i["amount"])) for i in rehearsed] == [
+            ("2024-01-01", "29.99"),
+            ("2024-02-01", "29.99"),
+            ("2024-03-01", "29.99"),
+        ]
         assert '"accepted":2' in done.stdout.replace(" ", "")
     finally:
         server.stop()
