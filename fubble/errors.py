@@ -44,7 +44,21 @@ class InvalidInput(FubbleError):
     @classmethod
     def at(cls, loc: tuple[str | int, ...] | list[str | int], msg: str) -> InvalidInput:
         """An error about one field, located like pydantic's errors (``("pricing_details", "tiers", 0)``)."""
-        return cls([{"loc": list(loc), "msg": msg, "type": "value_error"}])
+        return cls([entry(loc, msg)])
+
+    def entries_under(self, prefix: tuple[str | int, ...]) -> list[dict[str, Any]]:
+        """This error's entries with ``prefix`` put in front of each ``loc``: an error of a nested value (a price
+        component's details) located in the request (``("body", "price_components", 2, ...)``)."""
+        entries = self.detail if isinstance(self.detail, list) else [self.detail]
+        return [
+            {**e, "loc": [*prefix, *e.get("loc", [])]} if isinstance(e, dict) else entry(prefix, str(e))
+            for e in entries
+        ]
+
+
+def entry(loc: tuple[str | int, ...] | list[str | int], msg: str) -> dict[str, Any]:
+    """One ``{"loc", "msg", "type"}`` entry of an :class:`InvalidInput`."""
+    return {"loc": list(loc), "msg": msg, "type": "value_error"}
 
 
 class NotFound(FubbleError):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
 from fubble.db.models import Plan, PlanVersion, PriceComponent
-from fubble.errors import Conflict, InvalidInput, NotFound
+from fubble.errors import Conflict, InvalidInput, NotFound, entry
 from fubble.plans import repository
 from fubble.plans.revisions import revise
 from fubble.plans.schemas import MAX_COMPONENTS, PlanCreate, PlanUpdate, PriceComponentIn, PriceComponentUpdate
@@ -178,12 +178,12 @@ def _validated(items: Sequence[PriceComponentIn], *, at: Loc, single: bool = Fal
     for index, item in enumerate(items):
         here: Loc = at if single else (*at, index)
         if item.metric_name in seen:
-            errors.append(_entry((*here, "metric_name"), f"metric {item.metric_name!r} is priced twice in this plan"))
+            errors.append(entry((*here, "metric_name"), f"metric {item.metric_name!r} is priced twice in this plan"))
         seen.add(item.metric_name)
         try:
             model = parse_pricing(item.pricing_type, item.pricing_details)
         except InvalidInput as exc:
-            errors.extend(_located(exc, here))
+            errors.extend(exc.entries_under(here))
             continue
         components.append(
             PriceComponent(
@@ -196,16 +196,3 @@ def _validated(items: Sequence[PriceComponentIn], *, at: Loc, single: bool = Fal
     if errors:
         raise InvalidInput(errors)
     return components
-
-
-def _entry(loc: Loc, msg: str) -> dict[str, Any]:
-    return {"loc": list(loc), "msg": msg, "type": "value_error"}
-
-
-def _located(exc: InvalidInput, prefix: Loc) -> list[dict[str, Any]]:
-    """The error's entries with ``prefix`` put in front of each ``loc``, so the response names the body field."""
-    entries = exc.detail if isinstance(exc.detail, list) else [exc.detail]
-    return [
-        {**entry, "loc": [*prefix, *entry.get("loc", [])]} if isinstance(entry, dict) else _entry(prefix, str(entry))
-        for entry in entries
-    ]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fubble.db.models import Plan
-from fubble.errors import InvalidInput
+from fubble.errors import InvalidInput, entry
 from fubble.pricing.models import parse_pricing
 from fubble.subscriptions.schemas import PriceOverrideIn
 
@@ -29,7 +29,7 @@ def validated(plan: Plan, items: Sequence[PriceOverrideIn]) -> list[dict[str, An
     for index, item in enumerate(items):
         here: Loc = (*AT, index)
         if item.metric_name in seen:
-            errors.append(_entry((*here, "metric_name"), f"metric {item.metric_name!r} is overridden twice"))
+            errors.append(entry((*here, "metric_name"), f"metric {item.metric_name!r} is overridden twice"))
             continue
         seen.add(item.metric_name)
         component = components.get(item.metric_name)
@@ -39,13 +39,13 @@ def validated(plan: Plan, items: Sequence[PriceOverrideIn]) -> list[dict[str, An
                 f"plan {plan.id} (version {plan.version}) does not price metric {item.metric_name!r}; "
                 f"its metrics: {priced}"
             )
-            errors.append(_entry((*here, "metric_name"), msg))
+            errors.append(entry((*here, "metric_name"), msg))
             continue
         pricing_type = item.pricing_type or component.pricing_type
         try:
             model = parse_pricing(pricing_type, item.pricing_details)
         except InvalidInput as exc:
-            errors.extend(_located(exc, here))
+            errors.extend(exc.entries_under(here))
             continue
         stored.append(
             {"metric_name": item.metric_name, "pricing_type": pricing_type, "pricing_details": model.to_json()}
@@ -53,15 +53,3 @@ def validated(plan: Plan, items: Sequence[PriceOverrideIn]) -> list[dict[str, An
     if errors:
         raise InvalidInput(errors)
     return stored
-
-
-def _entry(loc: Loc, msg: str) -> dict[str, Any]:
-    return {"loc": list(loc), "msg": msg, "type": "value_error"}
-
-
-def _located(exc: InvalidInput, prefix: Loc) -> list[dict[str, Any]]:
-    entries = exc.detail if isinstance(exc.detail, list) else [exc.detail]
-    return [
-        {**entry, "loc": [*prefix, *entry.get("loc", [])]} if isinstance(entry, dict) else _entry(prefix, str(entry))
-        for entry in entries
-    ]
