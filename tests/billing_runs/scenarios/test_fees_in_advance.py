@@ -307,3 +307,29 @@ def test_voided_base_fee_after_a_credit_then_its_usage(client: TestClient, clock
     # Keyed Apr 1: the base fee of the lived 7/30 again: 31.00 x 7/30 = 7.23. Keyed May 1: the usage, 4 x 1.00.
     assert lines(fee_again) == [("api", "fee", Decimal("7.23"))]
     assert lines(usage) == [("api", "usage", Decimal("4.00"))]
+
+
+def test_change_from_a_plan_billed_ahead_to_an_ordinary_one(client: TestClient, clock: FrozenClock) -> None:
+    ahead, cid = _advance_plan(client, "90.00", support="25.00", name="Pro"), customer(client)
+    ordinary = plan(client, fee("platform", "30.00"), flat("support", "10.00"), name="Ordinary")
+    clock.set(utc(APRIL))
+    old = subscribe(client, cid, ahead, APRIL)
+    run(client, clock, APRIL)  # Pro ahead for April: 90.00 + 25.00
+    clock.set(utc("2024-04-11"))
+    change(client, cid, old["id"], plan_id=ordinary, effective="now")
+
+    [credit] = invoices_of(client, run(client, clock, "2024-04-11T00:00:00Z"))
+    # Pro's unused [Apr 11, May 1) = 20/30: platform 90.00 x 2/3 = 60.00 and support 25.00 in full (Ordinary charges
+    # April's support fee) credited: -85.00, nothing else: amount 0.00, 85.00 carried.
+    assert lines(credit) == [("platform", "credit", Decimal("-60.00")), ("support", "credit", Decimal("-25.00"))]
+    assert (amount(credit), credit["credit_carried"]) == (Decimal("0.00"), Decimal("85.00"))
+
+    [at_end] = invoices_of(client, run(client, clock, "2024-05-01T00:00:00Z"))
+    # Pro's api [Apr 1, Apr 11) 0.00; Ordinary after its time [Apr 11, May 1): platform 30.00 x 2/3 = 20.00, support
+    # 10.00 whole. 0.00 + 20.00 + 10.00 = 30.00.
+    assert lines(at_end) == [
+        ("api", "usage", Decimal("0.00")),
+        ("platform", "usage", Decimal("20.00")),
+        ("support", "usage", Decimal("10.00")),
+    ]
+    assert amount(at_end) == Decimal("30.00")
