@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 
 from fubble.clock import FrozenClock
@@ -13,8 +14,10 @@ from tests.billing_runs.scenarios.helpers import (
     base_and_usage,
     cancel,
     customer,
+    customer_invoices,
     event,
     fee,
+    flat,
     invoices_of,
     lines,
     period,
@@ -141,3 +144,27 @@ def test_berlin_quarter_paid_ahead_then_canceled(client: TestClient, clock: Froz
     # Unused May 1 to Jul 1 = 31 + 30 = 61 of 91 days: 91.00 x 61/91 = 61.00.
     assert lines(credit) == [("platform", "credit", Decimal("-61.00"))]
     assert credit["credit_carried"] == Decimal("61.00")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="changing a customer's timezone after billing shifts its calendar periods: the hours between the old and "
+    "the new local midnight (Feb 1 00:00-05:00 UTC) become a slice of the New York January and get an invoice of "
+    "their own, 100.00 x 5/744 = 0.67 plus the whole flat fee again (10.00); the billing engine reads the zone at "
+    "billing time (schedule_of) and PUT /customers accepts the change with billed subscriptions",
+)
+def test_changing_the_timezone_after_billing_does_not_charge_the_flat_fee_twice(
+    client: TestClient, clock: FrozenClock
+) -> None:
+    clock.set(utc("2024-01-01"))
+    cid = customer(client)
+    monthly = plan(client, fee("platform", "100.00"), flat("support", "10.00"))
+    subscribe(client, cid, monthly, "2024-01-01T00:00:00Z", billing_anchor="calendar")
+    run(client, clock, "2024-02-01T00:00:00Z")  # January in UTC: 100.00 + 10.00
+    assert client.put(f"/customers/{cid}", json={"timezone": NEW_YORK}).status_code == 200
+
+    run(client, clock, "2024-03-01T05:00:00Z")  # local midnight Mar 1 in New York
+
+    # Two months of time billed (January, February): the flat fee twice, 2 x 10.00 = 20.00.
+    flat_fees = [a for i in customer_invoices(client, cid) for m, _, a in lines(i) if m == "support"]
+    assert sum(flat_fees, Decimal(0)) == Decimal("20.00")
