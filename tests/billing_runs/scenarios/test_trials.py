@@ -111,3 +111,21 @@ def test_plan_change_during_the_trial_bills_only_the_new_plan(client: TestClient
     assert period(first) == (utc("2024-04-15"), utc("2024-05-15"))
     assert lines(first) == [("api", "usage", Decimal("4.00")), ("platform", "usage", Decimal("90.00"))]
     assert amount(first) == Decimal("94.00")
+
+
+def test_change_at_period_end_during_the_trial_happens_at_the_trial_end(client: TestClient, clock: FrozenClock) -> None:
+    cid = customer(client)
+    clock.set(utc("2024-04-01"))
+    sub = subscribe(client, cid, _plan(client), "2024-04-01T00:00:00Z", trial_days=14)
+    pro = plan(client, fee("platform", "90.00"), base_and_usage("api", "0", "2.00"), name="Pro")
+    clock.set(utc("2024-04-05"))
+    response = client.post(
+        f"/customers/{cid}/subscriptions/{sub['id']}/change", json={"plan_id": pro, "effective": "period_end"}
+    )
+    assert response.status_code == 200, response.text
+    assert utc(response.json()["start_date"]) == utc("2024-04-15")
+
+    [first] = invoices_of(client, run(client, clock, "2024-05-15T00:00:00Z"))
+    # Pro from the trial's end, a whole period [Apr 15, May 15): 90.00 + 0 x 2.00 = 90.00.
+    assert period(first) == (utc("2024-04-15"), utc("2024-05-15"))
+    assert amount(first) == Decimal("90.00")
