@@ -60,6 +60,13 @@ _DIGITS = (
 )
 
 
+def not_boolean(value: Any) -> Any:
+    """A JSON ``true``/``false`` is not a number (pydantic's lax integers would read it as 1/0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
 def _number_in_digits(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a number, not a boolean")

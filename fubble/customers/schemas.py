@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, Ref, ShortText, not_null
+from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, Ref, ShortText, not_boolean, not_null
 from fubble.db.models import Customer
 from fubble.pricing.periods import known_zones
 
@@ -26,6 +26,7 @@ Timezone = Annotated[
 ]
 GracePeriodHours = Annotated[
     int,
+    BeforeValidator(not_boolean),
     Field(
         ge=0,
         le=MAX_GRACE_PERIOD_HOURS,

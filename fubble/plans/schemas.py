@@ -43,6 +43,9 @@ PricingType = Annotated[
 """Checked by :func:`fubble.pricing.models.parse_pricing`, which names the valid types in its error."""
 
 
+TIERED_EXAMPLE = {"tiers": [{"start": 0, "end": 1000, "price": 0.01}, {"start": 1000, "end": None, "price": 0.005}]}
+
+
 class PriceComponentIn(BaseModel):
     """One billable item of a plan. ``pricing_details`` must match ``pricing_type`` (see the pricing types)."""
 
@@ -53,7 +56,7 @@ class PriceComponentIn(BaseModel):
     pricing_type: PricingType
     pricing_details: dict[str, Any] = Field(
         description="Numbers are kept exactly as written (send JSON numbers or numeric strings).",
-        examples=[{"tiers": [{"start": 0, "end": 1000, "price": 0.01}, {"start": 1000, "end": None, "price": 0.005}]}],
+        examples=[TIERED_EXAMPLE],
     )
 
 
@@ -113,7 +116,8 @@ class PriceComponentUpdate(BaseModel):
         description="The current pricing_details must suit a new type, or come with new ones."
     )
     pricing_details: dict[str, Any] | SkipJsonSchema[None] = not_null(
-        description="Replaces the details as a whole. Numbers are kept exactly as written."
+        description="Replaces the details as a whole. Numbers are kept exactly as written.",
+        examples=[TIERED_EXAMPLE],
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from fubble.api.fields import Ref, UTCTime
 from fubble.db.models import Subscription
-from fubble.plans.schemas import MAX_COMPONENTS, MetricName, PricingType
+from fubble.plans.schemas import MAX_COMPONENTS, TIERED_EXAMPLE, MetricName, PricingType
 from fubble.subscriptions.lifecycle import SubscriptionStatus, current_period, status_at
 
 __all__ = [
@@ -54,7 +54,8 @@ class PriceOverrideIn(BaseModel):
     metric_name: MetricName = Field(description="A metric the plan's latest version prices (422 otherwise).")
     pricing_type: PricingType | None = Field(None, description="Defaults to the plan component's pricing_type.")
     pricing_details: dict[str, Any] = Field(
-        description="Validated like a plan component's pricing_details for pricing_type; numbers kept exactly."
+        examples=[TIERED_EXAMPLE],
+        description="Validated like a plan component's pricing_details for pricing_type; numbers kept exactly.",
     )
 
 

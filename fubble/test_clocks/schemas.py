@@ -29,8 +29,7 @@ class TestClockAdvance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to: UTCTime = Field(
-        description="The clock's new time: after its current frozen_time (422 otherwise).",
-        examples=["2024-04-01T00:00:00Z"],
+        description="The clock's new time: after its current frozen_time (422 otherwise), e.g. `2024-04-01T00:00:00Z`.",
     )
 
 

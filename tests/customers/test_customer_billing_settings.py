@@ -89,3 +89,9 @@ def test_test_clock_is_set_on_create_only(client: TestClient, db: Database) -> N
         assert "set when the customer is created" in refused.json()["detail"][0]["msg"]
     assert client.get(f"/customers/{cid}").json()["test_clock_id"] == clock_id
     assert client.post("/customers/", json={**BASE, "email": "z@x.com", "test_clock_id": 0}).status_code == 422
+
+
+def test_a_boolean_is_not_a_number_of_grace_hours(client: TestClient) -> None:
+    response = client.post("/customers/", json={"name": "B", "email": "b@x.com", "invoice_grace_period_hours": False})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "invoice_grace_period_hours"]
