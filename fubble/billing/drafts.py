@@ -22,6 +22,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from fubble.billing import repository
 from fubble.billing.engine import ARREARS, CustomerBilling, Planned, Run
 from fubble.billing.store import Draft, ItemLine, store
 from fubble.db.models import Customer, InvoiceItem
@@ -70,6 +71,9 @@ def bill_batch(
     planned = [(billing, billing.slices()[0]) for billing in billings]
     run.prefetch(planned)
     adjustments = late.adjust(run, planned) if late is not None else {}
+    # A run's lines join the customer's run draft of the same period end while it is open (one invoice per customer
+    # and period end), e.g. a subscription dated back into a period whose draft is in its grace period.
+    joinable = repository.open_run_drafts(run.session, customer_ids) if billing_run_id is not None else {}
     now = run.clock.now()
     drafts: list[Draft] = []
     unchanged: list[CustomerBilling] = []
@@ -103,6 +107,10 @@ def bill_batch(
             again = late.refreshed(billing.customer.id, key) if late is not None and key is not None else None
             if again is not None:
                 draft.invoice_id, draft.replaced, draft.finalized = again[0], again[1], False
+            elif key is not None and any(p.track == ARREARS for p in billed):
+                open_draft = joinable.get((billing.customer.id, key))
+                if open_draft is not None:
+                    draft.invoice_id, draft.finalized = open_draft, False
             drafts.append(draft)
     ids = store(run.session, drafts, now=now, payment_term_days=run.settings.payment_term_days)
     if late is not None:

@@ -222,3 +222,15 @@ def invoices_with_items(session: Session, invoice_ids: Sequence[int]) -> list[In
         .order_by(Invoice.id)
     )
     return list(session.scalars(query))
+
+
+def open_run_drafts(session: Session, customer_ids: Sequence[int]) -> dict[tuple[int, datetime], int]:
+    """``{(customer id, period end): invoice id}`` of the customers' drafts made by billing runs (still in their
+    grace period): new lines of the same customer and period end join them."""
+    query = select(Invoice.customer_id, Invoice.period_end, Invoice.id).where(
+        Invoice.customer_id.in_(list(customer_ids)),
+        Invoice.status == InvoiceStatus.DRAFT.value,
+        Invoice.billing_run_id.is_not(None),
+        Invoice.period_end.is_not(None),
+    )
+    return {(cid, end): invoice_id for cid, end, invoice_id in session.execute(query) if end is not None}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from fubble.db.models import BillingCoverage, Invoice
 
@@ -33,3 +33,32 @@ def release_coverage(session: Session, invoice_id: int) -> None:
     """Free the time a voided invoice billed, so that it can be billed again (the unique index on coverage only
     counts rows not released)."""
     session.execute(update(BillingCoverage).where(BillingCoverage.invoice_id == invoice_id).values(released=True))
+
+
+def crediting_invoices(session: Session, invoice_id: int) -> list[int]:
+    """Other invoices that credit part of the fees this invoice billed in advance (their ``credit`` coverage, not
+    released, overlaps its ``advance`` coverage), by id."""
+    ahead = aliased(BillingCoverage)
+    credit = aliased(BillingCoverage)
+    query = (
+        select(credit.invoice_id)
+        .join(
+            ahead,
+            and_(
+                ahead.subscription_id == credit.subscription_id,
+                ahead.start < credit.end,
+                credit.start < ahead.end,
+            ),
+        )
+        .where(
+            ahead.invoice_id == invoice_id,
+            ahead.kind == "advance",
+            ahead.released.is_(False),
+            credit.kind == "credit",
+            credit.released.is_(False),
+            credit.invoice_id != invoice_id,
+        )
+        .distinct()
+        .order_by(credit.invoice_id)
+    )
+    return list(session.scalars(query))

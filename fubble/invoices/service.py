@@ -310,9 +310,23 @@ def void(session: Session, invoice_id: int, *, reason: str | None, clock: Clock)
     return invoice
 
 
+def _require_no_credit_of(session: Session, invoice: Invoice) -> None:
+    """409 when another invoice credits part of the fees this one billed in advance: voiding this one would bill
+    that time again and leave the credit standing. Void the crediting invoice first."""
+    crediting = repository.crediting_invoices(session, invoice.id)
+    if crediting:
+        numbers = ", ".join(str(i) for i in crediting)
+        raise Conflict(
+            f"invoice {invoice.id} billed fees in advance that invoice {numbers} credits (unused time); void that "
+            "invoice first"
+        )
+
+
 def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, clock: Clock) -> None:
     check_transition(invoice.status, target)
     check_total(invoice.id, target, invoice.amount, invoice.currency)
+    if target is InvoiceStatus.VOID:
+        _require_no_credit_of(session, invoice)
     now = clock.now()
     invoice.status = target.value
     if target is InvoiceStatus.PAID:

@@ -221,12 +221,6 @@ class TestServerDefaultGrace:
         assert amount(invoice(client, invoices[default]["id"])) == Decimal("100.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fubble/billing/drafts.py (bill_batch) reuses a run draft of the same (customer, key) only when late "
-    "usage released it (late.refreshed); new lines for a key whose run draft is still in its grace get a second "
-    "invoice, against 'one invoice per customer and period end'",
-)
 def test_a_late_subscription_joins_the_draft_of_its_period_end(client: TestClient, clock: FrozenClock) -> None:
     cid = _subscribed(client, clock, invoice_grace_period_hours=48)
     [draft] = invoices_of(client, run(client, clock, "2024-02-01T00:00:00Z"))
