@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from fubble.db.models import Customer
+from fubble.db.models import BillingCoverage, Customer, Subscription
 
 
 def get(session: Session, customer_id: int, *, for_update: bool = False) -> Customer | None:
@@ -50,3 +50,14 @@ def next_invoice_seq(session: Session, customer_id: int) -> int:
         .returning(Customer.invoice_seq)
     ).scalar_one()
     return int(seq)
+
+
+def has_billed_time(session: Session, customer_id: int) -> bool:
+    """Whether an invoice not void bills some of the customer's subscription time (billing coverage not released)."""
+    query = (
+        select(BillingCoverage.id)
+        .join(Subscription, Subscription.id == BillingCoverage.subscription_id)
+        .where(Subscription.customer_id == customer_id, BillingCoverage.released.is_(False))
+        .limit(1)
+    )
+    return session.scalar(query) is not None

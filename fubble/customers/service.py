@@ -67,6 +67,12 @@ def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: C
         if changes["timezone"] is None:
             raise InvalidInput.at(("body", "timezone"), "timezone cannot be cleared (send UTC for the default)")
         _check_timezone(changes["timezone"])
+        if changes["timezone"] != customer.timezone and repository.has_billed_time(session, customer.id):
+            raise Conflict(
+                f"customer {customer.id} has invoiced subscription time; its time zone cannot change (its billing "
+                "periods would move under invoices already made). Void those invoices first, or create a new "
+                "customer for the new zone"
+            )
     if "name" in changes and changes["name"] is None:
         raise InvalidInput.at(("body", "name"), "name cannot be cleared")
     if "email" in changes:
