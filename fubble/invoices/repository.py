@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from fubble.db.models import BillingCoverage, Invoice
+from fubble.db.models import BillingCoverage, Invoice, InvoiceItem
 
 
 def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice | None:
@@ -60,5 +60,33 @@ def crediting_invoices(session: Session, invoice_id: int) -> list[int]:
         )
         .distinct()
         .order_by(credit.invoice_id)
+    )
+    return list(session.scalars(query))
+
+
+def adjusting_invoices(session: Session, invoice_id: int) -> list[int]:
+    """Other invoices, not void, with adjustment lines (late usage) for time this invoice billed in arrears, by id."""
+    billed = aliased(BillingCoverage)
+    query = (
+        select(InvoiceItem.invoice_id)
+        .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+        .join(
+            billed,
+            and_(
+                billed.subscription_id == InvoiceItem.subscription_id,
+                billed.start < InvoiceItem.period_end,
+                InvoiceItem.period_start < billed.end,
+            ),
+        )
+        .where(
+            billed.invoice_id == invoice_id,
+            billed.kind == "arrears",
+            billed.released.is_(False),
+            InvoiceItem.kind == "adjustment",
+            InvoiceItem.invoice_id != invoice_id,
+            Invoice.status != "void",
+        )
+        .distinct()
+        .order_by(InvoiceItem.invoice_id)
     )
     return list(session.scalars(query))

@@ -310,9 +310,10 @@ def void(session: Session, invoice_id: int, *, reason: str | None, clock: Clock)
     return invoice
 
 
-def _require_no_credit_of(session: Session, invoice: Invoice) -> None:
-    """409 when another invoice credits part of the fees this one billed in advance: voiding this one would bill
-    that time again and leave the credit standing. Void the crediting invoice first."""
+def _require_nothing_builds_on(session: Session, invoice: Invoice) -> None:
+    """409 when another invoice builds on what this one billed: credits part of the fees it billed in advance, or
+    adjusts the usage of a period it billed (late usage). Voiding this one would bill that time again and leave the
+    credit or adjustment standing, so the other invoice is voided first."""
     crediting = repository.crediting_invoices(session, invoice.id)
     if crediting:
         numbers = ", ".join(str(i) for i in crediting)
@@ -320,13 +321,19 @@ def _require_no_credit_of(session: Session, invoice: Invoice) -> None:
             f"invoice {invoice.id} billed fees in advance that invoice {numbers} credits (unused time); void that "
             "invoice first"
         )
+    adjusting = repository.adjusting_invoices(session, invoice.id)
+    if adjusting:
+        numbers = ", ".join(str(i) for i in adjusting)
+        raise Conflict(
+            f"invoice {invoice.id} billed usage that invoice {numbers} adjusts (late usage); void that invoice first"
+        )
 
 
 def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, clock: Clock) -> None:
     check_transition(invoice.status, target)
     check_total(invoice.id, target, invoice.amount, invoice.currency)
     if target is InvoiceStatus.VOID:
-        _require_no_credit_of(session, invoice)
+        _require_nothing_builds_on(session, invoice)
     now = clock.now()
     invoice.status = target.value
     if target is InvoiceStatus.PAID:

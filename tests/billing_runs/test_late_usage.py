@@ -95,3 +95,25 @@ def test_without_late_usage_there_are_no_adjustments(client: TestClient, clock: 
     assert [kind for kind, *_ in lines(invoice(client, february))] == ["usage"]
     assert Decimal(invoice(client, february)["amount"]) == Decimal("3.00")  # 300 x 0.01
     assert Decimal(invoice(client, january)["amount"]) == Decimal("5.00")
+
+
+def test_an_invoice_whose_usage_was_adjusted_is_voided_after_its_adjustment(
+    client: TestClient, clock: FrozenClock
+) -> None:
+    cid = setup(client, TIERED)
+    event(client, cid, "api_calls", 500, "2024-01-10T00:00:00Z")
+    (january,) = run(client, clock, "2024-02-01T00:00:00Z")["invoice_ids"]  # 500 x 0.01 = 5.00
+    event(client, cid, "api_calls", 700, "2024-01-20T00:00:00Z")  # late
+    run(client, clock, "2024-02-02T00:00:00Z")
+    (february,) = run(client, clock, "2024-03-01T00:00:00Z")["invoice_ids"]  # adjusts January by 6.00
+
+    # Voiding January alone would bill it again in full and leave the adjustment standing: refused.
+    refused = client.put(f"/invoices/{january}/void", json={})
+    assert refused.status_code == 409
+    assert f"invoice {february} adjusts" in refused.json()["detail"]
+    assert client.put(f"/invoices/{february}/void", json={}).status_code == 200
+    assert client.put(f"/invoices/{january}/void", json={}).status_code == 200
+
+    # Billed again: January's 1200 units, 1000 x 0.01 + 200 x 0.005 = 11.00; February, 0 units: 0.00.
+    again = run(client, clock, "2024-03-02T00:00:00Z")["invoice_ids"]
+    assert [Decimal(invoice(client, i)["amount"]) for i in again] == [Decimal("11.00"), Decimal("0.00")]
