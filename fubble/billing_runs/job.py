@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fubble.billing import repository as billing
-from fubble.billing.engine import EARLIEST
+from fubble.billing_runs import late as late_usage
 from fubble.billing_runs import repository, service
 from fubble.clock import Clock
 from fubble.config import Settings
@@ -51,7 +50,6 @@ def run_billing(
             yield session
 
     with transaction() as session:
-        total = repository.customer_count(session, test_clock_id)
         run = BillingRun(
             as_of=as_of,
             started_at=clock.now(),
@@ -62,12 +60,15 @@ def run_billing(
         session.add(run)
         session.flush()
         run_id = run.id
+    with transaction() as session:
+        late_usage.scan(session, run_id)  # before choosing customers: late usage makes a customer due
+        total = len(repository.customer_ids_due(session, as_of, after_id=0, limit=None, test_clock_id=test_clock_id))
     dating = service.billing_clock(clock, as_of, test_clock_id)
     after, done = 0, 0
     while True:
         with transaction() as session:
-            batch = billing.customer_ids_with_subscriptions(
-                session, EARLIEST, as_of + service.HORIZON, after_id=after, limit=BATCH, test_clock_id=test_clock_id
+            batch = repository.customer_ids_due(
+                session, as_of, after_id=after, limit=BATCH, test_clock_id=test_clock_id
             )
             if batch:
                 service.bill_due(session, run_id, batch, as_of=as_of, clock=dating, settings=settings)

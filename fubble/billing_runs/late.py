@@ -135,8 +135,15 @@ def _on_clock(test_clock_id: int | None) -> ColumnElement[bool]:
     return Customer.test_clock_id == test_clock_id
 
 
+def scan(session: Session, run_id: int) -> None:
+    """Record the late usage among the events stored since the two latest earlier runs of the run's scope began
+    (once per run: the job calls it first, so that customers with late usage are among those it bills)."""
+    run = session.get(BillingRun, run_id)
+    assert run is not None
+    _scan(session, run)
+
+
 def _scan(session: Session, run: BillingRun) -> None:
-    """Record the late usage among the events stored since the two latest earlier runs of the run's scope began."""
     if session.get(LateUsageScan, run.id) is not None:
         return
     same_scope = (
@@ -153,11 +160,19 @@ def _scan(session: Session, run: BillingRun) -> None:
     session.flush()
     if not marks:
         return  # the first run of its scope: nothing it could find was billed by a run before
+    # The new events first, by id (a range of the primary key), then their customers: left to itself, SQLite walked
+    # the whole (customer, metric, time) index to group them (half a second at 10 million events, with none new).
+    new = (
+        select(Event.customer_id, Event.metric_name, Event.event_time)
+        .where(Event.id > since)
+        .cte("new_events")
+        .prefix_with("MATERIALIZED")
+    )
     query = (
-        select(Event.customer_id, Event.metric_name, func.min(Event.event_time))
-        .join(Customer, Customer.id == Event.customer_id)
-        .where(Event.id > since, _on_clock(run.test_clock_id))
-        .group_by(Event.customer_id, Event.metric_name)
+        select(new.c.customer_id, new.c.metric_name, func.min(new.c.event_time))
+        .join(Customer, Customer.id == new.c.customer_id)
+        .where(_on_clock(run.test_clock_id))
+        .group_by(new.c.customer_id, new.c.metric_name)
     )
     found = [(int(cid), str(metric), earliest) for cid, metric, earliest in session.execute(query)]
     customers = sorted({cid for cid, _, _ in found})

@@ -12,13 +12,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fubble.billing.engine import ADVANCE, ARREARS, EARLIEST, Planned
-from fubble.billing.schedule import Schedule
+from fubble.billing.schedule import Schedule, billable_start
+from fubble.db.models import Subscription
 
 Span = tuple[datetime, datetime]
 _MICROSECOND = timedelta(microseconds=1)
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # a subscription whose time is all billed: no run needs to look at it
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,21 @@ class DuePolicy:
         if planned.track == ARREARS:
             return planned.slice.period_end
         return planned.slice.start
+
+
+def next_due(subscription: Subscription, schedule: Schedule, as_of: datetime) -> datetime:
+    """The earliest instant after a run as of ``as_of`` has billed ``subscription`` at which something of it can come
+    due again (the runs skip it until then; see ``subscriptions.next_due_at``): its billable start if that is later
+    (a trial's end, a start ahead; fees in advance come due then), else the end of the period containing ``as_of``
+    (the next period end and start), or its end date if that comes first (a credit of paid-ahead time begins). A
+    subscription that ended before the period containing ``as_of`` began has all its time billed: :data:`NEVER`."""
+    start = billable_start(subscription)
+    if start > as_of:
+        return start
+    period_start, period_end = schedule.containing(as_of)
+    end = subscription.end_date
+    if end is not None and end <= period_start:
+        return NEVER
+    if end is not None and as_of < end < period_end:
+        return end
+    return period_end

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from fubble.db.models import BillingRun, Customer, Event, Invoice, JobLease
+from fubble.db.models import BillingRun, Customer, Event, Invoice, JobLease, LateUsage, Subscription
 from fubble.invoices.status import InvoiceStatus
 
 
@@ -45,10 +45,6 @@ def add_counts(session: Session, run_id: int, *, created: int, finalized: int) -
                 invoices_finalized=BillingRun.invoices_finalized + finalized,
             )
         )
-
-
-def customer_count(session: Session, test_clock_id: int | None) -> int:
-    return int(session.scalar(select(func.count()).select_from(Customer).where(_on_clock(test_clock_id))) or 0)
 
 
 def _on_clock(test_clock_id: int | None) -> ColumnElement[bool]:
@@ -105,3 +101,51 @@ def release_lease(session: Session, name: str, holder: str) -> None:
     session.execute(
         update(JobLease).where(JobLease.name == name, JobLease.holder == holder).values(holder=None, expires_at=None)
     )
+
+
+def customer_ids_due(
+    session: Session, as_of: datetime, *, after_id: int, limit: int | None, test_clock_id: int | None
+) -> list[int]:
+    """The next ``limit`` customer ids above ``after_id`` (ascending; ``None``: all), of the customers on test clock
+    ``test_clock_id`` (``None``: on none), that a run as of ``as_of`` has to look at: a subscription due by then or
+    never looked at (``next_due_at``), a run's draft whose grace is over, or late usage waiting to be billed."""
+    due = (
+        select(Subscription.customer_id.label("cid"))
+        .where(or_(Subscription.next_due_at.is_(None), Subscription.next_due_at <= as_of))
+        .union(
+            select(Invoice.customer_id).where(
+                Invoice.status == InvoiceStatus.DRAFT.value, Invoice.grace_until <= as_of
+            ),
+            select(LateUsage.customer_id),
+        )
+        .subquery()
+    )
+    query = (
+        select(due.c.cid)
+        .join(Customer, Customer.id == due.c.cid)
+        .where(due.c.cid > after_id, _on_clock(test_clock_id))
+        .order_by(due.c.cid)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [int(cid) for cid in session.scalars(query)]
+
+
+def billed_subscriptions(session: Session, customer_ids: Sequence[int], as_of: datetime) -> list[Subscription]:
+    """The customers' subscriptions a run as of ``as_of`` looked at (due by then, or never looked at), with their
+    plans and customers loaded: their ``next_due_at`` is set after the batch."""
+    query = (
+        select(Subscription)
+        .where(
+            Subscription.customer_id.in_(list(customer_ids)),
+            or_(Subscription.next_due_at.is_(None), Subscription.next_due_at <= as_of),
+        )
+        .options(selectinload(Subscription.plan))
+    )
+    return list(session.scalars(query))
+
+
+def set_next_due(session: Session, due: Sequence[tuple[int, datetime]]) -> None:
+    """Record when each subscription next needs a run: ``(subscription id, instant)`` each (one bulk UPDATE)."""
+    if due:
+        session.execute(update(Subscription), [{"id": sid, "next_due_at": at} for sid, at in due])

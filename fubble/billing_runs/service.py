@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from fubble.billing.drafts import bill_batch
 from fubble.billing.engine import EARLIEST, Run
+from fubble.billing.schedule import schedule_of
 from fubble.billing_runs import late as late_usage
 from fubble.billing_runs import repository
-from fubble.billing_runs.policy import DuePolicy
+from fubble.billing_runs.policy import DuePolicy, next_due
 from fubble.clock import Clock, FrozenClock
 from fubble.config import Settings
 from fubble.db.models import Customer
@@ -71,7 +72,19 @@ def bill_due(
         invoices.change_status(session, invoice.id, InvoiceStatus.PENDING, clock=clock)
         finalized += 1
     repository.add_counts(session, run_id, created=len(outcome.invoice_ids), finalized=finalized)
+    _note_next_due(session, customer_ids, as_of)
     return BatchOutcome(outcome.invoice_ids, finalized)
+
+
+def _note_next_due(session: Session, customer_ids: list[int], as_of: datetime) -> None:
+    """After the batch billed everything due by ``as_of``: when each of its subscriptions next needs a run."""
+    due = []
+    for subscription in repository.billed_subscriptions(session, customer_ids, as_of):
+        customer = session.get(Customer, subscription.customer_id)
+        assert customer is not None
+        schedule = schedule_of(subscription, customer.timezone)
+        due.append((subscription.id, next_due(subscription, schedule, as_of)))
+    repository.set_next_due(session, due)
 
 
 def billing_clock(clock: Clock, as_of: datetime, test_clock_id: int | None) -> Clock:

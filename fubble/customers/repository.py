@@ -61,3 +61,8 @@ def has_billed_time(session: Session, customer_id: int) -> bool:
         .limit(1)
     )
     return session.scalar(query) is not None
+
+
+def forget_next_due(session: Session, customer_id: int) -> None:
+    """Have the next billing run look at the customer's subscriptions (``next_due_at`` NULL)."""
+    session.execute(update(Subscription).where(Subscription.customer_id == customer_id).values(next_due_at=None))

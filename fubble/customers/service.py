@@ -89,6 +89,8 @@ def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: C
         session, changes["external_id"], except_id=customer.id
     ):
         raise Conflict(f"a customer with external_id {changes['external_id']!r} already exists")
+    if changes.get("timezone", customer.timezone) != customer.timezone:
+        repository.forget_next_due(session, customer.id)  # its periods move: billing runs look at them again
     for field, value in changes.items():
         setattr(customer, "metadata_" if field == "metadata" else field, value)
     customer.updated_at = clock.now()

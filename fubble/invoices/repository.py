@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from fubble.db.models import BillingCoverage, Invoice, InvoiceItem
+from fubble.db.models import BillingCoverage, Invoice, InvoiceItem, Subscription
 
 
 def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice | None:
@@ -31,7 +31,9 @@ def list_page(
 
 def release_coverage(session: Session, invoice_id: int) -> None:
     """Free the time a voided invoice billed, so that it can be billed again (the unique index on coverage only
-    counts rows not released)."""
+    counts rows not released), and have the next billing run look at its subscriptions."""
+    billed = select(BillingCoverage.subscription_id).where(BillingCoverage.invoice_id == invoice_id)
+    session.execute(update(Subscription).where(Subscription.id.in_(billed)).values(next_due_at=None))
     session.execute(update(BillingCoverage).where(BillingCoverage.invoice_id == invoice_id).values(released=True))
 
 

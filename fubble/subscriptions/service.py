@@ -118,6 +118,7 @@ def cancel(
     subscription.end_date = end
     subscription.cancel_at_period_end = at_period_end
     subscription.canceled_at = clock.now()
+    subscription.next_due_at = None  # billing runs look at it again (its end may credit paid-ahead time)
     session.flush()
     return subscription
 
@@ -187,6 +188,7 @@ def change_plan(
     subscription.end_date = instant
     subscription.cancel_at_period_end = False
     subscription.canceled_at = clock.now()
+    subscription.next_due_at = None  # billing runs look at it again (its end may credit paid-ahead time)
     session.add(successor)
     session.flush()
     return successor

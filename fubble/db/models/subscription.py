@@ -41,5 +41,8 @@ class Subscription(Base):
     plan_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     # Negotiated prices: [{metric_name, pricing_type, pricing_details}] replacing the plan's components.
     price_overrides: Mapped[list[dict[str, Any]] | None] = mapped_column(ExactJSON())
+    # When a billing run next needs to look at it (fubble.billing_runs.policy.next_due): set by each run that bills
+    # it, cleared (NULL: look at it) by anything that could make time due earlier (a cancel, a change, a void).
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     plan: Mapped[Plan] = relationship()

@@ -5,7 +5,8 @@
 * customers: ``timezone`` (IANA, default UTC), ``invoice_grace_period_hours``, ``test_clock_id``.
 * plans: ``version`` and ``fees_in_advance``; price components belong to versions ``[version_from, version_to)``.
 * subscriptions: ``billing_anchor``, ``period_anchor`` (existing rows: their start, as before), ``trial_end``,
-  ``cancel_at_period_end``, ``previous_subscription_id``, ``plan_version``, ``price_overrides``.
+  ``cancel_at_period_end``, ``previous_subscription_id``, ``plan_version``, ``price_overrides``, ``next_due_at``
+  (when a billing run next needs to look at it; NULL: at the next run).
 * invoices: ``billing_run_id``, ``credit_carried``, ``grace_until``; invoice items: ``kind``.
 * billing coverage: ``kind`` and ``released`` (set when the invoice is voided; existing void invoices' rows are
   released here), and a unique index on (subscription, kind, start) over the rows not released.
@@ -87,6 +88,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("previous_subscription_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("plan_version", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("price_overrides", fubble.db.types.ExactJSON(), nullable=True))
+        batch_op.add_column(sa.Column("next_due_at", fubble.db.types.UTCDateTime(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_subscriptions_next_due_at"), ["next_due_at"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_subscriptions_previous_subscription_id_subscriptions"),
             "subscriptions",
@@ -140,7 +143,9 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_subscriptions_previous_subscription_id_subscriptions"), type_="foreignkey"
         )
+        batch_op.drop_index(batch_op.f("ix_subscriptions_next_due_at"))
         for column in (
+            "next_due_at",
             "price_overrides",
             "plan_version",
             "previous_subscription_id",
