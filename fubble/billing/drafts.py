@@ -23,8 +23,9 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from fubble.billing import repository
-from fubble.billing.engine import ARREARS, CustomerBilling, Planned, Run
+from fubble.billing.engine import CustomerBilling, Run
 from fubble.billing.store import Draft, ItemLine, store
+from fubble.billing.tracks import ARREARS, Planned
 from fubble.db.models import Customer, InvoiceItem
 
 Span = tuple[datetime, datetime]

@@ -1,6 +1,6 @@
 """The billing engine: turn subscriptions and recorded usage into invoice lines, for a batch of customers.
 
-Both ways of billing use it: ``POST /invoices/generate`` (a window chosen by hand, :class:`WindowPolicy`) and the
+Both ways of billing use it: ``POST /invoices/generate`` (a window chosen by hand, :class:`~fubble.billing.tracks.WindowPolicy`) and the
 billing runs (every period due as of an instant, :class:`fubble.billing_runs.policy.DuePolicy`). A *policy* says
 which time of each subscription is up for billing and how the new lines are grouped into invoices; everything else
 is this module, the same for both:
@@ -31,9 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -42,13 +41,26 @@ from fubble.billing.intervals import Claim, intersect, owned, subtract
 from fubble.billing.lines import Segments, factor_spans, item_line, rate_line
 from fubble.billing.schedule import Schedule, billable_start, schedule_of
 from fubble.billing.store import ItemLine
+from fubble.billing.tracks import (
+    ADVANCE,
+    ARREARS,
+    CREDIT,
+    EARLIEST,
+    LINE_KIND,
+    TRACKS,
+    Planned,
+    Policy,
+    PricedPlan,
+    Span,
+    priced_plan,
+)
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.models import Customer, PriceComponent, Subscription
 from fubble.errors import InvalidInput
 from fubble.plans.versions import components_of
 from fubble.pricing.aggregation import Aggregation
-from fubble.pricing.fees import fee_part, is_fee_only, unused_credit, usage_part
+from fubble.pricing.fees import is_fee_only, unused_credit
 from fubble.pricing.models import (
     DynamicPricing,
     FlatPricing,
@@ -57,7 +69,6 @@ from fubble.pricing.models import (
     SubscriptionPricing,
     TieredPricing,
     VolumePricing,
-    parse_pricing,
 )
 from fubble.pricing.periods import Slice
 from fubble.pricing.rating import Line
@@ -65,12 +76,6 @@ from fubble.pricing_factors.repository import values_between
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.reader import usage as reader_usage
 from fubble.usage.reader import usage_in, usage_many
-
-Span = tuple[datetime, datetime]
-ARREARS, ADVANCE, CREDIT = "arrears", "advance", "credit"
-TRACKS = (ARREARS, ADVANCE, CREDIT)
-LINE_KIND = {ARREARS: "usage", ADVANCE: "fee", CREDIT: "credit"}
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)  # before any subscription (the API refuses earlier dates)
 
 MAX_SLICES_PER_SUBSCRIPTION = 240  # 20 years of monthly periods in one run: bounds a run's time and response
 NON_ADDITIVE = frozenset({Aggregation.max, Aggregation.latest, Aggregation.unique_count})
@@ -80,41 +85,6 @@ NON_ADDITIVE = frozenset({Aggregation.max, Aggregation.latest, Aggregation.uniqu
 PRICED_ON_PERIOD_TOTAL = (TieredPricing, VolumePricing, PackagePricing)
 
 
-@dataclass(frozen=True)
-class Planned:
-    """One slice of one subscription to price on one track."""
-
-    subscription: Subscription
-    track: str
-    slice: Slice
-
-
-class Policy(Protocol):
-    """What time a billing pass considers, and how it groups the lines into invoices."""
-
-    def window(self, schedule: Schedule, track: str) -> Span:
-        """The part of the subscription's time this pass bills on ``track`` (its uncovered time inside it)."""
-        ...
-
-    def key(self, planned: Planned) -> datetime | None:
-        """Lines with the same key (per customer) share an invoice; ``None``: one invoice per customer."""
-        ...
-
-
-@dataclass(frozen=True)
-class WindowPolicy:
-    """``POST /invoices/generate``: everything inside ``[start, end)``, on one invoice per customer."""
-
-    start: datetime
-    end: datetime
-
-    def window(self, schedule: Schedule, track: str) -> Span:
-        return (self.start, self.end)
-
-    def key(self, planned: Planned) -> datetime | None:
-        return None
-
-
 @dataclass
 class _PeriodState:
     """What is billed so far for one (subscription, component, period): earlier invoices plus this pass."""
@@ -122,41 +92,6 @@ class _PeriodState:
     usage: Decimal
     billed: bool
     spans: list[Span] = field(default_factory=list)  # the parts of the period this pass billed so far
-
-
-@dataclass
-class PricedPlan:
-    """A subscription's price components (its plan version, with its overrides) per track, in component id order."""
-
-    tracks: dict[str, list[tuple[PriceComponent, PricingModel]]]
-
-    def usage_metrics(self) -> set[str]:
-        return {c.metric_name for c, model in self.tracks[ARREARS] if not is_fee_only(model)}
-
-    def flat_metrics(self) -> set[str]:
-        return {c.metric_name for track in self.tracks.values() for c, m in track if isinstance(m, FlatPricing)}
-
-
-def priced_plan(
-    components: list[PriceComponent], overrides: list[dict[str, object]] | None, advance: bool
-) -> PricedPlan:
-    """The tracks of a plan version: with fees in advance, fixed fees move to the advance and credit tracks."""
-    override = {str(o["metric_name"]): o for o in overrides or []}
-    arrears: list[tuple[PriceComponent, PricingModel]] = []
-    ahead: list[tuple[PriceComponent, PricingModel]] = []
-    for component in components:
-        found = override.get(component.metric_name)
-        pricing_type = str(found.get("pricing_type") or component.pricing_type) if found else component.pricing_type
-        model = parse_pricing(pricing_type, found["pricing_details"] if found else component.pricing_details)
-        if not advance:
-            arrears.append((component, model))
-            continue
-        usage, fee = usage_part(model), fee_part(model)
-        if usage is not None:
-            arrears.append((component, usage))
-        if fee is not None:
-            ahead.append((component, fee))
-    return PricedPlan({ARREARS: arrears, ADVANCE: ahead, CREDIT: ahead})
 
 
 UsageKey = tuple[int, str, datetime, datetime, timedelta]  # (customer, metric, window start, end, period length)

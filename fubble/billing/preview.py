@@ -30,9 +30,10 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from fubble.billing import repository
-from fubble.billing.engine import CustomerBilling, Run, WindowPolicy, active_in
+from fubble.billing.engine import CustomerBilling, Run, active_in
 from fubble.billing.intervals import intersect
 from fubble.billing.schedule import schedule_of
+from fubble.billing.tracks import WindowPolicy
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.customers import service as customers

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from fubble.billing import repository
 from fubble.billing.drafts import bill_batch
-from fubble.billing.engine import Run, WindowPolicy
+from fubble.billing.engine import Run
+from fubble.billing.tracks import WindowPolicy
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.customers import service as customers

@@ -48,8 +48,9 @@ from sqlalchemy.orm import Session
 
 from fubble.audit import recorder
 from fubble.billing import repository as billing_repository
-from fubble.billing.engine import ARREARS, CustomerBilling, Planned, Run
+from fubble.billing.engine import CustomerBilling, Run
 from fubble.billing.store import ItemLine, restate
+from fubble.billing.tracks import ARREARS, Planned
 from fubble.billing_runs.late_adjust import adjustments, bills_again
 from fubble.db.models import (
     BillingCoverage,

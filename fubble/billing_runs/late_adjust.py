@@ -25,10 +25,11 @@ from decimal import Context, Decimal, Inexact
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from fubble.billing.engine import ADVANCE, ARREARS, EARLIEST, CustomerBilling, Run, active_in
+from fubble.billing.engine import CustomerBilling, Run, active_in
 from fubble.billing.intervals import intersect, subtract
 from fubble.billing.lines import Segments, factor_spans, rate_line
 from fubble.billing.store import ItemLine
+from fubble.billing.tracks import ADVANCE, ARREARS, EARLIEST
 from fubble.db.models import Invoice, InvoiceItem, PriceComponent
 from fubble.invoices.status import InvoiceStatus
 from fubble.pricing.fees import usage_part

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fubble.billing.engine import ADVANCE, ARREARS, EARLIEST, Planned
 from fubble.billing.schedule import Schedule, billable_start
+from fubble.billing.tracks import ADVANCE, ARREARS, EARLIEST, Planned
 from fubble.db.models import Subscription
 
 Span = tuple[datetime, datetime]

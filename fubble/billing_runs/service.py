@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from fubble.billing.drafts import bill_batch
-from fubble.billing.engine import EARLIEST, Run
+from fubble.billing.engine import Run
 from fubble.billing.schedule import schedule_of
+from fubble.billing.tracks import EARLIEST
 from fubble.billing_runs import late as late_usage
 from fubble.billing_runs import repository
 from fubble.billing_runs.policy import DuePolicy, next_due
