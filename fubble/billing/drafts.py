@@ -35,6 +35,8 @@ GraceUntil = Callable[[Customer, datetime], datetime]
 class Late(Protocol):
     """A billing run's late usage for one batch (:class:`fubble.billing_runs.late.LateUsage`)."""
 
+    locked: dict[int, Customer]  # the batch's customers, locked by the run before it read their late usage
+
     def adjust(self, run: Run, planned: list[tuple[CustomerBilling, list[Planned]]]) -> dict[int, list[ItemLine]]:
         """After the batch's reads, before pricing: the adjustment lines to bill now, per customer id."""
         ...
@@ -68,7 +70,7 @@ def bill_batch(
     """Bill these customers (ascending ids). Billing runs pass ``grace_until(customer, key)``, when a run should
     finalize the draft of that key, ``finalize_by`` (their ``as_of``): a draft whose grace is over by then is
     created finalized, and their ``late`` usage. Never commits."""
-    billings = run.load_batch(customer_ids)
+    billings = run.load_batch(customer_ids, late.locked if late is not None else None)
     planned = [(billing, billing.slices()[0]) for billing in billings]
     run.prefetch(planned)
     adjustments = late.adjust(run, planned) if late is not None else {}

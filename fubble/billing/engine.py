@@ -1,7 +1,8 @@
 """The billing engine: turn subscriptions and recorded usage into invoice lines, for a batch of customers.
 
-Both ways of billing use it: ``POST /invoices/generate`` (a window chosen by hand, :class:`~fubble.billing.tracks.WindowPolicy`) and the
-billing runs (every period due as of an instant, :class:`fubble.billing_runs.policy.DuePolicy`). A *policy* says
+Both ways of billing use it: ``POST /invoices/generate`` (a window chosen by hand,
+:class:`~fubble.billing.tracks.WindowPolicy`) and the billing runs (every period due as of an instant,
+:class:`fubble.billing_runs.policy.DuePolicy`). A *policy* says
 which time of each subscription is up for billing and how the new lines are grouped into invoices; everything else
 is this module, the same for both:
 
@@ -138,10 +139,12 @@ class Run:
             self.loaded_coverage.add(subscription_id)
         return self.covered.get((subscription_id, track), [])
 
-    def load_batch(self, customer_ids: list[int]) -> list[CustomerBilling]:
-        """Lock the customers and read what the batch needs; their billings, in customer id order."""
+    def load_batch(self, customer_ids: list[int], locked: dict[int, Customer] | None = None) -> list[CustomerBilling]:
+        """Lock the customers (unless the caller did: ``locked``) and read what the batch needs; their billings, in
+        customer id order."""
         session = self.session
-        locked = repository.lock_customers(session, customer_ids)
+        if locked is None:
+            locked = repository.lock_customers(session, customer_ids)
         subscriptions = repository.subscriptions_of(session, list(locked), *self.window)
         billings = [
             CustomerBilling(self, locked[cid], subscriptions[cid]) for cid in customer_ids if subscriptions.get(cid)

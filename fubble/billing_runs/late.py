@@ -72,6 +72,7 @@ _CHUNK = 1000  # customer ids per IN list
 class LateUsageBatch:
     """One batch's late usage (:class:`fubble.billing.drafts.Late`)."""
 
+    locked: dict[int, Customer]  # the batch's customers, locked here first
     pending: dict[int, list[LateUsage]]  # customer id -> its late_usage rows
     released: dict[tuple[int, datetime], tuple[int, list[InvoiceItem]]]  # (customer, key) -> (invoice, removed lines)
     processed: set[int] = field(default_factory=set)  # customers whose late usage was priced
@@ -121,13 +122,13 @@ def prepare(session: Session, run_id: int, customer_ids: list[int], *, as_of: da
     run = session.get(BillingRun, run_id)
     assert run is not None
     _scan(session, run)
-    billing_repository.lock_customers(session, customer_ids)
+    locked = billing_repository.lock_customers(session, customer_ids)
     pending: dict[int, list[LateUsage]] = {}
     for start in range(0, len(customer_ids), _CHUNK):
         query = select(LateUsage).where(LateUsage.customer_id.in_(customer_ids[start : start + _CHUNK]))
         for row in session.scalars(query.order_by(LateUsage.id)):
             pending.setdefault(row.customer_id, []).append(row)
-    return LateUsageBatch(pending, _release(session, pending, as_of))
+    return LateUsageBatch(locked, pending, _release(session, pending, as_of))
 
 
 def _on_clock(test_clock_id: int | None) -> ColumnElement[bool]:

@@ -133,7 +133,7 @@ def customer_ids_due(
 
 def billed_subscriptions(session: Session, customer_ids: Sequence[int], as_of: datetime) -> list[Subscription]:
     """The customers' subscriptions a run as of ``as_of`` looked at (due by then, or never looked at), with their
-    plans and customers loaded: their ``next_due_at`` is set after the batch."""
+    plans loaded: their ``next_due_at`` is set after the batch."""
     query = (
         select(Subscription)
         .where(
@@ -149,3 +149,9 @@ def set_next_due(session: Session, due: Sequence[tuple[int, datetime]]) -> None:
     """Record when each subscription next needs a run: ``(subscription id, instant)`` each (one bulk UPDATE)."""
     if due:
         session.execute(update(Subscription), [{"id": sid, "next_due_at": at} for sid, at in due])
+
+
+def time_zones(session: Session, customer_ids: Sequence[int]) -> dict[int, str]:
+    """``{customer id: its time zone}`` in one query."""
+    query = select(Customer.id, Customer.timezone).where(Customer.id.in_(list(customer_ids)))
+    return {int(cid): str(tz) for cid, tz in session.execute(query)}

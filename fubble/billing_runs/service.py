@@ -79,11 +79,10 @@ def bill_due(
 
 def _note_next_due(session: Session, customer_ids: list[int], as_of: datetime) -> None:
     """After the batch billed everything due by ``as_of``: when each of its subscriptions next needs a run."""
+    zones = repository.time_zones(session, customer_ids)
     due = []
     for subscription in repository.billed_subscriptions(session, customer_ids, as_of):
-        customer = session.get(Customer, subscription.customer_id)
-        assert customer is not None
-        schedule = schedule_of(subscription, customer.timezone)
+        schedule = schedule_of(subscription, zones[subscription.customer_id])
         due.append((subscription.id, next_due(subscription, schedule, as_of)))
     repository.set_next_due(session, due)
 
