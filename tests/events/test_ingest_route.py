@@ -29,9 +29,9 @@ def pipeline_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = routing.run_in_unit_of_work
 
-    async def counting(request: Any, inner: Any, principal: Any) -> Any:
+    async def counting(request: Any, inner: Any, principal: Any, **options: Any) -> Any:
         seen.append(f"{request.method} {request.url.path}")
-        return await real(request, inner, principal)
+        return await real(request, inner, principal, **options)
 
     monkeypatch.setattr(routing, "run_in_unit_of_work", counting)
     return seen
