@@ -26,13 +26,13 @@ Timezone = Annotated[
 ]
 GracePeriodHours = Annotated[
     int,
-    BeforeValidator(not_boolean),
     Field(
         ge=0,
         le=MAX_GRACE_PERIOD_HOURS,
         description="Hours a period's invoice stays a draft (refreshed with late usage) before it is finalized, "
         f"0..{MAX_GRACE_PERIOD_HOURS}; null: the server default FUBBLE_GRACE_PERIOD_HOURS.",
     ),
+    BeforeValidator(not_boolean),
 ]
 
 
