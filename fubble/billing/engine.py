@@ -116,6 +116,7 @@ class Run:
         self.loaded_coverage: set[int] = set()
         self.billed: dict[repository.PeriodKey, tuple[Decimal, bool]] = {}
         self.usage: dict[UsageKey, Decimal] = {}
+        self.unfinished: set[int] = set()  # subscriptions a partial policy billed only in part (see slices)
 
     def definitions_of(self, names: set[str]) -> dict[str, MetricDefinition]:
         missing = names - self.definitions.keys()
@@ -236,10 +237,14 @@ class CustomerBilling:
                 if not tracks[track]:
                     continue
                 pieces = self._unbilled(subscription, schedule, track)
-                for piece in pieces:
-                    for slice_ in schedule.split(*piece):
-                        planned.append(Planned(subscription, track, slice_))
-                        count += 1
+                mine = [Planned(subscription, track, sl) for piece in pieces for sl in schedule.split(*piece)]
+                if self.run.policy.partial and len(mine) > MAX_SLICES_PER_SUBSCRIPTION:
+                    # A billing run bills the earliest periods now and the rest in the next runs: one subscription
+                    # far behind (started decades ago) never stops the others' billing.
+                    mine = mine[:MAX_SLICES_PER_SUBSCRIPTION]
+                    self.run.unfinished.add(subscription.id)
+                planned.extend(mine)
+                count += len(mine)
             if count > MAX_SLICES_PER_SUBSCRIPTION * 2:
                 raise InvalidInput.at(
                     ("end_date",),

@@ -38,6 +38,10 @@ class Planned:
 class Policy(Protocol):
     """What time a billing pass considers, and how it groups the lines into invoices."""
 
+    # May a subscription far behind be billed in part (its earliest periods), the rest later? A run may; a window
+    # chosen by hand is billed whole or refused (422: bill a shorter window).
+    partial: bool
+
     def window(self, schedule: Schedule, track: str) -> Span:
         """The part of the subscription's time this pass bills on ``track`` (its uncovered time inside it)."""
         ...
@@ -53,6 +57,7 @@ class WindowPolicy:
 
     start: datetime
     end: datetime
+    partial = False
 
     def window(self, schedule: Schedule, track: str) -> Span:
         return (self.start, self.end)

@@ -26,6 +26,7 @@ NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # a subscription whose time is all bil
 @dataclass(frozen=True)
 class DuePolicy:
     as_of: datetime
+    partial = True  # a subscription far behind: its earliest 240 periods per run
 
     def window(self, schedule: Schedule, track: str) -> Span:
         if track == ARREARS:

@@ -73,15 +73,19 @@ def bill_due(
         invoices.change_status(session, invoice.id, InvoiceStatus.PENDING, clock=clock)
         finalized += 1
     repository.add_counts(session, run_id, created=len(outcome.invoice_ids), finalized=finalized)
-    _note_next_due(session, customer_ids, as_of)
+    _note_next_due(session, customer_ids, as_of, unfinished=engine.unfinished)
     return BatchOutcome(outcome.invoice_ids, finalized)
 
 
-def _note_next_due(session: Session, customer_ids: list[int], as_of: datetime) -> None:
-    """After the batch billed everything due by ``as_of``: when each of its subscriptions next needs a run."""
+def _note_next_due(session: Session, customer_ids: list[int], as_of: datetime, *, unfinished: set[int]) -> None:
+    """After the batch billed what was due by ``as_of``: when each of its subscriptions next needs a run (at once for
+    those billed only in part, far behind)."""
     zones = repository.time_zones(session, customer_ids)
     due = []
     for subscription in repository.billed_subscriptions(session, customer_ids, as_of):
+        if subscription.id in unfinished:
+            due.append((subscription.id, as_of))
+            continue
         schedule = schedule_of(subscription, zones[subscription.customer_id])
         due.append((subscription.id, next_due(subscription, schedule, as_of)))
     repository.set_next_due(session, due)

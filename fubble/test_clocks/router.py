@@ -32,7 +32,7 @@ billing can change, in order (subscription starts, trial ends and ends; every pe
 zone; the end of each draft invoice's grace period, which finalizes it), and a last run as of `to`. Invoices are dated
 at the clock's time. Answers the clock and `billing_run_ids`.
 
-An advance that would take more than 1000 runs is refused (422): advance in smaller jumps. The clock's time moves
+An advance that would take more than 100 runs is refused (422): advance in smaller jumps. The clock's time moves
 step by step, each step committed once its run is done: an interrupted advance leaves the clock at its last completed
 step, and advancing again bills the rest (runs never bill a period twice).
 """
