@@ -48,6 +48,9 @@ def serve(
     """Serve the HTTP API (creating or upgrading the database first).
 
     On the first start with authentication on and no API key at all, an admin key is created and printed once.
+
+    Billing runs by itself: every FUBBLE_BILLING_INTERVAL_SECONDS (60; 0 turns it off) one server process, taking turns
+    with the others through a lease in the database, bills every period due as of now (GET /billing/runs lists them).
     """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
