@@ -187,7 +187,7 @@ class _Schedule:
         if k == 0:
             return self.anchor.astimezone(UTC)
         local = wall.replace(year=year, month=month, day=day, fold=0)
-        return _convert(local, UTC, self._outside(k))
+        return _convert(local, UTC, f"billing period {k} of {self.anchor.isoformat()}")
 
     def _outside(self, k: int) -> str:
         return f"billing period {k} of {self.anchor.isoformat()} is outside years 1..9999"

@@ -17,7 +17,7 @@ from fubble.pricing.models import (
     parse_pricing,
 )
 from fubble.pricing.periods import Slice
-from fubble.pricing.rating import rate
+from fubble.pricing.rating import Line, rate
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 APRIL = (datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC))
@@ -45,12 +45,14 @@ def test_golden_credits() -> None:
     fee = SubscriptionPricing(amount=Decimal("31.00"))
     # cancelled on Apr 8: 23 of April's 30 days unused, 31.00 x 23/30 = 23.7666... -> 23.77
     credit = unused_credit(fee, _slice(7, 30), "USD", replaced=False)
-    assert credit is not None and (credit.quantity, credit.amount) == (Decimal(-1), Decimal("-23.77"))
-    assert credit.detail == "unused 23/30 of the period, paid in advance, credited"
+    assert credit == Line(
+        Decimal(-1), Decimal("31.00"), Decimal("-23.77"), "unused 23/30 of the period, paid in advance, credited"
+    )
     flat = FlatPricing(amount=Decimal("25.00"))
     assert unused_credit(flat, _slice(7, 30), "USD", replaced=False) is None  # a flat fee is never prorated
     replaced = unused_credit(flat, _slice(7, 30), "USD", replaced=True)  # the new plan charges its own flat fee
-    assert replaced is not None and replaced.amount == Decimal("-25.00")
+    detail = "flat fee credited: the new plan charges this period's flat fee"
+    assert replaced == Line(Decimal(-1), Decimal("25.00"), Decimal("-25.00"), detail)
     yen = unused_credit(SubscriptionPricing(amount=Decimal(1000)), _slice(15, 30), "JPY", replaced=False)
     assert yen is not None and yen.amount == Decimal(-500)
 
