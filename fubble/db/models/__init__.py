@@ -14,6 +14,19 @@ from fubble.db.models.plan_version import PlanVersion
 from fubble.db.models.pricing_factor import PricingFactor
 from fubble.db.models.rollup import UsageDistinct, UsageRollup
 from fubble.db.models.subscription import Subscription
+from fubble.db.models.terms import (
+    Coupon,
+    CouponPeriod,
+    CouponRedemption,
+    CreditGrant,
+    CreditLedgerEntry,
+    CreditNote,
+    CreditNoteItem,
+    CustomerTaxRate,
+    InvoiceDiscount,
+    InvoiceTax,
+    TaxRate,
+)
 from fubble.db.models.test_clock import TestClock
 
 __all__ = [
@@ -21,11 +34,21 @@ __all__ = [
     "AuditEntry",
     "BillingCoverage",
     "BillingRun",
+    "Coupon",
+    "CouponPeriod",
+    "CouponRedemption",
+    "CreditGrant",
+    "CreditLedgerEntry",
+    "CreditNote",
+    "CreditNoteItem",
     "Customer",
+    "CustomerTaxRate",
     "Event",
     "IdempotencyRecord",
     "Invoice",
+    "InvoiceDiscount",
     "InvoiceItem",
+    "InvoiceTax",
     "JobLease",
     "LateUsage",
     "LateUsageScan",
@@ -35,6 +58,7 @@ __all__ = [
     "PriceComponent",
     "PricingFactor",
     "Subscription",
+    "TaxRate",
     "TestClock",
     "UsageDistinct",
     "UsageRollup",

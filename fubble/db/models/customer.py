@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fubble.db.base import Base
@@ -33,5 +34,9 @@ class Customer(Base):
     invoice_grace_period_hours: Mapped[int | None] = mapped_column(Integer)
     # A test-clock customer lives at its clock's time; only advancing that clock bills it.
     test_clock_id: Mapped[int | None] = mapped_column(ForeignKey("test_clocks.id"), index=True)
+    # Never taxed (tax rates chosen for it, or applying by default, are ignored).
+    tax_exempt: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
+    # Credit notes handed out for this customer's invoices (CN-YYYYMMDD-CUSTOMERID-NNNNNN).
+    credit_note_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -42,6 +42,14 @@ class Invoice(Base):
     # period), it finalizes the draft; until then runs refresh it with late usage. NULL: finalized by hand.
     grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # The terms applied (fubble.pricing.terms): subtotal -> discounts -> taxes -> total -> credits -> amount due.
+    # NULL on invoices from before terms existed: their subtotal, total and amount due are ``amount``.
+    subtotal: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    discount_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    tax_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    total: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    credits_applied: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    amount_due: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     invoice_items: Mapped[list[InvoiceItem]] = relationship(
         back_populates="invoice", order_by="InvoiceItem.id", cascade="all, delete-orphan"
     )

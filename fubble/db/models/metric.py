@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fubble.db.base import Base
@@ -28,5 +29,9 @@ class Metric(Base):
     property: Mapped[str | None] = mapped_column(String(255))
     # [{"property": "method", "in": ["GET", "HEAD"]}, {"property": "region", "eq": "eu"}]
     filters: Mapped[list[dict[str, Any]]] = mapped_column(ExactJSON(), nullable=False)
+    # Events may carry negative quantities (corrections, gauge decreases).
+    allow_negative: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
+    # The value persists into later periods until changed (seats, licences, storage held).
+    recurring: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

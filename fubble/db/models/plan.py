@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fubble.db.base import Base
 from fubble.db.models._columns import created_at_column
-from fubble.db.types import ExactJSON, UTCDateTime
+from fubble.db.types import ExactDecimal, ExactJSON, UTCDateTime
 
 
 class Plan(Base):
@@ -24,6 +25,9 @@ class Plan(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     # Fixed fees (flat, subscription, base fees) of a period are invoiced when the period starts.
     fees_in_advance: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
+    # The currency the plan is priced in (NULL: its subscribers' currency) and its minimum charge per period.
+    currency: Mapped[str | None] = mapped_column(String(3))
+    minimum_commitment: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
@@ -49,5 +53,12 @@ class PriceComponent(Base):
     # The plan versions this component prices: [version_from, version_to); version_to NULL: up to the latest.
     version_from: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     version_to: Mapped[int | None] = mapped_column(Integer)
+    # Charge options (fubble.pricing.charges): one line per distinct value combination of these event properties;
+    # filters [{properties, pricing_details}] pricing matching events their own way; a minimum per period; units
+    # of a recurring metric charged for the fraction of the period they were held.
+    grouped_by: Mapped[list[str] | None] = mapped_column(ExactJSON())
+    filters: Mapped[list[dict[str, Any]] | None] = mapped_column(ExactJSON())
+    min_amount: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    prorated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
 
     plan: Mapped[Plan] = relationship(back_populates="price_components")
