@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fubble.db.base import Base
@@ -101,8 +100,6 @@ class CreditGrant(Base):
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"))
     credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("credit_notes.id"))
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Set once the expiry has been written to the ledger.
-    expired: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -172,7 +172,6 @@ def upgrade() -> None:
         sa.Column("invoice_id", sa.Integer(), nullable=True),
         sa.Column("credit_note_id", sa.Integer(), nullable=True),
         sa.Column("voided_at", fubble.db.types.UTCDateTime(), nullable=True),
-        sa.Column("expired", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", fubble.db.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["credit_note_id"], ["credit_notes.id"], name=op.f("fk_credit_grants_credit_note_id_credit_notes")
