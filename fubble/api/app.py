@@ -129,6 +129,9 @@ def _routers() -> list[APIRouter]:
     from fubble.billing.preview_router import router as upcoming_invoice
     from fubble.billing.router import router as billing
     from fubble.billing_runs.router import router as billing_runs
+    from fubble.coupons.router import router as coupons
+    from fubble.credit_notes.router import router as credit_notes
+    from fubble.credits.router import router as credits
     from fubble.customers.router import router as customers
     from fubble.events.router import router as events
     from fubble.health.router import router as health
@@ -137,6 +140,7 @@ def _routers() -> list[APIRouter]:
     from fubble.plans.router import router as plans
     from fubble.pricing_factors.router import router as pricing_factors
     from fubble.subscriptions.router import router as subscriptions
+    from fubble.taxes.router import router as taxes
     from fubble.test_clocks.router import router as test_clocks
     from fubble.usage.router import router as usage
 
@@ -158,4 +162,8 @@ def _routers() -> list[APIRouter]:
         test_clocks,
         analytics,
         usage,
+        taxes,
+        coupons,
+        credits,
+        credit_notes,
     ]
