@@ -12,11 +12,13 @@ Types (``pricing_type``: ``pricing_details``)
 ---------------------------------------------
 * ``flat``: ``{amount}``. Charged in full once per billing period, never prorated.
 * ``subscription``: ``{amount}``. Charged per billing period, prorated by the share of the period billed.
-* ``tiered`` (graduated) and ``volume``: ``{tiers: [{start, end, price}, ...]}``, 1 to 100 tiers. Tiers are listed in
-  order and contiguous from 0: the first starts at 0, each starts where the previous one ends, each has
-  ``start < end``; only the LAST tier may have ``end: null`` (or omit ``end``), meaning "and above". If the last tier
-  has a finite end, usage at or above it is still priced by the last tier (for both types).
-* ``package``: ``{package_size > 0, package_price >= 0}``. Usage is sold in whole packages (rounded up).
+* ``tiered`` (graduated) and ``volume``: ``{tiers: [{start, end, price, flat_amount?}, ...]}``, 1 to 100 tiers.
+  Tiers are listed in order and contiguous from 0: the first starts at 0, each starts where the previous one ends,
+  each has ``start < end``; only the LAST tier may have ``end: null`` (or omit ``end``), meaning "and above". If the
+  last tier has a finite end, usage at or above it is still priced by the last tier (for both types). The optional
+  ``flat_amount >= 0`` of a tier is a fixed charge for reaching it (see :mod:`fubble.pricing.rating`).
+* ``package``: ``{package_size > 0, package_price >= 0, free_units? >= 0}``. Usage past the free units is sold in
+  whole packages (rounded up).
 * ``usage_based_subscription``: ``{base_fee >= 0, usage_price >= 0}``. A prorated base fee plus usage x price.
 * ``time_based``: ``{rate_per_unit >= 0, unit, event_unit?}``, units one of ``second|minute|hour|day``. The events'
   quantities are durations in ``event_unit`` (default: ``unit``); usage is converted exactly into ``unit`` and priced
@@ -26,6 +28,17 @@ Types (``pricing_type``: ``pricing_details``)
   identifier other than ``usage`` and ``formula`` (at most 50). In the formula, ``usage`` is the usage being
   priced, details keys are their numbers, and every other name is an EXTERNAL FACTOR (e.g. ``market_factor``)
   whose current value comes from outside (0 if never set): see :attr:`DynamicPricing.factor_names`.
+* ``percentage``: ``{rate >= 0, fixed_amount? >= 0, free_units_per_events? (an integer >= 0),
+  free_units_per_total_aggregation? >= 0, per_transaction_min_amount? >= 0, per_transaction_max_amount? >= 0}``, a
+  percent (``rate: 1.5`` is 1.5 %) of each event's value plus a fixed amount per event; the minimum may not exceed
+  the maximum. A ``free_units_per_events`` or ``free_units_per_total_aggregation`` of 0 means no such allowance.
+* ``graduated_percentage``: ``{tiers: [{start, end, rate, flat_amount?}, ...]}``, tiers as for ``tiered`` with a
+  percent ``rate`` instead of a unit price.
+* ``event_amount``: ``{amount_property}``, the event property (1 to 255 characters) that carries each event's price
+  in currency units.
+
+Optional keys (``end`` aside) that are not set are left out of the stored details, so details stored before a key
+existed read back unchanged.
 
 Any key not listed for a type is refused (422 naming the key). :func:`parse_pricing` raises
 :class:`~fubble.errors.InvalidInput` whose entries are located at ``("pricing_details", ...)``, or at
@@ -35,11 +48,11 @@ Any key not listed for a type is refused (422 naming the key). :func:`parse_pric
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, TypeAlias, cast
+from typing import Annotated, Any, ClassVar, Protocol, TypeAlias, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -51,8 +64,12 @@ __all__ = [
     "PRICING_TYPES",
     "RESERVED_NAMES",
     "DynamicPricing",
+    "EventAmountPricing",
     "FlatPricing",
+    "GraduatedPercentagePricing",
     "PackagePricing",
+    "PercentagePricing",
+    "PercentageTier",
     "PricingModel",
     "SubscriptionPricing",
     "Tier",
@@ -68,6 +85,7 @@ MAX_INTEGER_DIGITS = 24
 MAX_DECIMAL_PLACES = 20
 MAX_TIERS = 100
 MAX_VARIABLES = 50
+MAX_PROPERTY_NAME = 255
 _NUMERIC_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 # Names a formula reads as something other than a details variable or an external factor.
@@ -136,6 +154,13 @@ def _positive(value: object) -> Decimal:
     return number
 
 
+def _non_negative_integer(value: object) -> int:
+    number = _non_negative(value)
+    if number != number.to_integral_value():
+        raise PydanticCustomError("int_from_float", "must be a whole number")
+    return int(number)
+
+
 def _optional_non_negative(value: object) -> Decimal | None:
     return None if value is None else _non_negative(value)
 
@@ -151,6 +176,8 @@ OptionalNonNegative = Annotated[
     Decimal | None, PlainValidator(_optional_non_negative, json_schema_input_type=_NUMBER_INPUT | None)
 ]
 """``null`` or a finite exact number ``>= 0``."""
+NonNegativeInteger = Annotated[int, PlainValidator(_non_negative_integer, json_schema_input_type=_NUMBER_INPUT)]
+"""A whole number ``>= 0`` (``3``, ``"3"``, ``3.0``), stored as ``int``."""
 
 
 # --- models -----------------------------------------------------------------------------------------------------
@@ -162,8 +189,8 @@ class _Details(BaseModel):
     pricing_type: ClassVar[str]
 
     def to_json(self) -> dict[str, Any]:
-        """Canonical ``pricing_details`` for storage (numbers stay ``Decimal``)."""
-        return self.model_dump(mode="python")
+        """Canonical ``pricing_details`` for storage (numbers stay ``Decimal``); optional keys not set are left out."""
+        return self.model_dump(mode="python", exclude_none=True)
 
 
 class FlatPricing(_Details):
@@ -180,48 +207,88 @@ class SubscriptionPricing(_Details):
     amount: NonNegative
 
 
-class Tier(BaseModel):
-    """Usage from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound) costs ``price`` a unit."""
+class _Band(Protocol):
+    """A range of usage: from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound)."""
+
+    @property
+    def start(self) -> Decimal: ...
+
+    @property
+    def end(self) -> Decimal | None: ...
+
+
+class _TierBase(BaseModel):
+    """A tier; subclasses declare ``start``, ``end``, their price and ``flat_amount``, in that order (the order of
+    the stored keys)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def band_json(self) -> dict[str, Any]:
+        """``start`` and ``end`` (always, ``end`` may be null) then the other keys; ``flat_amount`` only when set."""
+        stored = self.model_dump(mode="python")
+        if stored.get("flat_amount") is None:
+            stored.pop("flat_amount", None)
+        return stored
+
+
+class Tier(_TierBase):
+    """Usage from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound) costs ``price`` a unit;
+    ``flat_amount`` (optional) is charged once for reaching the tier."""
 
     start: NonNegative
     end: OptionalNonNegative = None
     price: NonNegative
+    flat_amount: OptionalNonNegative = None
+
+
+class PercentageTier(_TierBase):
+    """Usage from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound) is charged ``rate``
+    percent; ``flat_amount`` (optional) is charged once for reaching the tier."""
+
+    start: NonNegative
+    end: OptionalNonNegative = None
+    rate: NonNegative
+    flat_amount: OptionalNonNegative = None
+
+
+def _check_bands(bands: Sequence[_Band]) -> None:
+    """Bands are contiguous from 0, each ``start < end``; only the last may be open-ended."""
+    previous: _Band | None = None
+    for index, tier in enumerate(bands):
+        here = ("pricing_details", "tiers", index)
+        if previous is None:
+            if tier.start != 0:
+                raise InvalidInput.at((*here, "start"), f"the first tier must start at 0, not {tier.start}")
+        elif previous.end is None:
+            raise InvalidInput.at(
+                ("pricing_details", "tiers", index - 1, "end"), "only the last tier may have no end (end: null)"
+            )
+        elif tier.start > previous.end:
+            raise InvalidInput.at(
+                (*here, "start"), f"gap: tier starts at {tier.start} but the previous tier ends at {previous.end}"
+            )
+        elif tier.start < previous.end:
+            raise InvalidInput.at(
+                (*here, "start"),
+                f"overlap or wrong order: tier starts at {tier.start} but the previous tier ends at {previous.end}",
+            )
+        if tier.end is not None and tier.end <= tier.start:
+            raise InvalidInput.at((*here, "end"), f"end ({tier.end}) must be greater than start ({tier.start})")
+        previous = tier
 
 
 class _TierTable(_Details):
+    tier_model: ClassVar[type[_TierBase]] = Tier
     tiers: tuple[Tier, ...] = Field(min_length=1, max_length=MAX_TIERS)
 
     @model_validator(mode="after")
     def _check_tiers(self) -> _TierTable:
         """Tiers are contiguous from 0, each ``start < end``; only the last may be open-ended."""
-        previous: Tier | None = None
-        for index, tier in enumerate(self.tiers):
-            here = ("pricing_details", "tiers", index)
-            if previous is None:
-                if tier.start != 0:
-                    raise InvalidInput.at((*here, "start"), f"the first tier must start at 0, not {tier.start}")
-            elif previous.end is None:
-                raise InvalidInput.at(
-                    ("pricing_details", "tiers", index - 1, "end"), "only the last tier may have no end (end: null)"
-                )
-            elif tier.start > previous.end:
-                raise InvalidInput.at(
-                    (*here, "start"), f"gap: tier starts at {tier.start} but the previous tier ends at {previous.end}"
-                )
-            elif tier.start < previous.end:
-                raise InvalidInput.at(
-                    (*here, "start"),
-                    f"overlap or wrong order: tier starts at {tier.start} but the previous tier ends at {previous.end}",
-                )
-            if tier.end is not None and tier.end <= tier.start:
-                raise InvalidInput.at((*here, "end"), f"end ({tier.end}) must be greater than start ({tier.start})")
-            previous = tier
+        _check_bands(self.tiers)
         return self
 
     def to_json(self) -> dict[str, Any]:
-        return {"tiers": [{"start": t.start, "end": t.end, "price": t.price} for t in self.tiers]}
+        return {"tiers": [t.band_json() for t in self.tiers]}
 
     def tier_for(self, usage: Decimal) -> Tier:
         """The tier with ``start <= usage < end``; the last tier for usage at or beyond the last end."""
@@ -244,11 +311,13 @@ class VolumePricing(_TierTable):
 
 
 class PackagePricing(_Details):
-    """``package``: usage is sold in whole packages of ``package_size`` units (partly used packages count)."""
+    """``package``: usage past ``free_units`` (optional) is sold in whole packages of ``package_size`` units (partly
+    used packages count)."""
 
     pricing_type: ClassVar[str] = "package"
     package_size: Positive
     package_price: NonNegative
+    free_units: OptionalNonNegative = None
 
 
 class UsageBasedSubscriptionPricing(_Details):
@@ -344,6 +413,57 @@ class DynamicPricing(_Details):
         return {"formula": self.formula, **self.variables}
 
 
+class PercentagePricing(_Details):
+    """``percentage``: ``rate`` percent of each event's value plus ``fixed_amount`` per event, after the free
+    allowances, each event's charge kept within the per-transaction bounds (rules: :mod:`fubble.pricing.per_event`)."""
+
+    pricing_type: ClassVar[str] = "percentage"
+    rate: NonNegative
+    fixed_amount: OptionalNonNegative = None
+    free_units_per_events: NonNegativeInteger | None = None
+    free_units_per_total_aggregation: OptionalNonNegative = None
+    per_transaction_min_amount: OptionalNonNegative = None
+    per_transaction_max_amount: OptionalNonNegative = None
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> PercentagePricing:
+        low, high = self.per_transaction_min_amount, self.per_transaction_max_amount
+        if low is not None and high is not None and low > high:
+            raise InvalidInput.at(
+                ("pricing_details", "per_transaction_max_amount"),
+                f"must be greater than or equal to per_transaction_min_amount ({low}), not {high}",
+            )
+        return self
+
+
+class GraduatedPercentagePricing(_TierTable):
+    """``graduated_percentage``: each part of the usage is charged the ``rate`` percent of the tier it falls in, plus
+    the ``flat_amount`` of every tier reached (tiers as for ``tiered``)."""
+
+    pricing_type: ClassVar[str] = "graduated_percentage"
+    tier_model: ClassVar[type[_TierBase]] = PercentageTier
+    tiers: tuple[PercentageTier, ...] = Field(min_length=1, max_length=MAX_TIERS)  # type: ignore[assignment]
+
+
+def _property_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "must be a property name (a string)")
+    if not 1 <= len(value) <= MAX_PROPERTY_NAME or "\x00" in value:
+        raise PydanticCustomError("string_value", f"must be a property name (1 to {MAX_PROPERTY_NAME} characters)")
+    return value
+
+
+PropertyName = Annotated[str, PlainValidator(_property_name, json_schema_input_type=str)]
+"""An event property name: 1 to 255 characters, no NUL."""
+
+
+class EventAmountPricing(_Details):
+    """``event_amount``: each event is charged the amount (currency units) its ``amount_property`` carries."""
+
+    pricing_type: ClassVar[str] = "event_amount"
+    amount_property: PropertyName
+
+
 PricingModel: TypeAlias = (
     FlatPricing
     | SubscriptionPricing
@@ -353,6 +473,9 @@ PricingModel: TypeAlias = (
     | UsageBasedSubscriptionPricing
     | TimeBasedPricing
     | DynamicPricing
+    | PercentagePricing
+    | GraduatedPercentagePricing
+    | EventAmountPricing
 )
 
 _MODELS: dict[str, type[_Details]] = {
@@ -366,6 +489,9 @@ _MODELS: dict[str, type[_Details]] = {
         UsageBasedSubscriptionPricing,
         TimeBasedPricing,
         DynamicPricing,
+        PercentagePricing,
+        GraduatedPercentagePricing,
+        EventAmountPricing,
     )
 }
 PRICING_TYPES: tuple[str, ...] = tuple(_MODELS)
@@ -378,7 +504,9 @@ def _entry(pricing_type: str, error: ErrorDetails) -> dict[str, Any]:
         loc = loc[1:]  # variables are flat keys of pricing_details
     msg = error["msg"]
     if error["type"] == "extra_forbidden" and loc:
-        allowed = ", ".join(_MODELS[pricing_type].model_fields) if len(loc) == 1 else "start, end, price"
+        model = _MODELS[pricing_type]
+        fields = model.tier_model.model_fields if len(loc) > 1 and issubclass(model, _TierTable) else model.model_fields
+        allowed = ", ".join(fields)
         msg = f"unknown key {loc[-1]!r}; allowed keys: {allowed}"
     return {"loc": ["pricing_details", *loc], "msg": msg, "type": error["type"]}
 

@@ -10,15 +10,27 @@ Rules
 * ``flat``: ``amount`` in full, once per billing period, never prorated. If an earlier invoice already charged the
   period (``period_already_billed``) there is no line (``None``).
 * ``subscription``: ``amount * slice.fraction`` (time proration, exact).
-* ``tiered`` (graduated): ``charge(x)`` = sum over tiers of ``price * (min(x, end) - start)`` for the part of ``x``
-  inside each tier (the last tier also takes everything past its end). With usage ``P`` already billed earlier in the
-  same period (``prior_usage``) the line is ``round(charge(P + U)) - round(charge(P))``, so a period billed in parts
-  sums to exactly the one-part total.
-* ``volume``: the single tier with ``start <= x < end`` (the last tier at/after its end) prices ALL units:
-  ``vol(x) = x * price``; the line is ``round(vol(P + U)) - round(vol(P))``, which may be negative when the period's
-  usage crosses into a cheaper tier (a correction of what was billed earlier).
-* ``package``: ``ceil(x / package_size) * package_price`` (a partly used package counts), line
+* ``tiered`` (graduated): ``charge(x)`` = sum over the tiers ``x`` REACHES of ``price * (min(x, end) - start)`` for
+  the part of ``x`` inside each (the last tier also takes everything past its end) plus the tier's ``flat_amount``.
+  A tier is reached when ``x`` exceeds its start; the first tier always is, so its flat amount is charged even for
+  zero usage. With usage ``P`` already billed earlier in the same period (``prior_usage``) the line is
+  ``round(charge(P + U)) - round(charge(P))``, so a period billed in parts sums to exactly the one-part total. When
+  no earlier part was billed (``P`` 0 and not ``period_already_billed``) the earlier charge is 0, so the first
+  tier's flat amount is charged with the first part, and only then.
+* ``graduated_percentage``: as ``tiered``, each tier charging ``rate`` percent (``rate / 100`` a unit) instead of a
+  unit price, plus its ``flat_amount`` when reached.
+* ``volume``: the single tier with ``start <= x < end`` (the last tier at/after its end; usage exactly at a tier's
+  end is in the next tier) prices ALL units and adds its ``flat_amount``: ``vol(x) = x * price + flat_amount``; zero
+  usage is in the first tier, so its flat amount is charged then too. The line is ``round(vol(P + U)) -
+  round(vol(P))`` (earlier charge 0 when no part was billed before, as for ``tiered``), which may be negative when
+  the period's usage crosses into a cheaper tier (a correction of what was billed earlier).
+* ``package``: ``ceil(max(0, x - free_units) / package_size) * package_price`` (a partly used package counts; usage
+  up to ``free_units`` is free, so usage exactly using up the free units costs 0), line
   ``round(pkg(P + U)) - round(pkg(P))``.
+* ``percentage`` and ``event_amount`` price ``events`` one by one (rules: :mod:`fubble.pricing.per_event`): with
+  the events of the period billed earlier (``prior_events``) the line is ``round(charge(prior_events + events)) -
+  round(charge(prior_events))``. For ``percentage`` the line's ``quantity`` is the sum of the slice's event
+  quantities (``usage`` is not read); for ``event_amount`` it is ``usage`` (the metric's usage of the slice).
 * ``usage_based_subscription``: ``base_fee * slice.fraction + U * usage_price``, one line.
 * ``time_based``: ``U`` is a duration in the model's ``event_unit`` (default: its ``unit``), converted exactly into
   ``unit``: ``U_unit = U * seconds(event_unit) / seconds(unit)`` (a ratio, never a rounded division); the amount is
@@ -33,8 +45,9 @@ Rules
 * A line is returned even for zero usage (amount 0), so an invoice shows every component.
 * ``unit_price`` is the model's natural unit price where it has one (flat/subscription amount, volume tier price,
   ``usage_price``, ``rate_per_unit``, the dynamic unit price when it was the same for every segment); otherwise
-  (tiered, package, dynamic with several prices) ``amount / quantity`` to at most 12 places (``amount`` if the
-  quantity is 0). ``quantity`` is ``U`` for usage types and 1 for flat and subscription.
+  (tiered, graduated_percentage, package, percentage, event_amount, dynamic with several prices) ``amount /
+  quantity`` to at most 12 places (``amount`` if the quantity is 0). ``quantity`` is ``U`` for usage types and 1
+  for flat and subscription.
 """
 
 from __future__ import annotations
@@ -47,18 +60,25 @@ from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from fractions import Fraction
 
 from fubble.errors import InvalidInput
+from fubble.pricing.charges import EventValue
 from fubble.pricing.models import (
     DynamicPricing,
+    EventAmountPricing,
     FlatPricing,
+    GraduatedPercentagePricing,
     PackagePricing,
+    PercentagePricing,
+    PercentageTier,
     PricingModel,
     SubscriptionPricing,
+    Tier,
     TieredPricing,
     TimeBasedPricing,
     UsageBasedSubscriptionPricing,
     VolumePricing,
 )
 from fubble.pricing.money import minor_unit_digits, round_money, to_decimal
+from fubble.pricing.per_event import event_amounts, percentage_charge
 from fubble.pricing.periods import Slice
 
 __all__ = ["Line", "rate"]
@@ -116,57 +136,94 @@ def _per_unit(amount: Decimal, quantity: Decimal) -> Decimal:
     return amount if quantity == 0 else to_decimal(Fraction(amount) / Fraction(quantity))
 
 
-def _tiered(model: TieredPricing, usage: Decimal, prior: Decimal, currency: str) -> Line:
+def _earlier(charge: Fraction, prior: Decimal, billed: bool) -> Fraction:
+    """What the period's earlier parts were charged: ``charge(prior)``, or nothing when no part was billed before
+    (``prior`` 0 and not ``billed``: a first tier's flat amount is then still to charge)."""
+    return charge if prior or billed else Fraction(0)
+
+
+def _reached(tiers: Sequence[Tier | PercentageTier], x: Fraction) -> list[int]:
+    """The tiers ``x`` reaches: the first always, each other when ``x`` exceeds its start."""
+    return [i for i, tier in enumerate(tiers) if i == 0 or x > tier.start]
+
+
+def _graduated(
+    model: TieredPricing | GraduatedPercentagePricing, usage: Decimal, prior: Decimal, billed: bool, currency: str
+) -> Line:
+    tiers: Sequence[Tier | PercentageTier] = model.tiers
+    percent = isinstance(model, GraduatedPercentagePricing)
+
+    def unit_price(tier: Tier | PercentageTier) -> Fraction:
+        return Fraction(tier.rate) / 100 if isinstance(tier, PercentageTier) else Fraction(tier.price)
+
+    def upper(index: int, x: Fraction) -> Fraction:
+        end = tiers[index].end
+        return x if index == len(tiers) - 1 or end is None else min(x, Fraction(end))
+
+    def flats(x: Fraction) -> Fraction:
+        return sum((Fraction(tiers[i].flat_amount or 0) for i in _reached(tiers, x)), Fraction(0))
+
     def charge(x: Fraction) -> Fraction:
-        total = Fraction(0)
-        for index, tier in enumerate(model.tiers):
-            start = Fraction(tier.start)
-            if x <= start:
-                break
-            last = index == len(model.tiers) - 1
-            upper = x if last or tier.end is None else min(x, Fraction(tier.end))
-            total += Fraction(tier.price) * (upper - start)
+        total = flats(x)
+        for index in _reached(tiers, x):
+            start = Fraction(tiers[index].start)
+            if x > start:
+                total += unit_price(tiers[index]) * (upper(index, x) - start)
         return total
 
     end = _EXACT.add(prior, usage)
-    amount = _difference(charge(Fraction(end)), charge(Fraction(prior)), currency)
+    amount = _difference(charge(Fraction(end)), _earlier(charge(Fraction(prior)), prior, billed), currency)
     parts = []
-    for index, tier in enumerate(model.tiers):
-        last = index == len(model.tiers) - 1
+    for index, tier in enumerate(tiers):
+        last = index == len(tiers) - 1
         low = max(prior, tier.start)
         high = end if last or tier.end is None else min(end, tier.end)
         if high > low:
-            parts.append(f"{_fmt(_EXACT.subtract(high, low))} x {_fmt(tier.price)}")
-    detail = " + ".join(parts) if parts else "0 units"
+            quantity = _fmt(_EXACT.subtract(high, low))
+            if isinstance(tier, PercentageTier):
+                parts.append(f"{_fmt(tier.rate)}% of {quantity}")
+            else:
+                parts.append(f"{quantity} x {_fmt(tier.price)}")
+    flat = flats(Fraction(end)) - _earlier(flats(Fraction(prior)), prior, billed)
+    if flat:
+        parts = [*(parts or ["0 units"]), f"flat {_fmt(flat)}"]
+    detail = " + ".join(parts) if parts else ("0 of volume" if percent else "0 units")
     if prior:
         detail += f" (units {_fmt(prior)} to {_fmt(end)} of the period)"
     return Line(usage, _per_unit(amount, usage), amount, detail)
 
 
-def _volume(model: VolumePricing, usage: Decimal, prior: Decimal, currency: str) -> Line:
+def _volume(model: VolumePricing, usage: Decimal, prior: Decimal, billed: bool, currency: str) -> Line:
     def volume(x: Decimal) -> Fraction:
-        return Fraction(x) * Fraction(model.tier_for(x).price)
+        tier = model.tier_for(x)
+        return Fraction(x) * Fraction(tier.price) + Fraction(tier.flat_amount or 0)
 
     end = _EXACT.add(prior, usage)
-    price = model.tier_for(end).price
-    amount = _difference(volume(end), volume(prior), currency)
-    detail = f"{_fmt(usage)} x {_fmt(price)}"
-    if prior:
-        earlier = round_money(volume(prior), currency)
-        detail = f"{_fmt(end)} x {_fmt(price)} for the period so far, less {_fmt(earlier)} billed earlier"
-    return Line(usage, price, amount, detail)
+    tier = model.tier_for(end)
+    earlier = _earlier(volume(prior), prior, billed)
+    amount = _difference(volume(end), earlier, currency)
+    flat = f" + flat {_fmt(tier.flat_amount)}" if tier.flat_amount else ""
+    detail = f"{_fmt(usage)} x {_fmt(tier.price)}{flat}"
+    if prior or earlier:
+        detail = (
+            f"{_fmt(end)} x {_fmt(tier.price)}{flat} for the period so far, "
+            f"less {_fmt(round_money(earlier, currency))} billed earlier"
+        )
+    return Line(usage, tier.price, amount, detail)
 
 
 def _package(model: PackagePricing, usage: Decimal, prior: Decimal, currency: str) -> Line:
     size = Fraction(model.package_size)
+    free = Fraction(model.free_units or 0)
 
     def packages(x: Decimal) -> int:
-        return math.ceil(Fraction(x) / size)
+        return math.ceil(max(Fraction(0), Fraction(x) - free) / size)
 
     end = _EXACT.add(prior, usage)
     price = Fraction(model.package_price)
     amount = _difference(packages(end) * price, packages(prior) * price, currency)
-    each = f"{_fmt(model.package_price)} (packages of {_fmt(model.package_size)})"
+    each = f"{_fmt(model.package_price)} (packages of {_fmt(model.package_size)}"
+    each += f", after {_fmt(model.free_units)} free units)" if model.free_units else ")"
     if prior:
         detail = f"{packages(end)} packages for the period so far, less {packages(prior)} billed earlier, x {each}"
     else:
@@ -221,6 +278,44 @@ def _dynamic(
     return Line(usage, unit_price, amount, detail)
 
 
+def _percentage(
+    model: PercentagePricing, events: Sequence[EventValue], prior_events: Sequence[EventValue], currency: str
+) -> Line:
+    result = percentage_charge(model, [*prior_events, *events], skip=len(prior_events))
+    amount = _difference(result.earlier + result.total, result.earlier, currency)
+    quantity = _EXACT.add(_ZERO, _ZERO)
+    for event in events:
+        quantity = _EXACT.add(quantity, event.quantity)
+    paid = result.paid_events
+    detail = f"{_fmt(model.rate)}% of {_fmt(result.paid_volume)} on {paid} event{'' if paid == 1 else 's'}"
+    if model.fixed_amount:
+        detail += f" + {paid} x {_fmt(model.fixed_amount)} fixed"
+    notes = []
+    if result.free_events:
+        notes.append(f"{result.free_events} event{'' if result.free_events == 1 else 's'} free")
+    if result.raised:
+        notes.append(f"{result.raised} raised to {_fmt(model.per_transaction_min_amount or _ZERO)}")
+    if result.cut:
+        notes.append(f"{result.cut} cut to {_fmt(model.per_transaction_max_amount or _ZERO)}")
+    if notes:
+        detail += f" ({', '.join(notes)})"
+    return Line(quantity, _per_unit(amount, quantity), amount, detail)
+
+
+def _event_amount(
+    model: EventAmountPricing,
+    usage: Decimal,
+    events: Sequence[EventValue],
+    prior_events: Sequence[EventValue],
+    currency: str,
+) -> Line:
+    earlier, _ = event_amounts(model, prior_events)
+    total, carried = event_amounts(model, events)
+    amount = _difference(earlier + total, earlier, currency)
+    detail = f"the {model.amount_property!r} amounts of {carried} event{'' if carried == 1 else 's'}"
+    return Line(usage, _per_unit(amount, usage), amount, detail)
+
+
 def rate(
     model: PricingModel,
     *,
@@ -230,16 +325,27 @@ def rate(
     prior_usage: Decimal = _ZERO,
     period_already_billed: bool = False,
     segments: Sequence[tuple[Decimal, Mapping[str, Decimal]]] | None = None,
+    events: Sequence[EventValue] | None = None,
+    prior_events: Sequence[EventValue] = (),
 ) -> Line | None:
     """The line ``model`` charges for ``usage`` in ``slice`` (see the module rules); ``None`` only for a flat fee
     whose period an earlier invoice already charged.
 
-    ``prior_usage`` is the usage of the same period billed on earlier invoices (tiered, volume and package price the
-    period as a whole); ``segments`` only applies to dynamic pricing.
+    ``prior_usage`` is the usage of the same period billed on earlier invoices (tiered, graduated_percentage, volume
+    and package price the period as a whole) and ``period_already_billed`` whether any earlier line charged the
+    component in the period; ``segments`` only applies to dynamic pricing. ``events`` (required by ``percentage``
+    and ``event_amount``, :class:`TypeError` without) are the slice's events in time order, ``prior_events`` those
+    of the same period billed earlier.
     """
     minor_unit_digits(currency)  # unknown currency -> InvalidInput
     usage = _quantity(usage, "usage")
     prior = _quantity(prior_usage, "prior_usage")
+    if isinstance(model, PercentagePricing | EventAmountPricing):
+        if events is None:
+            raise TypeError(f"{model.pricing_type} pricing rates events: pass events=[EventValue, ...]")
+        if isinstance(model, PercentagePricing):
+            return _percentage(model, events, prior_events, currency)
+        return _event_amount(model, usage, events, prior_events, currency)
     if isinstance(model, FlatPricing):
         if period_already_billed:
             return None
@@ -247,10 +353,10 @@ def rate(
     if isinstance(model, SubscriptionPricing):
         amount = round_money(Fraction(model.amount) * slice.fraction, currency)
         return Line(_ONE, model.amount, amount, _proration(slice))
-    if isinstance(model, TieredPricing):
-        return _tiered(model, usage, prior, currency)
+    if isinstance(model, TieredPricing | GraduatedPercentagePricing):
+        return _graduated(model, usage, prior, period_already_billed, currency)
     if isinstance(model, VolumePricing):
-        return _volume(model, usage, prior, currency)
+        return _volume(model, usage, prior, period_already_billed, currency)
     if isinstance(model, PackagePricing):
         return _package(model, usage, prior, currency)
     if isinstance(model, UsageBasedSubscriptionPricing):

@@ -102,13 +102,13 @@ def test_unknown_keys_name_the_allowed_ones() -> None:
         }
     ]
     assert entries("package", {"package_size": 1, "package_price": 2, "size": 3})[0]["msg"] == (
-        "unknown key 'size'; allowed keys: package_size, package_price"
+        "unknown key 'size'; allowed keys: package_size, package_price, free_units"
     )
     tiers = {"tiers": [{"start": 0, "price": 1, "rate": 2}]}
     assert entries("tiered", tiers) == [
         {
             "loc": ["pricing_details", "tiers", 0, "rate"],
-            "msg": "unknown key 'rate'; allowed keys: start, end, price",
+            "msg": "unknown key 'rate'; allowed keys: start, end, price, flat_amount",
             "type": "extra_forbidden",
         }
     ]
@@ -294,7 +294,7 @@ def test_number_messages(value: object, message: str, kind: str) -> None:
 def test_pricing_type_and_details_shape_messages() -> None:
     expected = (
         "unknown pricing type 'hourly'; expected one of: flat, subscription, tiered, volume, package, "
-        "usage_based_subscription, time_based, dynamic"
+        "usage_based_subscription, time_based, dynamic, percentage, graduated_percentage, event_amount"
     )
     assert entries("hourly", {}) == [{"loc": ["pricing_type"], "msg": expected, "type": "value_error"}]
     assert entries(["flat"], {})[0]["loc"] == ["pricing_type"]  # type: ignore[arg-type]  # not even hashable
