@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.orm import Session, object_session
 
 from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, Ref, ShortText, not_boolean, not_null
 from fubble.db.models import Customer
 from fubble.pricing.periods import known_zones
+from fubble.taxes.repository import chosen_ids
 
 Currency = Annotated[CurrencyCode, Field(examples=["USD"])]
 MAX_GRACE_PERIOD_HOURS = 8760  # a year
@@ -34,6 +36,16 @@ GracePeriodHours = Annotated[
     ),
     BeforeValidator(not_boolean),
 ]
+MAX_TAX_RATES = 100
+TaxRateIds = Annotated[
+    list[Ref],
+    Field(
+        max_length=MAX_TAX_RATES,
+        description="The tax rates (ids, each once) this customer's invoices are taxed at, instead of the rates that "
+        "apply by default; [] (the default): the default rates. An unknown id is a 422.",
+    ),
+]
+_TAX_EXEMPT = "Never taxed: the rates chosen for it, or applying by default, are ignored."
 
 
 class CustomerCreate(BaseModel):
@@ -59,6 +71,8 @@ class CustomerCreate(BaseModel):
         description="A test clock (404 if unknown): the customer then lives at that clock's time. Set only here, "
         "when the customer is created.",
     )
+    tax_rate_ids: TaxRateIds = []
+    tax_exempt: StrictBool = Field(False, description=_TAX_EXEMPT)
 
 
 class CustomerUpdate(BaseModel):
@@ -78,6 +92,8 @@ class CustomerUpdate(BaseModel):
     external_id: ShortText | None = None
     timezone: Timezone | SkipJsonSchema[None] = not_null()
     invoice_grace_period_hours: GracePeriodHours | None = None
+    tax_rate_ids: TaxRateIds | SkipJsonSchema[None] = not_null()
+    tax_exempt: StrictBool | SkipJsonSchema[None] = not_null(description=_TAX_EXEMPT)
     # Not updatable: accepted here only to answer a 422 that says so (the document does not declare it).
     test_clock_id: SkipJsonSchema[Any] = None
 
@@ -100,11 +116,20 @@ class CustomerOut(BaseModel):
         "(FUBBLE_GRACE_PERIOD_HOURS)."
     )
     test_clock_id: int | None = Field(description="The test clock whose time the customer lives at, if any.")
+    tax_rate_ids: list[int] = Field(
+        description="The tax rates chosen for this customer, by id ([]: the rates that apply by default)."
+    )
+    tax_exempt: bool = Field(description=_TAX_EXEMPT)
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, customer: Customer) -> CustomerOut:
+    def of(cls, customer: Customer, tax_rate_ids: list[int] | None = None) -> CustomerOut:
+        """The customer as the API answers it; its ``tax_rate_ids`` are read from its session unless given."""
+        if tax_rate_ids is None:
+            session = object_session(customer)
+            assert session is not None  # customers come from a request's session
+            tax_rate_ids = chosen_ids(session, [customer.id])[customer.id]
         return cls(
             id=customer.id,
             name=customer.name,
@@ -120,6 +145,14 @@ class CustomerOut(BaseModel):
             timezone=customer.timezone,
             invoice_grace_period_hours=customer.invoice_grace_period_hours,
             test_clock_id=customer.test_clock_id,
+            tax_rate_ids=tax_rate_ids,
+            tax_exempt=customer.tax_exempt,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )
+
+    @classmethod
+    def page(cls, session: Session, customers: list[Customer]) -> list[CustomerOut]:
+        """Many customers, their ``tax_rate_ids`` read in one query."""
+        chosen = chosen_ids(session, [customer.id for customer in customers])
+        return [cls.of(customer, chosen[customer.id]) for customer in customers]

@@ -2,6 +2,9 @@
 
 A customer's ``timezone`` (an IANA name, default UTC) places its billing-period boundaries; a customer created with a
 ``test_clock_id`` lives at that test clock's time for good (it cannot change).
+
+Taxes: ``tax_rate_ids`` (each an existing tax rate, each once; ``[]``: the rates that apply by default) and
+``tax_exempt`` (never taxed), see :mod:`fubble.taxes.service`.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
+from fubble.coupons import repository as coupons
 from fubble.customers import repository
 from fubble.customers.schemas import CustomerCreate, CustomerUpdate
 from fubble.db.models import Customer, Invoice, TestClock
 from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.pricing.periods import zone
+from fubble.taxes import repository as tax_rates
+from fubble.taxes import service as taxes
 
 
 def get(session: Session, customer_id: int) -> Customer:
@@ -32,6 +38,7 @@ def create(session: Session, data: CustomerCreate, *, clock: Clock, default_curr
         raise Conflict(f"a customer with email {data.email!r} already exists")
     if data.external_id is not None and repository.external_id_taken(session, data.external_id):
         raise Conflict(f"a customer with external_id {data.external_id!r} already exists")
+    taxes.check_ids(session, data.tax_rate_ids, ("body", "tax_rate_ids"))
     now = clock.now()
     customer = Customer(
         name=data.name,
@@ -48,11 +55,14 @@ def create(session: Session, data: CustomerCreate, *, clock: Clock, default_curr
         timezone=data.timezone,
         invoice_grace_period_hours=data.invoice_grace_period_hours,
         test_clock_id=data.test_clock_id,
+        tax_exempt=data.tax_exempt,
         created_at=now,
         updated_at=now,
     )
     session.add(customer)
     session.flush()
+    if data.tax_rate_ids:
+        tax_rates.choose(session, customer.id, data.tax_rate_ids)
     return customer
 
 
@@ -85,10 +95,21 @@ def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: C
             raise InvalidInput.at(("body", "currency"), "currency cannot be cleared")
         if changes["currency"] != customer.currency and _has_invoices(session, customer.id):
             raise Conflict("the currency of a customer with invoices cannot change")
+        other = sorted(coupons.fixed_currencies(session, customer.id) - {changes["currency"]})
+        if other:
+            raise Conflict(f"customer {customer.id} has fixed-amount coupons in {', '.join(other)}; its currency stays")
     if changes.get("external_id") is not None and repository.external_id_taken(
         session, changes["external_id"], except_id=customer.id
     ):
         raise Conflict(f"a customer with external_id {changes['external_id']!r} already exists")
+    if "tax_exempt" in changes and changes["tax_exempt"] is None:
+        raise InvalidInput.at(("body", "tax_exempt"), "tax_exempt cannot be null (send true or false)")
+    if "tax_rate_ids" in changes:
+        tax_rate_ids = changes.pop("tax_rate_ids")
+        if tax_rate_ids is None:
+            raise InvalidInput.at(("body", "tax_rate_ids"), "tax_rate_ids cannot be null (send [] instead)")
+        taxes.check_ids(session, tax_rate_ids, ("body", "tax_rate_ids"))
+        tax_rates.choose(session, customer.id, tax_rate_ids)
     if changes.get("timezone", customer.timezone) != customer.timezone:
         repository.forget_next_due(session, customer.id)  # its periods move: billing runs look at them again
     for field, value in changes.items():
