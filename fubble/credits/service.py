@@ -165,7 +165,8 @@ def grant_from(
 ) -> CreditGrant:
     """Grant ``amount`` (> 0, in the customer's currency and its minor unit) to ``customer`` at ``at``, with a
     ``grant`` ledger entry. ``source``: ``grant`` | ``invoice`` (``invoice_id``: an invoice whose total fell below
-    zero) | ``credit_note`` (``credit_note_id``). No expiry and priority 50 unless given."""
+    zero) | ``credit_note`` (``credit_note_id``). No expiry and priority 50 unless given. :class:`InvalidInput` for
+    an amount with more places than the currency; :class:`ValueError` for an amount <= 0 or an unknown source."""
     source = GrantSource(source).value
     amount = in_minor_units(amount, customer.currency, ("amount",))
     if amount <= 0:
