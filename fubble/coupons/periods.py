@@ -5,13 +5,13 @@
   after a void) share the key, so a coupon counts the period once.
 * An invoice without one (manual): ``issued:`` and its issue date in UTC (``issued:2024-01-15``).
 
-:func:`period_instant` reads a key back: the instant the period is billed through, the earliest instant the key can
-stand for (a manual invoice's: the start of its issue day), which a coupon's ``applied_at`` is compared with.
+:func:`billed_after` tells whether a key's period is billed after an instant (a coupon's ``applied_at``): a period
+that ends after it, or a manual invoice issued on its (UTC) day or later.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from fubble.db.types import to_utc
@@ -36,8 +36,9 @@ def period_key(invoice: Billed) -> str:
     return ISSUED + to_utc(invoice.issue_date).date().isoformat()
 
 
-def period_instant(key: str) -> datetime:
-    """The instant a key stands for: a period's end, or the start (UTC midnight) of a manual invoice's issue day."""
+def billed_after(key: str, at: datetime) -> bool:
+    """Whether the period ``key`` is billed after ``at``: its period ends after ``at`` (a period ending at ``at`` was
+    over by then), or its manual invoice was issued on ``at``'s day (UTC) or later (the key keeps only the day)."""
     if key.startswith(ISSUED):
-        return datetime.fromisoformat(key[len(ISSUED) :]).replace(tzinfo=UTC)
-    return to_utc(datetime.fromisoformat(key))
+        return date.fromisoformat(key[len(ISSUED) :]) >= to_utc(at).date()
+    return to_utc(datetime.fromisoformat(key)) > to_utc(at)
