@@ -436,13 +436,22 @@ class PercentagePricing(_Details):
         return self
 
 
-class GraduatedPercentagePricing(_TierTable):
+class GraduatedPercentagePricing(_Details):
     """``graduated_percentage``: each part of the usage is charged the ``rate`` percent of the tier it falls in, plus
     the ``flat_amount`` of every tier reached (tiers as for ``tiered``)."""
 
     pricing_type: ClassVar[str] = "graduated_percentage"
     tier_model: ClassVar[type[_TierBase]] = PercentageTier
-    tiers: tuple[PercentageTier, ...] = Field(min_length=1, max_length=MAX_TIERS)  # type: ignore[assignment]
+    tiers: tuple[PercentageTier, ...] = Field(min_length=1, max_length=MAX_TIERS)
+
+    @model_validator(mode="after")
+    def _check_tiers(self) -> GraduatedPercentagePricing:
+        """Tiers are contiguous from 0, each ``start < end``; only the last may be open-ended."""
+        _check_bands(self.tiers)
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tiers": [t.band_json() for t in self.tiers]}
 
 
 def _property_name(value: object) -> str:
@@ -505,7 +514,8 @@ def _entry(pricing_type: str, error: ErrorDetails) -> dict[str, Any]:
     msg = error["msg"]
     if error["type"] == "extra_forbidden" and loc:
         model = _MODELS[pricing_type]
-        fields = model.tier_model.model_fields if len(loc) > 1 and issubclass(model, _TierTable) else model.model_fields
+        tier_model: type[_TierBase] | None = getattr(model, "tier_model", None)
+        fields = tier_model.model_fields if len(loc) > 1 and tier_model is not None else model.model_fields
         allowed = ", ".join(fields)
         msg = f"unknown key {loc[-1]!r}; allowed keys: {allowed}"
     return {"loc": ["pricing_details", *loc], "msg": msg, "type": error["type"]}

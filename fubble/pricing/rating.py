@@ -30,7 +30,8 @@ Rules
 * ``percentage`` and ``event_amount`` price ``events`` one by one (rules: :mod:`fubble.pricing.per_event`): with
   the events of the period billed earlier (``prior_events``) the line is ``round(charge(prior_events + events)) -
   round(charge(prior_events))``. For ``percentage`` the line's ``quantity`` is the sum of the slice's event
-  quantities (``usage`` is not read); for ``event_amount`` it is ``usage`` (the metric's usage of the slice).
+  quantities (``usage`` is not read); for ``event_amount`` it is ``usage`` (the metric's usage of the slice, of any
+  sign).
 * ``usage_based_subscription``: ``base_fee * slice.fraction + U * usage_price``, one line.
 * ``time_based``: ``U`` is a duration in the model's ``event_unit`` (default: its ``unit``), converted exactly into
   ``unit``: ``U_unit = U * seconds(event_unit) / seconds(unit)`` (a ratio, never a rounded division); the amount is
@@ -115,6 +116,13 @@ def _quantity(value: object, name: str) -> Decimal:
     if not number.is_finite() or number < 0:
         raise InvalidInput.at((name,), f"{name} must be a finite number >= 0, got {value}")
     return number
+
+
+def _finite(value: object) -> Decimal:
+    """A usage of any sign (``event_amount`` only shows it)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int) or not Decimal(value).is_finite():
+        raise TypeError(f"usage must be a finite Decimal, got {value!r}")
+    return Decimal(value)
 
 
 def _difference(total: Fraction, earlier: Fraction, currency: str) -> Decimal:
@@ -338,14 +346,14 @@ def rate(
     of the same period billed earlier.
     """
     minor_unit_digits(currency)  # unknown currency -> InvalidInput
-    usage = _quantity(usage, "usage")
-    prior = _quantity(prior_usage, "prior_usage")
     if isinstance(model, PercentagePricing | EventAmountPricing):
         if events is None:
             raise TypeError(f"{model.pricing_type} pricing rates events: pass events=[EventValue, ...]")
         if isinstance(model, PercentagePricing):
             return _percentage(model, events, prior_events, currency)
-        return _event_amount(model, usage, events, prior_events, currency)
+        return _event_amount(model, _finite(usage), events, prior_events, currency)
+    usage = _quantity(usage, "usage")
+    prior = _quantity(prior_usage, "prior_usage")
     if isinstance(model, FlatPricing):
         if period_already_billed:
             return None

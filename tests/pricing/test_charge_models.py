@@ -357,3 +357,14 @@ def test_stored_details_round_trip_and_leave_unset_keys_out() -> None:
     assert parse_pricing("tiered", flat_tier).to_json() == {
         "tiers": [{"start": D(0), "end": None, "price": D(1), "flat_amount": D("2.5")}]
     }
+
+
+def test_per_event_models_do_not_read_usage_as_a_quantity() -> None:
+    """``percentage`` shows the events' sum; ``event_amount`` shows the usage, of any sign (a metric allowing
+    negative values)."""
+    model = parse_pricing("percentage", {"rate": 10})
+    result = rate(model, usage=D(-7), slice=FULL, currency="USD", events=events(3, 4))
+    assert result is not None and (result.quantity, result.amount) == (D(7), D("0.70"))
+    priced = parse_pricing("event_amount", {"amount_property": "c"})
+    credit = rate(priced, usage=D(-2), slice=FULL, currency="USD", events=[EventValue(D(-2), D("-4.00"))])
+    assert credit is not None and (credit.quantity, credit.unit_price, credit.amount) == (D(-2), D(2), D("-4.00"))
