@@ -42,8 +42,9 @@ from pydantic_core import PydanticCustomError
 
 from fubble.errors import InvalidInput
 from fubble.pricing.filters import MAX_VALUES, Scalar, _same, _scalar
-from fubble.pricing.models import PricingModel, _canonical, _non_negative, parse_pricing
+from fubble.pricing.models import PricingModel, parse_pricing
 from fubble.pricing.money import round_money
+from fubble.pricing.numbers import canonical, non_negative
 
 __all__ = [
     "MAX_CHARGE_FILTERS",
@@ -195,7 +196,7 @@ def _filters(pricing_type: str, raw: object) -> tuple[ChargeFilter, ...]:
 
 def _min_amount(raw: object) -> Decimal:
     try:
-        return _non_negative(raw)
+        return non_negative(raw)
     except PydanticCustomError as exc:
         raise InvalidInput.at(("min_amount",), exc.message()) from None
 
@@ -238,7 +239,7 @@ def _canonical_json(value: Any) -> str:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not number.is_finite():
             return json.dumps(str(number))
-        return format(_canonical(number), "f")
+        return format(canonical(number), "f")
     if isinstance(value, Mapping):
         members = sorted((str(k), _canonical_json(v)) for k, v in value.items())
         return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{v}" for k, v in members) + "}"
