@@ -74,7 +74,7 @@ def customer_page(session: Session, customer_id: int, *, limit: int, offset: int
         .limit(limit)
         .offset(offset)
     )
-    pairs = session.execute(query).tuples().all()
+    pairs = [(redemption, coupon) for redemption, coupon in session.execute(query)]
     counted = counted_periods(session, [redemption.id for redemption, _ in pairs])
     return [Redeemed(redemption, coupon, counted.get(redemption.id, frozenset())) for redemption, coupon in pairs]
 
@@ -90,7 +90,7 @@ def redemptions_for(session: Session, customer_ids: Sequence[int]) -> dict[int, 
             .where(CouponRedemption.customer_id.in_(chunk))
             .order_by(CouponRedemption.id)
         )
-        pairs = session.execute(query).tuples().all()
+        pairs = [(redemption, coupon) for redemption, coupon in session.execute(query)]
         counted = counted_periods(session, [redemption.id for redemption, _ in pairs])
         for redemption, coupon in pairs:
             found.setdefault(redemption.customer_id, []).append(
