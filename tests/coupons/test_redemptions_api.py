@@ -156,3 +156,17 @@ def test_coupons_and_redemptions_are_audited(client: TestClient) -> None:
     entries = client.get("/audit-log").json()
     kinds = sorted((e["action"], e["entity_type"]) for e in entries if e["entity_type"].startswith("coupon"))
     assert kinds == [("create", "coupon"), ("create", "coupon_redemption"), ("update", "coupon")]
+
+
+def test_creating_and_applying_with_an_idempotency_key_happen_once(client: TestClient) -> None:
+    headers = {"Idempotency-Key": "coupon-1"}
+    created = [client.post("/coupons/", json=PERCENT, headers=headers) for _ in range(2)]
+    assert [r.status_code for r in created] == [201, 201]
+    assert created[0].json() == created[1].json()
+    cid = customer(client)
+    headers = {"Idempotency-Key": "apply-1"}
+    applied = [client.post(f"/customers/{cid}/coupons", json={"code": "SPRING24"}, headers=headers) for _ in range(2)]
+    assert [r.status_code for r in applied] == [201, 201]
+    assert applied[0].json() == applied[1].json()
+    assert client.get("/coupons/1").json()["times_redeemed"] == 1
+    assert len(client.get("/coupons/").json()) == 1
