@@ -37,7 +37,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from fubble.billing import repository
+from fubble.billing import charged, repository
 from fubble.billing.intervals import Claim, intersect, owned, subtract
 from fubble.billing.lines import Segments, factor_spans, item_line, rate_line
 from fubble.billing.schedule import Schedule, billable_start, schedule_of
@@ -55,16 +55,19 @@ from fubble.billing.tracks import (
     Span,
     priced_plan,
 )
+from fubble.billing.true_ups import Amounts, ends_period, period_true_ups
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.models import Customer, PriceComponent, Subscription
 from fubble.errors import InvalidInput
 from fubble.plans.versions import components_of
 from fubble.pricing.aggregation import Aggregation
+from fubble.pricing.charges import ComponentOptions, parse_options
 from fubble.pricing.fees import is_fee_only, unused_credit
 from fubble.pricing.models import (
     DynamicPricing,
     FlatPricing,
+    GraduatedPercentagePricing,
     PackagePricing,
     PricingModel,
     SubscriptionPricing,
@@ -83,7 +86,7 @@ NON_ADDITIVE = frozenset({Aggregation.max, Aggregation.latest, Aggregation.uniqu
 # The pricing types whose price of a slice depends on the usage billed earlier in its period (``prior_usage``). Only
 # for them is the period's billed quantity read as usage: a component billed in advance also has fee lines
 # (quantity 1) and credit lines (quantity -1) in its period, which are not usage.
-PRICED_ON_PERIOD_TOTAL = (TieredPricing, VolumePricing, PackagePricing)
+PRICED_ON_PERIOD_TOTAL = (TieredPricing, VolumePricing, PackagePricing, GraduatedPercentagePricing)
 
 
 @dataclass
@@ -117,6 +120,20 @@ class Run:
         self.billed: dict[repository.PeriodKey, tuple[Decimal, bool]] = {}
         self.usage: dict[UsageKey, Decimal] = {}
         self.unfinished: set[int] = set()  # subscriptions a partial policy billed only in part (see slices)
+        self.options: dict[int, ComponentOptions] = {}
+
+    def options_of(self, component: PriceComponent) -> ComponentOptions:
+        """The component's charge options (grouped_by, filters, min_amount, prorated)."""
+        found = self.options.get(component.id)
+        if found is None:
+            raw = {
+                "grouped_by": component.grouped_by,
+                "filters": component.filters,
+                "min_amount": component.min_amount,
+                "prorated": component.prorated,
+            }
+            found = self.options[component.id] = parse_options(component.pricing_type, raw)
+        return found
 
     def definitions_of(self, names: set[str]) -> dict[str, MetricDefinition]:
         missing = names - self.definitions.keys()
@@ -169,7 +186,7 @@ class Run:
                     metric = component.metric_name
                     if is_fee_only(model) or isinstance(model, DynamicPricing):
                         continue
-                    if billing.definitions[metric].aggregation in NON_ADDITIVE:
+                    if billing.per_period(component, model):
                         continue
                     parts = billing.owned_parts(item.subscription.id, metric, item.slice)
                     if len(parts) == 1:
@@ -203,6 +220,7 @@ class CustomerBilling:
         # How each priced metric aggregates (weighted_sum divides by the billing period's length).
         self.definitions = run.definitions_of({m for plan in self.plans.values() for m in plan.usage_metrics()})
         self.periods: dict[tuple[int, int, datetime, datetime], _PeriodState] = {}
+        self.amounts: dict[tuple[int, datetime, datetime], Amounts] = {}  # this pass's lines per subscription period
 
     def _ownership(self) -> dict[tuple[int, str], list[Span]]:
         """(subscription id, metric) -> the parts of the window where that subscription owns the metric's usage."""
@@ -280,6 +298,11 @@ class CustomerBilling:
                 line = unused_credit(model, slice_, self.customer.currency, replaced=replaced)
             elif isinstance(model, FlatPricing) and self._flat_replaced(subscription, component, slice_, at_end=True):
                 continue
+            elif item.track == ARREARS and charged.needs_events(model, self.run.options_of(component)):
+                for label, part in self._event_lines(subscription, component, model, slice_, state):
+                    state.billed = True
+                    lines.append(self._item(item, component, part, now, label))
+                continue
             else:
                 line = self._rate(subscription, component, model, slice_, state)
             if line is None:
@@ -287,10 +310,53 @@ class CustomerBilling:
             if item.track == ARREARS:
                 state.usage += line.quantity
             state.billed = True
-            lines.append(item_line(subscription, component, slice_, line, now, kind=LINE_KIND[item.track], tz=self.tz))
+            lines.append(self._item(item, component, line, now))
         for state in {id(s): s for s in self._states_of(subscription.id, item.track, slice_)}.values():
             state.spans.append((slice_.start, slice_.end))
+        if item.track == ARREARS and ends_period(subscription, item):
+            lines += self._true_ups(item, now)
         return lines
+
+    def _item(self, item: Planned, component: PriceComponent, line: Line, now: datetime, label: str = "") -> ItemLine:
+        kind = LINE_KIND[item.track]
+        made = item_line(item.subscription, component, item.slice, line, now, kind=kind, tz=self.tz, label=label)
+        period = (item.subscription.id, item.slice.period_start, item.slice.period_end)
+        amounts = self.amounts.setdefault(period, {})
+        amounts[(component.id, kind)] = amounts.get((component.id, kind), Decimal(0)) + line.amount
+        return made
+
+    def _true_ups(self, item: Planned, now: datetime) -> list[ItemLine]:
+        return period_true_ups(self, item, now)
+
+    def per_period(self, component: PriceComponent, model: PricingModel) -> bool:
+        """Whether a component's usage is read per slice from its events or over the period so far (not from the
+        prefetched additive usage): event-priced components, non-additive and recurring metrics, and sums that may
+        go negative (a period's sum is never billed below zero)."""
+        definition = self.definitions[component.metric_name]
+        return (
+            charged.needs_events(model, self.run.options_of(component))
+            or definition.aggregation in NON_ADDITIVE
+            or definition.recurring
+            or definition.allow_negative
+        )
+
+    def _event_lines(
+        self,
+        subscription: Subscription,
+        component: PriceComponent,
+        model: PricingModel,
+        slice_: Slice,
+        state: _PeriodState,
+    ) -> list[tuple[str, Line]]:
+        earlier = self._earlier_owned(subscription.id, component.metric_name, slice_, state)
+        return charged.event_lines(self, subscription, component, model, slice_, earlier, billed=state.billed)
+
+    def _earlier_owned(self, subscription_id: int, metric: str, slice_: Slice, state: _PeriodState) -> list[Span]:
+        """The parts of the slice's period billed before it (earlier invoices and this pass) where the subscription
+        owns the metric's usage."""
+        period = (slice_.period_start, slice_.period_end)
+        earlier = intersect([*repository.covered(self.session, subscription_id, *period), *state.spans], [period])
+        return self._owned_elsewhere(subscription_id, metric, earlier)
 
     def _rate(
         self,
@@ -308,7 +374,16 @@ class CustomerBilling:
         elif isinstance(model, DynamicPricing):
             segments = self._segments(subscription.id, metric, model, slice_)
             usage = sum((u for u, _ in segments), Decimal(0))
-        elif self.definitions[metric].aggregation in NON_ADDITIVE:
+        elif self.definitions[metric].recurring and self.run.options_of(component).prorated:
+            spans = self.owned_parts(subscription.id, metric, slice_)
+            usage = charged.recurring_usage(
+                self.session, self.customer.id, self.definitions[metric], spans, slice_, prorated=True
+            )
+        elif (
+            self.definitions[metric].aggregation in NON_ADDITIVE
+            or self.definitions[metric].recurring
+            or self.definitions[metric].allow_negative
+        ):
             prior, total = self._period_usage(subscription.id, metric, slice_, state)
             usage = total - prior
         else:
@@ -346,8 +421,18 @@ class CustomerBilling:
         prior_parts = self._owned_elsewhere(subscription_id, metric, earlier)
         new_parts = self.owned_parts(subscription_id, metric, slice_)
         definition, length = self.definitions[metric], _length(slice_)
+        if definition.recurring:
+
+            def value(spans: list[Span]) -> Decimal:
+                return charged.recurring_usage(
+                    self.session, self.customer.id, definition, spans, slice_, prorated=False
+                )
+
+            return value(prior_parts), value([*prior_parts, *new_parts])
         prior = usage_in(self.session, self.customer.id, definition, prior_parts, period=length)
         total = usage_in(self.session, self.customer.id, definition, [*prior_parts, *new_parts], period=length)
+        if definition.allow_negative:
+            return max(prior, Decimal(0)), max(total, Decimal(0))
         return prior, total
 
     def _owned_elsewhere(self, subscription_id: int, metric: str, spans: list[Span]) -> list[Span]:

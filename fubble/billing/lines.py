@@ -45,7 +45,7 @@ def rate_line(
         detail = f"base fee {model.base_fee} + {usage} x {model.usage_price} (the period's usage fell to {total})"
         return Line(usage, model.usage_price, round_money(exact, currency), detail)
     # price(total) - price(prior) == -(price(total + |usage|) - price(total)): rate the fall from `total` and negate.
-    fall = rate(model, usage=-usage, slice=slice_, currency=currency, prior_usage=total)
+    fall = rate(model, usage=-usage, slice=slice_, currency=currency, prior_usage=total, period_already_billed=True)
     assert fall is not None
     detail = f"the period's usage fell from {prior} to {total}: {fall.detail}, credited"
     return Line(-fall.quantity, fall.unit_price, -fall.amount, detail)
@@ -87,8 +87,11 @@ def item_line(
     *,
     kind: str,
     tz: str,
+    label: str = "",
 ) -> ItemLine:
     name = component.display_name or component.metric_name
+    if label:
+        name = f"{name} [{label}]"
     description = f"{name} ({when(slice_.start, tz)} \N{EN DASH} {when(slice_.end, tz)})"
     if line.detail and len(line.detail) <= MAX_DETAIL_IN_DESCRIPTION:
         description += f" ({line.detail})"

@@ -36,9 +36,12 @@ from fubble.billing.schedule import schedule_of
 from fubble.billing.tracks import WindowPolicy
 from fubble.clock import Clock
 from fubble.config import Settings
+from fubble.coupons.periods import period_key
 from fubble.customers import service as customers
-from fubble.db.models import Customer, InvoiceItem, Subscription
+from fubble.db.models import Customer, Invoice, InvoiceItem, Subscription
+from fubble.invoices import terms
 from fubble.invoices.money import exact_total
+from fubble.invoices.schemas import FIGURES
 from fubble.test_clocks.now import customer_now
 
 Span = tuple[datetime, datetime]
@@ -60,6 +63,7 @@ class UpcomingInvoice:
     period_end: datetime | None
     amount: Decimal
     items: list[InvoiceItem]
+    figures: dict[str, Decimal]  # subtotal, discount_amount, tax_amount, total, credits_applied, amount_due
 
 
 def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settings: Settings) -> UpcomingInvoice:
@@ -83,6 +87,7 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
         slices, _ = preview.slices()
         run.billed = repository.billed_in_periods(session, preview.period_keys(slices))  # one query for all
         items = [line.orm() for _, line in preview.price(slices, now)]
+    fig = _figures(session, customer, items, hull, now)
     return UpcomingInvoice(
         customer=customer,
         issue_date=now,
@@ -90,9 +95,20 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
         usage_as_of=now,
         period_start=hull[0] if hull else None,
         period_end=hull[1] if hull else None,
-        amount=exact_total((item.amount for item in items), customer.currency),
+        amount=fig.totals.total,
         items=items,
+        figures={name: value for name, value in fig.columns().items() if name in FIGURES and value is not None},
     )
+
+
+def _figures(
+    session: Session, customer: Customer, items: list[InvoiceItem], hull: Span | None, now: datetime
+) -> terms.Figures:
+    """The draft's terms as finalizing it now would apply them: coupons, taxes and the credit balance."""
+    batch = terms.Terms.load(session, [customer.id])
+    key = period_key(Invoice(period_end=hull[1] if hull else None, issue_date=now))
+    amounts = [(exact_total([item.amount], customer.currency), item.subscription_id) for item in items]
+    return batch.figures(customer.id, customer.currency, key, amounts, at=now, with_credits=True)
 
 
 def _current_periods(subscriptions: list[Subscription], timezone: str, now: datetime) -> dict[int, Span]:

@@ -42,6 +42,12 @@ class UpcomingInvoiceOut(BaseModel):
     usage_as_of: datetime = Field(description="Usage counts the events before this instant (now).")
     created_at: None = None
     updated_at: None = None
+    subtotal: Decimal = Field(description="The sum of the lines.")
+    discount_amount: Decimal = Field(description="What the customer's coupons would take off.")
+    tax_amount: Decimal = Field(description="Tax on the discounted subtotal, rounded once per rate.")
+    total: Decimal = Field(description="subtotal - discount_amount + tax_amount, never below 0.")
+    credits_applied: Decimal = Field(description="Prepaid credit that finalizing now would use.")
+    amount_due: Decimal = Field(description="total - credits_applied.")
     invoice_items: list[UpcomingItemOut]
 
     @classmethod
@@ -55,5 +61,6 @@ class UpcomingInvoiceOut(BaseModel):
             period_start=upcoming.period_start,
             period_end=upcoming.period_end,
             usage_as_of=upcoming.usage_as_of,
+            **upcoming.figures,
             invoice_items=[UpcomingItemOut.of(item) for item in upcoming.items],
         )

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from fubble.db.models import Invoice, InvoiceItem
 from fubble.db.types import decimal_text, to_utc
-from fubble.invoices.schemas import carried
+from fubble.invoices.schemas import carried, figures
 
 _string = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -55,8 +55,12 @@ def _invoice(invoice: Invoice) -> str:
         f'"period_start":{_time(invoice.period_start)},"period_end":{_time(invoice.period_end)},'
         f'"created_at":{_time(invoice.created_at)},"updated_at":{_time(invoice.updated_at)},'
         f'"billing_run_id":{_int(invoice.billing_run_id)},"credit_carried":{_num(carried(invoice))},'
-        f'"grace_until":{_time(invoice.grace_until)},"invoice_items":[{items}]}}'
+        f'"grace_until":{_time(invoice.grace_until)},{_figures(invoice)},"invoice_items":[{items}]}}'
     )
+
+
+def _figures(invoice: Invoice) -> str:
+    return ",".join(f'"{name}":{_num(value)}' for name, value in figures(invoice).items())
 
 
 def invoices_json(invoices: Iterable[Invoice]) -> bytes:

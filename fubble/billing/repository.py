@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fubble.db.functions import exact_sum
@@ -15,6 +15,9 @@ from fubble.invoices.status import InvoiceStatus
 from fubble.subscriptions.repository import active_in
 
 NOT_VOID = Invoice.status != InvoiceStatus.VOID.value
+# Lines that bring a period's charges up to a minimum (a component's ``min_amount``, a plan's commitment): not usage.
+TRUE_UP_KINDS = ("minimum", "commitment")
+NOT_TRUE_UP = or_(InvoiceItem.kind.is_(None), InvoiceItem.kind.not_in(TRUE_UP_KINDS))
 
 
 def customer_ids_with_subscriptions(
@@ -74,6 +77,7 @@ def billed_in_period(
             InvoiceItem.price_component_id == component_id,
             InvoiceItem.period_start >= period_start,
             InvoiceItem.period_end <= period_end,
+            NOT_TRUE_UP,
             NOT_VOID,
         )
     )
@@ -207,9 +211,31 @@ _BILLED = (
         InvoiceItem.subscription_id.in_(bindparam("ids", expanding=True)),
         InvoiceItem.period_start >= bindparam("first", type_=InvoiceItem.period_start.type),
         InvoiceItem.period_end <= bindparam("last", type_=InvoiceItem.period_end.type),
+        NOT_TRUE_UP,
         NOT_VOID,
     )
 )
+
+
+def billed_amounts(
+    session: Session, subscription_id: int, period_start: datetime, period_end: datetime
+) -> dict[tuple[int | None, str], Decimal]:
+    """What non-void invoices billed the subscription within the period: amount per (component, line kind)."""
+    query = (
+        select(InvoiceItem.price_component_id, InvoiceItem.kind, InvoiceItem.amount)
+        .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+        .where(
+            InvoiceItem.subscription_id == subscription_id,
+            InvoiceItem.period_start >= period_start,
+            InvoiceItem.period_end <= period_end,
+            NOT_VOID,
+        )
+    )
+    result: dict[tuple[int | None, str], Decimal] = {}
+    for component_id, kind, amount in session.execute(query):
+        key = (component_id, kind or "usage")
+        result[key] = _EXACT.add(result.get(key, Decimal(0)), amount)
+    return result
 
 
 def invoices_with_items(session: Session, invoice_ids: Sequence[int]) -> list[Invoice]:

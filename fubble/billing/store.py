@@ -8,9 +8,10 @@ lines, as the recorder writes an invoice created with its lines) is written here
 entries of their own. Nothing commits.
 
 A billing run's draft refreshed while its grace lasts (:mod:`fubble.billing_runs.late`) is written in place: its row
-keeps its id, number, issue date and grace, and gets the new lines and coverage, its ``amount`` and
-``credit_carried`` recomputed from all its lines (:func:`restate`). The audit log gets the invoice's ``update``
-(through the ORM) and, when the lines changed, an ``invoice_item`` ``delete`` per replaced line and ``create`` per
+keeps its id, number, issue date and grace, and gets the new lines and coverage, its figures recomputed from all its
+lines (:func:`restate`). Every invoice's figures (discounts, taxes, total, ``credit_carried``, credits when created
+finalized) come from :mod:`fubble.invoices.terms`. The audit log gets the invoice's ``update`` (through the ORM) and,
+when the lines changed, an ``invoice_item`` ``delete`` per replaced line and ``create`` per
 new one; a refresh that reproduces the same lines logs only its new lines of other kinds (adjustments).
 """
 
@@ -23,12 +24,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from fubble.audit import recorder
+from fubble.coupons.periods import period_key
 from fubble.db.models import BillingCoverage, Customer, Invoice, InvoiceItem
+from fubble.invoices import terms
 from fubble.invoices.money import exact_total
 from fubble.invoices.numbering import invoice_number
 from fubble.invoices.status import InvoiceStatus
@@ -85,6 +88,8 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
     new = [d for d in drafts if d.invoice_id is None]
     seqs = _take_invoice_seqs(session, new)
     due = now + timedelta(days=payment_term_days)
+    batch = terms.Terms.load(session, [d.customer.id for d in new], lock_grants=any(d.finalized for d in new))
+    figures = [_figures(batch, d, now) for d in new]
     rows = [
         {
             "invoice_number": invoice_number(d.customer.id, now, seq),
@@ -93,7 +98,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
             "currency": d.customer.currency,
             "issue_date": now,
             "due_date": due,
-            **_amounts(d),
+            **fig.columns(),
             "paid_date": None,
             "notes": None,
             "period_start": d.period[0],
@@ -103,7 +108,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
             "billing_run_id": d.billing_run_id,
             "grace_until": d.grace_until,
         }
-        for d, seq in zip(new, seqs, strict=True)
+        for d, seq, fig in zip(new, seqs, figures, strict=True)
     ]
     new_ids: list[int] = []
     if rows:
@@ -111,6 +116,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
         new_ids = [int(i) for i in session.execute(statement, rows).scalars()]
     created = iter(new_ids)
     ids = [d.invoice_id if d.invoice_id is not None else next(created) for d in drafts]
+    terms.write_terms(session, new_ids, figures)
     recording = recorder.is_recording(session)
     items = [_item_row(invoice_id, item) for invoice_id, d in zip(ids, drafts, strict=True) for item in d.items]
     if items and recording:
@@ -142,6 +148,11 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
         ]
         if entries:
             recorder.record_inserted(session, "invoice", entries, now)
+    for invoice_id, d, fig in zip(new_ids, new, figures, strict=True):
+        if d.finalized:  # created finalized: its terms settle now (coupon periods, credits)
+            invoice = session.get(Invoice, invoice_id)
+            assert invoice is not None
+            terms.settle(session, invoice, fig, batch, at=now)
     refreshed = [(invoice_id, d) for invoice_id, d in zip(ids, drafts, strict=True) if d.invoice_id is not None]
     if refreshed:
         restate(session, [invoice_id for invoice_id, _ in refreshed], now=now, periods=[d.period for _, d in refreshed])
@@ -153,20 +164,13 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
 def restate(
     session: Session, invoice_ids: Sequence[int], *, now: datetime, periods: Sequence[Span] | None = None
 ) -> None:
-    """Recompute existing invoices' ``amount`` and ``credit_carried`` from all their stored lines (as
-    :func:`_amounts` does for a new one), widening their period to ``periods`` when given; through the ORM, so the
-    audit log records each invoice whose figures changed."""
-    amounts: dict[int, list[Decimal]] = {invoice_id: [] for invoice_id in invoice_ids}
-    query = select(ITEMS.c.invoice_id, ITEMS.c.amount).where(ITEMS.c.invoice_id.in_(list(invoice_ids)))
-    for invoice_id, amount in session.execute(query):
-        amounts[invoice_id].append(amount)
+    """Recompute existing drafts' figures from all their stored lines (:func:`fubble.invoices.terms.apply`),
+    widening their period to ``periods`` when given; through the ORM, so the audit log records each invoice whose
+    figures changed."""
     for index, invoice_id in enumerate(invoice_ids):
         invoice = session.get(Invoice, invoice_id)
         assert invoice is not None
-        figures = _total(amounts[invoice_id], invoice.currency, invoice.billing_run_id is not None)
-        amount = figures["amount"]
-        assert amount is not None
-        invoice.amount, invoice.credit_carried = amount, figures["credit_carried"]
+        session.expire(invoice, ["invoice_items"])
         invoice.updated_at = now
         if periods is not None:
             start, end = periods[index]
@@ -174,6 +178,7 @@ def restate(
                 invoice.period_start = start
             if invoice.period_end is None or end > invoice.period_end:
                 invoice.period_end = end
+        terms.apply(session, invoice, at=now, finalizing=False)
         session.expire(invoice, ["invoice_items"])
 
 
@@ -210,19 +215,15 @@ def _log_refreshed(
         recorder.record_inserted(session, "invoice_item", created, now)
 
 
-def _amounts(draft: Draft) -> dict[str, Decimal | None]:
-    return _total([item.amount for item in draft.items], draft.customer.currency, draft.billing_run_id is not None)
-
-
-def _total(amounts: Sequence[Decimal], currency: str, by_run: bool) -> dict[str, Decimal | None]:
-    """The invoice's amount, the sum of its lines. A billing run's draft is finalized without review, so when its
-    credit lines take that below zero the amount stops at zero and the rest is ``credit_carried`` (until customer
-    credit balances exist, nothing else can carry it); a draft generated by hand keeps its negative total, to be
-    corrected before it is finalized, as ever."""
-    total = exact_total(amounts, currency)
-    if total < 0 and by_run:
-        return {"amount": exact_total((), currency), "credit_carried": -total}
-    return {"amount": total, "credit_carried": None}
+def _figures(batch: terms.Terms, draft: Draft, now: datetime) -> terms.Figures:
+    """A new draft's figures (with credits when it is created finalized)."""
+    invoice = Invoice(period_end=draft.period[1], issue_date=now)  # transient: only its billing period is read
+    amounts = [(item.amount, item.subscription_id) for item in draft.items]
+    currency = draft.customer.currency
+    key = period_key(invoice)
+    for item in draft.items:
+        exact_total([item.amount], currency)  # each line in the currency's minor unit
+    return batch.figures(draft.customer.id, currency, key, amounts, at=now, with_credits=draft.finalized)
 
 
 def _take_invoice_seqs(session: Session, drafts: Sequence[Draft]) -> list[int]:

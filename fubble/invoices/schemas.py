@@ -130,13 +130,20 @@ class InvoiceOut(BaseModel):
     updated_at: datetime
     billing_run_id: int | None = Field(description="The billing run that created the invoice (null otherwise).")
     credit_carried: Decimal = Field(
-        description="Credit the invoice's lines exceed its charges by (unused fees paid in advance): the amount then "
-        "stops at 0 and this is carried, to be honoured by hand until customer credit balances exist. 0 otherwise."
+        description="What the invoice's lines fall below zero by (credits for unused time, negative corrections): "
+        "its total stops at 0 and, once it is finalized, this is granted to the customer as credit (source "
+        "`invoice`, see GET /customers/{id}/credit-ledger). 0 otherwise."
     )
     grace_until: datetime | None = Field(
         description="For a billing run's draft: the instant after which a run finalizes it (its period's end plus "
         "the grace period); until then runs refresh it with late usage. null otherwise."
     )
+    subtotal: Decimal = Field(description="The sum of the lines.")
+    discount_amount: Decimal = Field(description="What the customer's coupons take off the subtotal.")
+    tax_amount: Decimal = Field(description="Tax on the discounted subtotal, rounded once per rate.")
+    total: Decimal = Field(description="subtotal - discount_amount + tax_amount, never below 0 (see credit_carried).")
+    credits_applied: Decimal = Field(description="Prepaid credit used when the invoice was finalized (0 on drafts).")
+    amount_due: Decimal = Field(description="total - credits_applied: what the customer pays.")
     invoice_items: list[InvoiceItemOut]
 
     @classmethod
@@ -159,6 +166,7 @@ class InvoiceOut(BaseModel):
             billing_run_id=invoice.billing_run_id,
             credit_carried=carried(invoice),
             grace_until=invoice.grace_until,
+            **figures(invoice),
             invoice_items=[InvoiceItemOut.of(item) for item in invoice.invoice_items],
         )
 
@@ -168,3 +176,19 @@ def carried(invoice: Invoice) -> Decimal:
     if invoice.credit_carried is not None:
         return invoice.credit_carried
     return in_minor_units(Decimal(0), invoice.currency, ("credit_carried",))
+
+
+FIGURES = ("subtotal", "discount_amount", "tax_amount", "total", "credits_applied", "amount_due")
+
+
+def figures(invoice: Invoice) -> dict[str, Decimal]:
+    """The invoice's terms figures; an invoice from before terms existed (NULL columns) shows its ``amount`` as
+    subtotal, total and amount due, and 0 discount, tax and credits."""
+    zero = in_minor_units(Decimal(0), invoice.currency, ("amount",))
+    result = {}
+    for name in FIGURES:
+        value = getattr(invoice, name)
+        if value is None:
+            value = invoice.amount if name in ("subtotal", "total", "amount_due") else zero
+        result[name] = value
+    return result

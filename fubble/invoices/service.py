@@ -7,11 +7,14 @@ writes its drafts in bulk instead, :mod:`fubble.billing.store`). Nothing here co
 Rules kept here:
 
 * An invoice is in its customer's currency. Every line amount has at most the currency's decimal places and is stored
-  with exactly that many; the invoice ``amount`` is the exact sum of its lines (never rounded).
+  with exactly that many; the sum of the lines is exact (never rounded).
 * Only ``draft`` invoices gain or lose items (409 otherwise).
-* Manual lines may be negative (credits), but a manual change never lowers the invoice total below zero. A draft
-  whose total is negative (a generated one: a dynamic price may be negative) stays editable: lines that raise its
-  total are accepted. No invoice leaves ``draft`` with a negative total (:func:`fubble.invoices.status.check_total`).
+* Manual lines may be negative (credits), but a manual change never lowers the invoice's lines below zero. A
+  generated draft whose lines add up below zero (a dynamic price may be negative, credits may exceed charges) shows
+  ``total`` 0 and the difference as ``credit_carried``; finalizing it grants that difference as credit.
+* An invoice's figures (``subtotal`` -> discounts -> taxes -> ``total`` -> credits -> ``amount_due``; ``amount`` is
+  the total) are decided by :mod:`fubble.invoices.terms`, for every invoice, whenever its lines change and when it is
+  finalized (which applies prepaid credit); voiding a finalized invoice returns the credit it used.
 * Status changes follow :mod:`fubble.invoices.status`; they lock the invoice row first (``SELECT ... FOR UPDATE``)
   so concurrent changes of one invoice serialize. Every change stamps ``updated_at`` from the clock.
 """
@@ -29,11 +32,11 @@ from fubble.customers import service as customers
 from fubble.db.models import Customer, Invoice, InvoiceItem
 from fubble.db.types import to_utc
 from fubble.errors import Conflict, IllegalTransition, InvalidInput, NotFound
-from fubble.invoices import repository
+from fubble.invoices import repository, terms
 from fubble.invoices.money import default_unit_price, exact_total, in_minor_units
 from fubble.invoices.numbering import next_invoice_number
 from fubble.invoices.schemas import InvoiceCreate, InvoiceOut, ItemCreate
-from fubble.invoices.status import InvoiceStatus, check_total, check_transition
+from fubble.invoices.status import InvoiceStatus, check_transition
 
 
 def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice:
@@ -101,8 +104,12 @@ def create_invoice(
         updated_at=now,
         invoice_items=list(items),
     )
+    figures, _ = terms.figures_of(session, invoice, at=now)
+    for name, value in figures.columns().items():
+        setattr(invoice, name, value)
     session.add(invoice)
     session.flush()
+    terms.write_terms(session, [invoice.id], [figures])
     return invoice
 
 
@@ -143,8 +150,9 @@ def add_item(
         now=clock.now(),
     )
     invoice.invoice_items.append(item)
-    recompute_total(invoice)
     invoice.updated_at = clock.now()
+    session.flush()
+    recompute_total(session, invoice, at=clock.now())
     session.flush()
     return item
 
@@ -181,12 +189,13 @@ def new_item(
     )
 
 
-def recompute_total(invoice: Invoice) -> None:
-    """Set ``invoice.amount`` to the exact sum of its item amounts (with the currency's decimal places).
+def recompute_total(session: Session, invoice: Invoice, *, at: datetime) -> None:
+    """Recompute a draft's figures from its lines and the customer's terms (:mod:`fubble.invoices.terms`).
 
     Items appended directly (not through :func:`add_item`) must already be in the currency's minor unit
     (:func:`fubble.pricing.money.round_money`); otherwise this raises :class:`InvalidInput` rather than round."""
-    invoice.amount = exact_total((item.amount for item in invoice.invoice_items), invoice.currency)
+    exact_total((item.amount for item in invoice.invoice_items), invoice.currency)  # each line in minor units
+    terms.apply(session, invoice, at=at, finalizing=False)
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:
@@ -253,8 +262,9 @@ def remove_item(session: Session, invoice_id: int, item_id: int, *, clock: Clock
     if item.amount > 0 and exact_total(remaining, invoice.currency) < 0:
         raise Conflict("removing this item would make the invoice total negative; remove the credits first")
     invoice.invoice_items.remove(item)  # delete-orphan: the row is deleted on flush
-    recompute_total(invoice)
     invoice.updated_at = clock.now()
+    session.flush()
+    recompute_total(session, invoice, at=clock.now())
     session.flush()
     return invoice
 
@@ -331,10 +341,13 @@ def _require_nothing_builds_on(session: Session, invoice: Invoice) -> None:
 
 def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, clock: Clock) -> None:
     check_transition(invoice.status, target)
-    check_total(invoice.id, target, invoice.amount, invoice.currency)
+    now = clock.now()
     if target is InvoiceStatus.VOID:
         _require_nothing_builds_on(session, invoice)
-    now = clock.now()
+        if invoice.status != InvoiceStatus.DRAFT:
+            terms.unsettle(session, invoice, at=now)
+    elif invoice.status == InvoiceStatus.DRAFT:
+        terms.apply(session, invoice, at=now, finalizing=True)
     invoice.status = target.value
     if target is InvoiceStatus.PAID:
         invoice.paid_date = now

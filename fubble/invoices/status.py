@@ -18,18 +18,17 @@ void        nothing (final)
 
 Staying in the same status is not a transition: asking for it is refused like any illegal change.
 
-An invoice total is never negative outside ``draft`` (:func:`check_total`): until customer credits exist, a negative
-balance cannot be carried anywhere, so such a draft can only be corrected (lines that raise its total) or voided.
+An invoice's total is never negative: lines that add up below zero give a total of 0 and grant the difference as
+credit when the invoice is finalized (:mod:`fubble.invoices.terms`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from fubble.errors import Conflict, IllegalTransition
+from fubble.errors import IllegalTransition
 
 
 class InvoiceStatus(StrEnum):
@@ -72,16 +71,4 @@ def check_transition(current: str, target: InvoiceStatus) -> None:
     raise IllegalTransition(
         f"cannot change invoice status from {source.value!r} to {target.value!r} (allowed from {source.value!r}: "
         f"{allowed})"
-    )
-
-
-def check_total(invoice_id: int, target: InvoiceStatus, amount: Decimal, currency: str) -> None:
-    """Raise :class:`Conflict` (409) if an invoice totalling ``amount`` would leave ``draft`` for ``target`` with a
-    negative total; voiding is always allowed. The one rule for manual and generated invoices alike."""
-    if amount >= 0 or target is InvoiceStatus.VOID:
-        return
-    raise Conflict(
-        f"cannot finalize invoice {invoice_id}: its total is negative ({amount} {currency}). An invoice total must be "
-        "at least 0, and a negative balance cannot be carried until customer credits exist; add lines that bring the "
-        "total to 0 or more (the draft stays editable), or void the invoice"
     )

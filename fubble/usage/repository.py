@@ -44,8 +44,9 @@ def _properties(definition: MetricDefinition) -> Any:
     return EVENTS.c.properties if needs_properties(definition) else null().label("properties")
 
 
-def _raw_query(definition: MetricDefinition) -> Any:
-    return select(EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, _properties(definition))
+def _raw_query(definition: MetricDefinition, *, with_properties: bool = False) -> Any:
+    properties = EVENTS.c.properties if with_properties else _properties(definition)
+    return select(EVENTS.c.id, EVENTS.c.event_time, EVENTS.c.quantity, properties)
 
 
 def _in_spans(column: Any, spans: Iterable[Span]) -> list[ColumnElement[bool]]:
@@ -60,13 +61,19 @@ def _rollup_spans(hours: Sequence[Span], days: Sequence[Span]) -> list[ColumnEle
 
 
 def raw_events(
-    session: Session, customer_id: int, definition: MetricDefinition, spans: Iterable[Span]
+    session: Session,
+    customer_id: int,
+    definition: MetricDefinition,
+    spans: Iterable[Span],
+    *,
+    with_properties: bool = False,
 ) -> list[RawEvent]:
-    """The customer's events of the metric inside any of the spans that the metric counts (filters applied)."""
+    """The customer's events of the metric inside any of the spans that the metric counts (filters applied); their
+    properties are read when the metric needs them, or ``with_properties``."""
     ranges = _in_spans(EVENTS.c.event_time, spans)
     if not ranges:
         return []
-    query = _raw_query(definition).where(
+    query = _raw_query(definition, with_properties=with_properties).where(
         EVENTS.c.customer_id == customer_id, EVENTS.c.metric_name == definition.name, or_(*ranges)
     )
     return [RawEvent(*row) for row in session.execute(query) if not definition.filters or definition.counts(row[3])]

@@ -41,8 +41,11 @@ def test_create_invoice_with_the_guide_example(client: TestClient, clock: Frozen
     assert set(body) == {
         "id", "invoice_number", "customer_id", "status", "currency", "issue_date", "due_date", "amount", "paid_date",
         "notes", "period_start", "period_end", "created_at", "updated_at", "billing_run_id", "credit_carried",
-        "grace_until", "invoice_items",
+        "grace_until", "subtotal", "discount_amount", "tax_amount", "total", "credits_applied", "amount_due",
+        "invoice_items",
     }  # fmt: skip
+    figures = ("subtotal", "discount_amount", "tax_amount", "total", "credits_applied", "amount_due")
+    assert [dec(body[k]) for k in figures] == [Decimal(v) for v in ("10.00", "0.00", "0.00", "10.00", "0.00", "10.00")]
     assert body["billing_run_id"] is None and body["grace_until"] is None and body["credit_carried"] == Decimal("0.00")
     assert exact(client.get(f"/invoices/{body['id']}")) == body
 

@@ -1,5 +1,6 @@
-"""One rule for every invoice: its total is never negative once it leaves ``draft``. A generated invoice whose dynamic
-price is negative stays a draft (409 on finalize, with the reason) until positive lines bring it to zero or more."""
+"""One rule for every invoice: its total is never negative. A generated invoice whose lines add up below zero (a
+negative dynamic price) totals 0 and shows the difference as ``credit_carried``; finalizing it grants that credit,
+which the customer's next finalized invoice uses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from .helpers import exact, new_customer, put_status
+from .helpers import exact, new_customer
 
 REBATE_PLAN = {
     "name": "Rebate",
@@ -39,56 +40,59 @@ def _negative_generated_invoice(client: TestClient) -> Any:
     [invoice] = exact(response)
     assert invoice["status"] == "draft"
     assert [i["amount"] for i in invoice["invoice_items"]] == [Decimal("-2.50")]
-    assert invoice["amount"] == Decimal("-2.50")
+    assert invoice["subtotal"] == Decimal("-2.50")
+    assert invoice["amount"] == invoice["total"] == Decimal("0.00")  # never below zero
     return invoice
 
 
-def _refused(response: Any, total: str) -> None:
-    assert response.status_code == 409, response.text
-    detail = response.json()["detail"]
-    assert f"total is negative ({total} USD)" in detail and "credits" in detail, detail
-
-
-def test_a_negative_generated_invoice_cannot_be_finalized_until_fixed(client: TestClient) -> None:
+def test_a_negative_generated_invoice_totals_zero_and_grants_the_difference_when_finalized(client: TestClient) -> None:
     invoice = _negative_generated_invoice(client)
-    invoice_id = invoice["id"]
-    _refused(client.put(f"/invoices/{invoice_id}/finalize"), "-2.50")
-    _refused(put_status(client, invoice_id, "pending"), "-2.50")
-    assert exact(client.get(f"/invoices/{invoice_id}")) == invoice  # nothing changed
+    invoice_id, customer_id = invoice["id"], invoice["customer_id"]
+    assert invoice["credit_carried"] == Decimal("2.50") and invoice["amount_due"] == Decimal("0.00")
+    balance = exact(client.get(f"/customers/{customer_id}/credit-balance"))
+    assert balance["balance"] == Decimal("0.00")  # a draft grants nothing yet
 
-    # The draft stays editable: a positive line raises the total, even while it is still negative.
-    response = client.post(f"/invoices/{invoice_id}/items", json={"description": "Handling", "amount": "1.00"})
-    assert response.status_code == 201, response.text
-    assert exact(client.get(f"/invoices/{invoice_id}"))["amount"] == Decimal("-1.50")
-    _refused(client.put(f"/invoices/{invoice_id}/finalize"), "-1.50")
-    # A change that lowers a total that is (or would become) negative is refused, as for manual invoices.
-    response = client.post(f"/invoices/{invoice_id}/items", json={"description": "More credit", "amount": "-0.01"})
-    assert response.status_code == 422 and "negative" in response.text, response.text
-    handling = next(i for i in exact(client.get(f"/invoices/{invoice_id}"))["invoice_items"] if i["amount"] > 0)
-    assert client.delete(f"/invoices/{invoice_id}/items/{handling['id']}").status_code == 409
-
-    response = client.post(f"/invoices/{invoice_id}/items", json={"description": "Setup", "amount": "1.50"})
-    assert response.status_code == 201, response.text
-    assert exact(client.get(f"/invoices/{invoice_id}"))["amount"] == Decimal("0.00")
     response = client.put(f"/invoices/{invoice_id}/finalize")
     assert response.status_code == 200, response.text
-    assert exact(response)["status"] == "pending" and exact(response)["amount"] == Decimal("0.00")
+    final = exact(response)
+    assert final["status"] == "pending" and final["amount"] == final["total"] == Decimal("0.00")
+    assert final["credit_carried"] == Decimal("2.50")
+    balance = exact(client.get(f"/customers/{customer_id}/credit-balance"))
+    assert balance["balance"] == Decimal("2.50")
+    [entry] = exact(client.get(f"/customers/{customer_id}/credit-ledger"))
+    assert entry["type"] == "grant" and entry["amount"] == Decimal("2.50")
 
-
-def test_removing_the_negative_line_makes_it_finalizable_at_zero(client: TestClient) -> None:
-    invoice = _negative_generated_invoice(client)
-    _refused(client.put(f"/invoices/{invoice['id']}/finalize"), "-2.50")
-    [line] = invoice["invoice_items"]
-    response = client.delete(f"/invoices/{invoice['id']}/items/{line['id']}")
+    # The next invoice uses that credit when it is finalized.
+    body = {"customer_id": customer_id, "items": [{"description": "Setup", "amount": "10.00"}]}
+    created = client.post("/invoices/", json=body)
+    assert created.status_code == 201, created.text
+    assert exact(created)["credits_applied"] == Decimal("0.00")  # a draft applies no credit
+    response = client.put(f"/invoices/{created.json()['id']}/finalize")
     assert response.status_code == 200, response.text
-    assert exact(response)["amount"] == Decimal("0.00")
-    response = client.put(f"/invoices/{invoice['id']}/finalize")  # zero is not negative
-    assert response.status_code == 200, response.text
+    used = exact(response)
+    assert (used["total"], used["credits_applied"], used["amount_due"]) == (
+        Decimal("10.00"),
+        Decimal("2.50"),
+        Decimal("7.50"),
+    )
+    # The first invoice's credit is used: it cannot be voided before the invoice that used it.
+    assert client.put(f"/invoices/{invoice_id}/void").status_code == 409
+    assert client.put(f"/invoices/{created.json()['id']}/void").status_code == 200
+    assert exact(client.get(f"/customers/{customer_id}/credit-balance"))["balance"] == Decimal("2.50")
+    assert client.put(f"/invoices/{invoice_id}/void").status_code == 200
+    assert exact(client.get(f"/customers/{customer_id}/credit-balance"))["balance"] == Decimal("0.00")
 
 
-def test_a_negative_draft_can_still_be_voided(client: TestClient) -> None:
+def test_a_negative_draft_stays_editable_and_can_be_voided(client: TestClient) -> None:
     invoice = _negative_generated_invoice(client)
-    _refused(put_status(client, invoice["id"], "pending"), "-2.50")
-    response = client.put(f"/invoices/{invoice['id']}/void")
+    invoice_id = invoice["id"]
+    response = client.post(f"/invoices/{invoice_id}/items", json={"description": "Handling", "amount": "1.00"})
+    assert response.status_code == 201, response.text
+    after = exact(client.get(f"/invoices/{invoice_id}"))
+    assert after["subtotal"] == Decimal("-1.50") and after["credit_carried"] == Decimal("1.50")
+    # A manual change that lowers lines already below zero is refused, as for manual invoices.
+    response = client.post(f"/invoices/{invoice_id}/items", json={"description": "More credit", "amount": "-0.01"})
+    assert response.status_code == 422 and "negative" in response.text, response.text
+    response = client.put(f"/invoices/{invoice_id}/void")
     assert response.status_code == 200, response.text
     assert exact(response)["status"] == "void"
