@@ -47,9 +47,12 @@ def priced_by_plans(session: Session, name: str) -> bool:
 
 def _defined_query(share: bool) -> str:
     """The ``metrics`` rows named in the :data:`~fubble.db.bulk.VALUES` list, as ``(name, aggregation, property,
-    filters as exact JSON text)``, locked ``FOR SHARE`` if ``share`` (PostgreSQL only)."""
+    filters as exact JSON text, allow_negative, recurring)``, locked ``FOR SHARE`` if ``share`` (PostgreSQL only)."""
     lock = " ORDER BY name FOR SHARE" if share else ""
-    return f"SELECT name, aggregation, property, filters FROM metrics WHERE name {bulk.VALUES}{lock}"
+    return f"SELECT {_COLUMNS} FROM metrics WHERE name {bulk.VALUES}{lock}"
+
+
+_COLUMNS = "name, aggregation, property, filters, allow_negative, recurring"
 
 
 def defined(session: Session, names: Sequence[str], *, share: bool) -> list[tuple[Any, ...]]:
@@ -59,12 +62,12 @@ def defined(session: Session, names: Sequence[str], *, share: bool) -> list[tupl
 
 def defined_or_priced_query(share: bool) -> str:
     """For the names among ``VALUES`` that events may carry: the row of each defined metric (as :func:`defined` gives
-    it), and ``(name, None, None, None)`` of each name that only a plan prices (active or not); for
+    it), and ``(name, None, None, None, False, False)`` of each name that only a plan prices (active or not); for
     :func:`fubble.db.bulk.rows_matching` (this runs for every group of ingested events)."""
     return (
         f"WITH defined AS ({_defined_query(share)})"
-        " SELECT name, aggregation, property, filters FROM defined UNION ALL"
-        " SELECT DISTINCT metric_name, NULL, NULL, NULL FROM price_components"
+        f" SELECT {_COLUMNS} FROM defined UNION ALL"
+        " SELECT DISTINCT metric_name, NULL, NULL, NULL, FALSE, FALSE FROM price_components"
         f" WHERE metric_name {bulk.VALUES} AND metric_name NOT IN (SELECT name FROM defined)"
     )
 

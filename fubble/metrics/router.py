@@ -32,8 +32,13 @@ def create_metric(body: MetricCreate, session: SessionDep, clock: ClockDep) -> M
 
     `property` is required for `unique_count` and refused for every other aggregation (422). `filters` are
     `{"property": ..., "eq": value}` or `{"property": ..., "in": [values]}` entries (a bad entry is a 422 naming it;
-    a one-value `in` is stored as `eq`). A name already defined is a 409. Defining a name that already has events
-    recomputes its usage rollups."""
+    a one-value `in` is stored as `eq`). `recurring: true` is only for `sum` and `unique_count` (422). A name
+    already defined is a 409. Defining a name that already has events recomputes its usage rollups.
+
+    `allow_negative: true` lets events carry negative quantities (otherwise refused, 422); a quantity of 0 is
+    accepted for every metric. A `recurring` metric keeps its value into later periods: a `sum` is the running
+    total of its events; a `unique_count` holds units, each event adding (`properties.operation` `"add"` or absent)
+    or removing (`"remove"`) the unit named by its `property`."""
     return MetricOut.of(service.create(session, body, clock=clock))
 
 
@@ -65,12 +70,17 @@ def get_metric(metric: MetricRef, session: SessionDep) -> MetricOut:
     "/{metric:rest}", summary="Update a metric (fields present in the body)", responses=responses(404, 409, 422)
 )
 def update_metric(metric: MetricRef, body: MetricUpdate, session: SessionDep, clock: ClockDep) -> MetricOut:
-    """Change `display_name`, `unit`, `aggregation`, `property` or `filters` of a defined metric (404 for a name
-    only plans price: define it with `POST /metrics/` first). The name cannot change: a `name` other than the
-    stored one is a 409 (conflict with the stored metric); the same name is accepted. `property` is required for
-    `unique_count` and must be null for every other aggregation (the stored one when none is given): 422.
+    """Change `display_name`, `unit`, `aggregation`, `property`, `filters`, `allow_negative` or `recurring` of a
+    defined metric (404 for a name only plans price: define it with `POST /metrics/` first). The name cannot
+    change: a `name` other than the stored one is a 409 (conflict with the stored metric); the same name is
+    accepted. `property` is required for `unique_count` and must be null for every other aggregation (the stored
+    one when none is given): 422. A `recurring` metric (the stored flag when none is given) must be a `sum` or a
+    `unique_count` (the stored aggregation when none is given): 422.
 
     Changing the aggregation, property or filters recomputes the metric's usage rollups from the raw events in the
     same transaction. It is allowed even when usage was already invoiced: issued invoices keep their amounts, and
-    the new definition applies to everything computed afterwards (usage, previews, invoices generated later)."""
+    the new definition applies to everything computed afterwards (usage, previews, invoices generated later).
+    Changing `allow_negative` or `recurring` rebuilds nothing: `allow_negative` applies to events recorded
+    afterwards (negative events already stored are kept and still count), `recurring` to everything computed
+    afterwards."""
     return MetricOut.of(service.update(session, metric, body, clock=clock))

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StrictBool, WithJsonSchema
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
@@ -67,16 +67,34 @@ _PROPERTY = "For `unique_count` (required there, and only there): the event prop
 _FILTERS = "Only events whose properties pass every filter count (at most 20). Empty or null: every event counts."
 
 
+_ALLOW_NEGATIVE = (
+    "true: events of this metric may carry a negative quantity (corrections, a gauge going down); false (the "
+    "default): a negative quantity is refused (422). A quantity of 0 is always accepted. Changing it applies to "
+    "events recorded afterwards; stored events are kept."
+)
+_RECURRING = (
+    "true: the metric's value persists into later billing periods until changed (seats, licences, storage held); "
+    "only for `sum` (the running total of every event so far) and `unique_count` (the units held: an event with "
+    'property `operation` `"add"` (the default) or `"remove"` adds or removes the unit named by `property`). A '
+    "price component may then be `prorated`. Changing it applies to everything computed afterwards."
+)
+RECURRING_AGGREGATIONS = (Aggregation.sum, Aggregation.unique_count)
+
 # What the service checks (fubble.metrics.service), declared: `property` is given with unique_count, and only then.
 _PROPERTY_RULE: JsonDict = {
     "if": {"properties": {"aggregation": {"const": Aggregation.unique_count.value}}, "required": ["aggregation"]},
     "then": {"required": ["property"], "properties": {"property": {"type": "string"}}},
     "else": {"properties": {"property": {"type": "null"}}},
 }
+# And: a recurring metric sums or counts units (an aggregation left out is sum on create, the stored one on update).
+_RECURRING_RULE: JsonDict = {
+    "if": {"properties": {"recurring": {"const": True}}, "required": ["recurring"]},
+    "then": {"properties": {"aggregation": {"enum": [a.value for a in RECURRING_AGGREGATIONS]}}},
+}
 
 
 class MetricCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_PROPERTY_RULE)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={**_PROPERTY_RULE, "allOf": [_RECURRING_RULE]})
 
     name: DefinableName = Field(description="The `metric_name` events carry; unique, case-sensitive, not all digits.")
     display_name: ShortText | None = Field(None, examples=["API calls"])
@@ -84,13 +102,15 @@ class MetricCreate(BaseModel):
     aggregation: Aggregation = Field(Aggregation.sum, description=_AGGREGATION)
     property: PropertyName | None = Field(None, description=_PROPERTY)
     filters: RawFilters | None = Field(None, description=_FILTERS)
+    allow_negative: StrictBool = Field(False, description=_ALLOW_NEGATIVE)
+    recurring: StrictBool = Field(False, description=_RECURRING)
 
 
 class MetricUpdate(BaseModel):
     """Only the fields present in the body change; send null to clear `display_name`, `unit`, `property` or
     `filters`. The name cannot change (sending a different one is a 422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [_RECURRING_RULE]})
 
     name: ShortText | None = Field(None, description="Immutable: if sent, it must be the metric's current name.")
     display_name: ShortText | None = None
@@ -98,6 +118,8 @@ class MetricUpdate(BaseModel):
     aggregation: Aggregation | SkipJsonSchema[None] = not_null(description=_AGGREGATION)
     property: PropertyName | None = Field(None, description=_PROPERTY)
     filters: RawFilters | None = Field(None, description=_FILTERS)
+    allow_negative: StrictBool | SkipJsonSchema[None] = not_null(description=_ALLOW_NEGATIVE)
+    recurring: StrictBool | SkipJsonSchema[None] = not_null(description=_RECURRING)
 
 
 class MetricOut(BaseModel):
@@ -108,6 +130,8 @@ class MetricOut(BaseModel):
     aggregation: Aggregation
     property: str | None
     filters: list[dict[str, Any]]
+    allow_negative: bool = Field(description=_ALLOW_NEGATIVE)
+    recurring: bool = Field(description=_RECURRING)
     implicit: bool = Field(
         description="True for a name only plans price: it is the `sum` of quantities until it is defined here."
     )
@@ -124,6 +148,8 @@ class MetricOut(BaseModel):
             aggregation=Aggregation(metric.aggregation),
             property=metric.property,
             filters=list(metric.filters),
+            allow_negative=bool(metric.allow_negative),
+            recurring=bool(metric.recurring),
             implicit=False,
             created_at=metric.created_at,
             updated_at=metric.updated_at,
@@ -139,6 +165,8 @@ class MetricOut(BaseModel):
             aggregation=Aggregation.sum,
             property=None,
             filters=[],
+            allow_negative=False,
+            recurring=False,
             implicit=True,
             created_at=None,
             updated_at=None,

@@ -4,6 +4,17 @@ A name priced by a plan but never defined here is implicitly the ``sum`` of quan
 metric (or changing its aggregation, property or filters) rebuilds its usage rollups from the raw events in the same
 transaction, so every usage read afterwards (usage endpoints, previews, invoices generated from then on) follows the
 new definition. Invoices already issued keep their amounts: a change affects only what is computed after it.
+
+Two flags say more about a metric's events (neither changes its rollups, so changing them rebuilds nothing):
+
+* ``allow_negative``: events may carry a negative quantity (ingestion refuses one otherwise, see
+  :func:`fubble.events.service.negative_quantity`); a quantity of 0 is accepted for every metric. Turning it off
+  keeps the negative events already stored (they still count); only later events are checked.
+* ``recurring`` (``sum`` and ``unique_count`` only): the value persists into later periods until changed. A
+  recurring ``sum`` is the running total of all its events; a recurring ``unique_count`` holds the units named by
+  ``property``: an event whose property ``operation`` is ``"add"`` (or absent) adds its unit, ``"remove"`` removes
+  it. Events are stored as they come (the billing engine reads the raw events); a price component of a recurring
+  metric may be ``prorated``.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from fubble.clock import Clock
 from fubble.db.models.metric import Metric
 from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.metrics import repository
-from fubble.metrics.schemas import MetricCreate, MetricOut, MetricUpdate
+from fubble.metrics.schemas import RECURRING_AGGREGATIONS, MetricCreate, MetricOut, MetricUpdate
 from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.filters import parse_filters
 from fubble.usage import definitions
@@ -27,6 +38,7 @@ from fubble.usage.definitions import MetricDefinition
 def create(session: Session, data: MetricCreate, *, clock: Clock) -> Metric:
     filters = _stored_filters(data.filters)
     _check_property(data.aggregation, data.property)
+    _check_recurring(data.aggregation, data.recurring, given=("body", "recurring"))
     if repository.get_by_name(session, data.name) is not None:
         raise Conflict(f"a metric named {data.name!r} already exists")
     now = clock.now()
@@ -37,13 +49,15 @@ def create(session: Session, data: MetricCreate, *, clock: Clock) -> Metric:
         aggregation=data.aggregation.value,
         property=data.property,
         filters=filters,
+        allow_negative=data.allow_negative,
+        recurring=data.recurring,
         created_at=now,
         updated_at=now,
     )
     session.add(metric)
     session.flush()
     # Until now the name (if plans priced it) was the plain sum: rebuild when the definition says otherwise.
-    if definitions.of(metric) != MetricDefinition(metric.name):
+    if _rollup_rules(definitions.of(metric)) != _rollup_rules(MetricDefinition(metric.name)):
         _rebuild(session, metric.name)
     return metric
 
@@ -53,18 +67,21 @@ def update(session: Session, ref: str, data: MetricUpdate, *, clock: Clock) -> M
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes.pop("name") != metric.name:
         raise Conflict(f"metric {metric.name!r}: a metric's name cannot change (events refer to it)")
-    if "aggregation" in changes and changes["aggregation"] is None:
-        raise InvalidInput.at(("body", "aggregation"), "aggregation cannot be cleared")
+    for field in ("aggregation", "allow_negative", "recurring"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput.at(("body", field), f"{field} cannot be cleared")
     if "filters" in changes:
         changes["filters"] = _stored_filters(changes["filters"])
     aggregation = Aggregation(changes.get("aggregation", metric.aggregation))
     _check_property(aggregation, changes.get("property", metric.property))
-    before = definitions.of(metric)
+    recurring = changes.get("recurring", metric.recurring)
+    _check_recurring(aggregation, recurring, given=("body", "recurring" if "recurring" in changes else "aggregation"))
+    before = _rollup_rules(definitions.of(metric))
     for field, value in changes.items():
         setattr(metric, field, value.value if isinstance(value, Aggregation) else value)
     metric.updated_at = clock.now()
     session.flush()
-    if definitions.of(metric) != before:
+    if _rollup_rules(definitions.of(metric)) != before:
         _rebuild(session, metric.name)
     return metric
 
@@ -128,6 +145,20 @@ def _check_property(aggregation: Aggregation, prop: str | None) -> None:
         raise InvalidInput.at(
             ("body", "property"), f"property is only for unique_count, not {aggregation.value} (send null to clear it)"
         )
+
+
+def _check_recurring(aggregation: Aggregation, recurring: bool, *, given: tuple[str, ...]) -> None:
+    if recurring and aggregation not in RECURRING_AGGREGATIONS:
+        raise InvalidInput.at(
+            given,
+            f"a recurring metric is a sum or a unique_count, not {aggregation.value} (recurring: false, or change "
+            "the aggregation)",
+        )
+
+
+def _rollup_rules(definition: MetricDefinition) -> tuple[Any, ...]:
+    """What the usage rollups of a metric depend on (a change of it rebuilds them; the flags do not)."""
+    return definition.aggregation, definition.property, definition.filters
 
 
 def _rebuild(session: Session, name: str) -> None:

@@ -25,6 +25,8 @@ class MetricDefinition:
     aggregation: Aggregation = Aggregation.sum
     property: str | None = None  # unique_count: the property whose distinct values count
     filters: tuple[PropertyFilter, ...] = ()
+    allow_negative: bool = False  # events may carry negative quantities (else ingestion refuses them)
+    recurring: bool = False  # the value persists into later periods until changed (sum, unique_count only)
 
     def counts(self, properties: Mapping[str, Any] | None) -> bool:
         """Whether an event with these properties counts towards this metric."""
@@ -49,6 +51,8 @@ def of(metric: Metric) -> MetricDefinition:
         aggregation=Aggregation(metric.aggregation),
         property=metric.property,
         filters=parse_filters(metric.filters),
+        allow_negative=bool(metric.allow_negative),
+        recurring=bool(metric.recurring),
     )
 
 
@@ -78,8 +82,23 @@ def _defined(session: Session, wanted: list[str], *, lock: bool) -> dict[str, Me
     return {row[0]: _definition(*row) for row in defined(session, wanted, share=share)}
 
 
-def _definition(name: str, aggregation: str | None, prop: str | None, filters: str | None) -> MetricDefinition:
-    """A definition from a ``metrics`` row (``filters`` as its exact JSON text), or the default sum (no row)."""
+def _definition(
+    name: str,
+    aggregation: str | None,
+    prop: str | None,
+    filters: str | None,
+    allow_negative: object,
+    recurring: object,
+) -> MetricDefinition:
+    """A definition from a raw ``metrics`` row (``filters`` as its exact JSON text; the flags as the driver gives
+    booleans: ``0``/``1`` on SQLite), or the default sum (no row: ``aggregation`` ``None``)."""
     if aggregation is None:
         return MetricDefinition(name)
-    return MetricDefinition(name, Aggregation(aggregation), prop, parse_filters(loads_exact(filters or "[]")))
+    return MetricDefinition(
+        name,
+        Aggregation(aggregation),
+        prop,
+        parse_filters(loads_exact(filters or "[]")),
+        allow_negative=bool(allow_negative),
+        recurring=bool(recurring),
+    )

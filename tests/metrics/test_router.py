@@ -41,6 +41,8 @@ def test_create_with_defaults_and_get_by_id_or_name(client: TestClient) -> None:
         "aggregation": "sum",
         "property": None,
         "filters": [],
+        "allow_negative": False,
+        "recurring": False,
         "implicit": False,
         "created_at": "2024-01-15T12:00:00Z",
         "updated_at": "2024-01-15T12:00:00Z",
@@ -173,6 +175,8 @@ def test_list_paginates_by_id_and_can_include_plan_only_metrics(client: TestClie
         "aggregation": "sum",
         "property": None,
         "filters": [],
+        "allow_negative": False,
+        "recurring": False,
         "implicit": True,
         "created_at": None,
         "updated_at": None,
@@ -278,7 +282,16 @@ def test_openapi_documents_metrics(client: TestClient) -> None:
     assert set(spec["paths"]["/metrics/{metric}"]) == {"get", "put"}
     create_schema = spec["components"]["schemas"]["MetricCreate"]
     assert create_schema["required"] == ["name"]
-    assert {"name", "display_name", "unit", "aggregation", "property", "filters"} == set(create_schema["properties"])
+    assert {
+        "name",
+        "display_name",
+        "unit",
+        "aggregation",
+        "property",
+        "filters",
+        "allow_negative",
+        "recurring",
+    } == set(create_schema["properties"])
     filters = create_schema["properties"]["filters"]["anyOf"][0]
     assert filters["items"] == {"$ref": "#/components/schemas/FilterDoc"}
     post = spec["paths"]["/metrics/"]["post"]["responses"]
