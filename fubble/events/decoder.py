@@ -3,18 +3,22 @@
 ``POST /events/`` (:func:`decode_event`), ``POST /events/batch`` (:func:`decode_batch`) and ``fubble events import``
 (:func:`decode_line`, one line or CSV row at a time) all decode JSON bytes with :class:`_WireEvent` (msgspec: the
 JSON types and the field names) and then :func:`_checked` (every rule about values), so they give the same verdict
-and the same message for any event, and a rule about events is changed here and nowhere else. The pydantic
-:class:`~fubble.events.schemas.EventIn` only documents this definition in the OpenAPI document; its field types are
-the shared ones of :mod:`fubble.api.fields`, from which the limits below are read (``tests/events/test_openapi.py``
-checks the two agree).
+and the same message for any event, and a rule about an event's own values is changed here and nowhere else (the
+rules against stored state, the customer and the metric an event names, are :mod:`fubble.events.service`'s). The
+pydantic :class:`~fubble.events.schemas.EventIn` only documents this definition in the OpenAPI document; its field
+types are the shared ones of :mod:`fubble.api.fields`, from which the limits below are read
+(``tests/events/test_openapi.py`` checks the two agree).
 
 An event:
 
 * names its customer by ``customer_id`` (an integer 1..2147483647) and/or ``external_customer_id``;
 * ``metric_name`` (not blank), ``external_customer_id`` and ``event_id`` are strings of 1..255 characters without
   NUL (PostgreSQL cannot store one);
-* ``quantity`` is a JSON number, or a string holding one (``"1.5"``), greater than 0, with at most 12 decimal places
-  and 20 digits before the point (``5e-324`` and ``3.2e66`` are refused naming the rule they break);
+* ``quantity`` is a JSON number, or a string holding one (``"1.5"``), with at most 12 decimal places and 20 digits
+  before the point (``5e-324`` and ``3.2e66`` are refused naming the rule they break); every zero (``-0.0``,
+  ``0E+30``) is read as ``0``. Its
+  sign is a rule of the metric, checked where the metrics are known (:func:`fubble.events.service.negative_quantity`:
+  0 is accepted for every metric, a negative quantity only for a metric defined with ``allow_negative``);
 * ``event_time`` (optional: now) is an ISO 8601 string ``YYYY-MM-DD[THH:MM[:SS[.fraction]]]`` with ``Z``, an offset
   ``+HH:MM``/``+HHMM`` or none (naive means UTC), its year (as written) from 1900 to 8999; converted to UTC; a
   number is refused (not read as seconds since 1970);
@@ -50,26 +54,10 @@ from fubble.api.fields import (
 from fubble.api.json import MAX_NUMBER_CHARS, exponent_problem, parse_decimal
 from fubble.db.types import dumps_exact, to_utc
 from fubble.errors import InvalidInput
-from fubble.events.schemas import EventIn
 
 MAX_TEXT = 255  # ShortText / Name in fubble.api.fields
 MAX_DEPTH = 512  # nesting of properties (deeper JSON would exhaust the stack of the code that walks it)
 _NOT_BLANK = re.compile(NOT_BLANK)
-
-
-def _least_quantity() -> tuple[Decimal, bool]:
-    """``(bound, inclusive)``: the least quantity, as :class:`~fubble.events.schemas.EventIn` documents it (its
-    field type, e.g. :data:`fubble.api.fields.Quantity`, is where the rule is changed)."""
-    for meta in EventIn.model_fields["quantity"].metadata:
-        if getattr(meta, "gt", None) is not None:
-            return Decimal(meta.gt), False
-        if getattr(meta, "ge", None) is not None:
-            return Decimal(meta.ge), True
-    raise TypeError("EventIn.quantity documents no minimum")
-
-
-LEAST_QUANTITY, LEAST_INCLUSIVE = _least_quantity()
-_TOO_SMALL = f"must be at least {LEAST_QUANTITY}" if LEAST_INCLUSIVE else f"must be greater than {LEAST_QUANTITY}"
 
 
 class ParsedEvent(NamedTuple):
@@ -328,6 +316,7 @@ _NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _QUANTITIES: dict[Any, Decimal | str] = {}
 _CACHE_LIMIT = 65_536
 _NOT_A_NUMBER = "must be a number (or a string holding one)"
+_ZERO = Decimal(0)
 
 
 def _quantity(value: Any) -> Decimal | str:
@@ -353,8 +342,8 @@ def _quantity_of(value: int | Decimal | str) -> Decimal | str:
             return _NOT_A_NUMBER
         value = Decimal(text)
     number = Decimal(value)
-    if number < LEAST_QUANTITY or (number == LEAST_QUANTITY and not LEAST_INCLUSIVE):
-        return _TOO_SMALL
+    if number.is_zero():
+        return _ZERO  # whatever its sign and exponent (EventIn reads it so too): 0E+30 is within the limits
     # Counted like pydantic's max_digits/decimal_places (trailing zeros are not digits): 1e2 has 3 whole digits.
     _sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)  # finite

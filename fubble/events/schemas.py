@@ -7,16 +7,29 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 from sqlalchemy import Row
 
-from fubble.api.fields import Metadata, Name, Quantity, Ref, ShortText, UTCTime
+from fubble.api.fields import Decimal12, Metadata, Name, Ref, ShortText, UTCTime
 from fubble.db.models import Event
 
 # A client's idempotency key: 1..255 characters, no NUL.
 EventKey = Annotated[ShortText, Field(min_length=1)]
 # A customer's external_id as events name it: 1..255 characters, no NUL.
 ExternalCustomerId = Annotated[ShortText, Field(min_length=1)]
+
+
+def _plain_zero(value: Decimal) -> Decimal:
+    return Decimal(0) if value.is_zero() else value
+
+
+# An event's quantity: any exact decimal (12 places, 20 digits before the point), every zero (-0.0, 0E+30) read as 0.
+# Its sign is a rule of its metric (fubble.events.service.negative_quantity), which the schema cannot state.
+EventQuantity = Annotated[Decimal12, AfterValidator(_plain_zero)]
+_QUANTITY = (
+    "How much was used: an exact decimal. 0 is accepted for every metric; a negative quantity (a correction, a gauge "
+    "going down) only for a metric defined with `allow_negative: true` (otherwise 422)."
+)
 
 _SPACE_FOR_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 
@@ -33,8 +46,8 @@ QueryTime = Annotated[UTCTime, BeforeValidator(_plus_from_query)]
 
 
 # The OpenAPI documentation of fubble.events.decoder, the one definition of a valid event, which every way in decodes
-# events with: no request is validated with this model. Its field types are the shared ones of fubble.api.fields; the
-# decoder reads quantity's minimum from it, and tests/events/test_openapi.py checks that the two agree.
+# events with: no request is validated with this model. Its field types are the shared ones of fubble.api.fields, and
+# tests/events/test_openapi.py checks that the two agree.
 class EventIn(BaseModel):
     """One usage event as sent by a client."""
 
@@ -57,7 +70,7 @@ class EventIn(BaseModel):
     metric_name: Name = Field(
         description="A known metric: one defined with POST /metrics/ or priced by some plan (a typo is a 422)."
     )
-    quantity: Quantity = Field(description="How much was used: an exact decimal greater than 0.")
+    quantity: EventQuantity = Field(description=_QUANTITY)
     event_time: UTCTime | None = Field(
         None, description="When the usage happened (UTC; naive means UTC, offsets are converted). Defaults to now."
     )

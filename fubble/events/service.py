@@ -4,6 +4,11 @@ Idempotency: an event with an ``event_id`` is stored at most once. Sending it ag
 :func:`~fubble.events.fingerprint.fingerprint`) is a *replay* that returns the stored event; with a different payload
 it is a :class:`~fubble.errors.Conflict`. The unique index on ``event_id`` plus ``INSERT ... ON CONFLICT DO NOTHING``
 make this hold for concurrent requests too: whoever loses the race reads the winner's row back and compares.
+
+Against stored state, an event must name an existing customer and a known metric (defined, or priced by a plan), and
+its quantity may be negative only if that metric is defined with ``allow_negative`` (:func:`negative_quantity`, the
+one place of that rule, checked by every way in with the definitions read for the customers' lookup: no query of
+its own).
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ def record(session: Session, data: ValidEvent, *, clock: Clock) -> Recorded:
     customer_id = _customer_id(data, customers, by_external)
     if data.metric_name not in definitions:
         raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known_metric_names(session)))
+    refused = negative_quantity(data, definitions)
+    if refused is not None:
+        raise InvalidInput.at(("body", "quantity"), refused)
     inserted = repository.insert_one(session, _row(data, fp, clock.now(), customer_id))
     if inserted is not None:
         event = rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))
@@ -99,6 +107,9 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             if event.metric_name not in definitions:
                 known = known_metric_names(session) if known is None else known
                 raise InvalidInput.at(("body", "metric_name"), unknown_metric(event.metric_name, known))
+            negative = negative_quantity(event, definitions)
+            if negative is not None:
+                raise InvalidInput.at(("body", "quantity"), negative)
         except (NotFound, InvalidInput) as exc:
             if key is None:
                 outcomes[index] = exc
@@ -219,7 +230,12 @@ def _store_batch(
     dialect = session.get_bind().dialect
     early = None if problems else _plain_batch(dialect, parsed, now)
     customers, by_external, definitions = _named(session, events, names)  # first (SQLite: takes the write lock)
-    if early is not None and definitions.keys() >= names and customers.issuperset(early.customer_ids):
+    if (
+        early is not None
+        and definitions.keys() >= names
+        and customers.issuperset(early.customer_ids)
+        and all(definitions[name].allow_negative for name in early.negative)
+    ):
 
         def already_stored(other: list[NewEvent]) -> FubbleError:
             index = {event.event_id: i for i, event in parsed}
@@ -264,6 +280,8 @@ def _store_batch(
             if event.metric_name not in definitions:
                 known = known_metric_names(session) if known is None else known
                 reasons.append("metric_name: " + unknown_metric(event.metric_name, known))
+            elif (negative := negative_quantity(event, definitions)) is not None:
+                reasons.append("quantity: " + negative)
         if reasons:
             problems[index] = reasons
         elif duplicate:
@@ -299,17 +317,21 @@ class _PlainBatch(NamedTuple):
     rows: repository.Prepared
     summary: rollups.NewBuckets  # its rollups if its metrics roll up like the default sum (see rollups.plain)
     customer_ids: set[int]  # the customers it names: they must exist
+    negative: set[str]  # the metrics of its events with a negative quantity: they must allow_negative
 
 
 def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent]], now: datetime) -> _PlainBatch | None:
     """The rows and rollup summary of a batch whose events all name their customer by id alone and whose
-    ``event_id``\\ s are all different, or ``None`` for any other batch. No query: whether those customers exist and
-    those metrics are known is for the caller to check."""
+    ``event_id``\\ s are all different, or ``None`` for any other batch. No query: whether those customers exist,
+    those metrics are known and allow the negative quantities is for the caller to check."""
     rows = []
     keys: set[str] = set()
     customer_ids: set[int] = set()
+    negative: set[str] = set()
     for _, event in parsed:  # one pass: this runs for every event of every batch
         key, customer_id = event.event_id, event.customer_id
+        if event.quantity < 0:
+            negative.add(event.metric_name)
         if event.external_customer_id is not None or customer_id is None or key in keys:
             return None
         if key is not None:
@@ -321,7 +343,7 @@ def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent]], now: d
         rows.append(_row(event, fp, now, customer_id))
     prepared = repository.prepare(dialect.name, rows)
     # Rows in (customer, metric, time) order, ids given in that order: each row's position stands in for its id.
-    return _PlainBatch(prepared, rollups.summarize_in_order(dialect, prepared.rows), customer_ids)
+    return _PlainBatch(prepared, rollups.summarize_in_order(dialect, prepared.rows), customer_ids, negative)
 
 
 def _insert_batch_rows(
@@ -375,6 +397,17 @@ def list_events(
 def usage(session: Session, customer_id: int, *, start: datetime | None, end: datetime | None) -> dict[str, Decimal]:
     _check_customer_and_window(session, customer_id, start, end)
     return usage_service.totals(session, customer_id, start=start, end=end)
+
+
+def negative_quantity(event: ParsedEvent, definitions: Mapping[str, MetricDefinition]) -> str | None:
+    """Why the event's quantity is refused (it is negative and its known metric is not defined with
+    ``allow_negative``), or ``None``: 0 and positive quantities are accepted for every metric."""
+    if event.quantity >= 0 or definitions[event.metric_name].allow_negative:
+        return None
+    return (
+        f"must not be negative: metric {event.metric_name!r} does not allow negative quantities (a metric defined "
+        "with allow_negative: true does)"
+    )
 
 
 def unknown_metric(name: str, known: Sequence[str]) -> str:

@@ -51,7 +51,7 @@ def test_batch_of_three(client: TestClient, customer_id: int) -> None:
 def test_batch_with_bad_events_lists_each_and_stores_nothing(client: TestClient, customer_id: int) -> None:
     events = [
         event(customer_id, event_id="ok-0"),
-        event(customer_id, event_id="bad-1", quantity=0),
+        event(customer_id, event_id="bad-1", quantity=-1),
         event(customer_id),
         event(customer_id, event_id="bad-3", metric_name="api_call"),
         event(customer_id),

@@ -61,7 +61,7 @@ def test_a_fixed_bad_line_then_a_rerun_or_a_restart_stores_each_event_once(
     file = _write(tmp_path / "usage.ndjson", lines)
     failed = run_import(db.url, file, "--batch-size", "2", cwd=tmp_path)
     assert failed.returncode == 1
-    assert "error: line 5: quantity: must be greater than 0" in failed.stderr
+    assert "error: line 5: quantity: must not be negative: metric 'api_calls'" in failed.stderr
     assert _stored(db) == [(n, Decimal(1)) for n in range(1, 5)]  # batches 1 and 2
 
     lines[4] = _line(customer, 5)

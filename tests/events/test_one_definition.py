@@ -35,6 +35,8 @@ VALID = [
     ("both naming one customer", "{" + A + ',"external_customer_id":"ext-a","quantity":1}'),
     ("offset and naive times", "{" + A + ',"quantity":1,"event_time":"2024-01-10T09:00:00+02:00"}'),
     ("naive time", "{" + A + ',"quantity":1,"event_time":"2024-01-10 09:00"}'),
+    ("zero quantity", "{" + A + ',"quantity":0}'),
+    ("negative zero quantity (stored as 0)", "{" + A + ',"quantity":-0.0}'),
 ]
 TIME = "must be an ISO 8601 date-time string such as 2024-01-31T12:00:00Z (naive means UTC)"
 # (name, the event, the reasons every entry point gives, "; " between two)
@@ -67,8 +69,12 @@ INVALID = [
         '{"customer_id":2147483648,"metric_name":"api_calls","quantity":1}',
         "customer_id: must be between 1 and 2147483647",
     ),
-    ("zero quantity", "{" + A + ',"quantity":0}', "quantity: must be greater than 0"),
-    ("negative quantity", "{" + A + ',"quantity":-1}', "quantity: must be greater than 0"),
+    (
+        "negative quantity",
+        "{" + A + ',"quantity":-1}',
+        "quantity: must not be negative: metric 'api_calls' does not allow negative quantities (a metric defined "
+        "with allow_negative: true does)",
+    ),
     ("quantity not a number", "{" + A + ',"quantity":"abc"}', "quantity: must be a number (or a string holding one)"),
     ("quantity a boolean", "{" + A + ',"quantity":true}', "quantity: must be a number (or a string holding one)"),
     ("tiny exponent", "{" + A + ',"quantity":5e-324}', "quantity: must have at most 12 decimal places"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from fastapi.testclient import TestClient
 
 from fubble.api.fields import DECIMAL_PLACES, MAX_ID, WHOLE_DIGITS
@@ -61,8 +59,11 @@ def test_the_event_schema_states_the_decoders_rules(client: TestClient) -> None:
         assert (text["type"], text["minLength"], text["maxLength"]) == ("string", 1, decoder.MAX_TEXT)
     quantity = declared("quantity")
     assert quantity["type"] == "number"
-    bound = "minimum" if decoder.LEAST_INCLUSIVE else "exclusiveMinimum"
-    assert Decimal(str(quantity[bound])) == decoder.LEAST_QUANTITY
-    assert (quantity["multipleOf"], quantity["exclusiveMaximum"]) == (10.0**-DECIMAL_PLACES, 10.0**WHOLE_DIGITS)
+    assert "minimum" not in quantity  # the sign is a rule of the metric (allow_negative), not of the event
+    assert (quantity["multipleOf"], quantity["exclusiveMinimum"], quantity["exclusiveMaximum"]) == (
+        10.0**-DECIMAL_PLACES,
+        -(10.0**WHOLE_DIGITS),
+        10.0**WHOLE_DIGITS,
+    )
     assert (declared("event_time")["type"], declared("event_time")["format"]) == ("string", "date-time")
     assert declared("properties")["type"] == "object"

@@ -73,7 +73,7 @@ def test_quantity_keeps_exact_digits(client: TestClient, customer_id: int) -> No
 
 @pytest.mark.parametrize(
     "quantity",
-    [0, -1, "0", "-0.5", "abc", "NaN", "Infinity", "-Infinity", True, False, None, [], {}, "1e400", "0.0000000000001"],
+    [-1, "-0.5", "abc", "NaN", "Infinity", "-Infinity", True, False, None, [], {}, "1e400", "0.0000000000001"],
 )
 def test_invalid_quantity_is_422(client: TestClient, customer_id: int, quantity: object) -> None:
     response = client.post("/events/", json=event(customer_id, quantity=quantity))
@@ -83,7 +83,7 @@ def test_invalid_quantity_is_422(client: TestClient, customer_id: int, quantity:
 
 
 @pytest.mark.parametrize(
-    "raw", ["1e400", "-1e400", "NaN", "Infinity", "1e-400", "0e5", "123456789012345678901234567890123"]
+    "raw", ["1e400", "-1e400", "NaN", "Infinity", "1e-400", "-1e5", "123456789012345678901234567890123"]
 )
 def test_extreme_json_numbers_are_422(client: TestClient, customer_id: int, raw: str) -> None:
     response = client.post(
