@@ -25,12 +25,15 @@ is this module, the same for both:
    A metric's usage is its aggregation read from the exact usage rollups (:mod:`fubble.usage.reader`); for the
    non-additive aggregations (``max``, ``latest``, ``unique_count``) a period billed in parts prices the period's
    usage so far against the earlier parts' (``price(total) - price(prior)``).
+   How each component's usage is read is :mod:`fubble.billing.usage_reads`; components priced from their events
+   (percentage, event amounts, ``grouped_by``, charge filters: one line per part) are :mod:`fubble.billing.charged`;
+   the slice that ends a period also gets the period's true-up lines (a component's ``min_amount``, the plan's
+   ``minimum_commitment``: :mod:`fubble.billing.true_ups`).
 4. The lines are grouped into drafts by the policy and written with bulk statements (:mod:`fubble.billing.store`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from fubble.billing import charged, repository
 from fubble.billing.intervals import Claim, intersect, owned, subtract
-from fubble.billing.lines import Segments, factor_spans, item_line, rate_line
+from fubble.billing.lines import item_line
 from fubble.billing.schedule import Schedule, billable_start, schedule_of
 from fubble.billing.store import ItemLine
 from fubble.billing.tracks import (
@@ -56,37 +59,26 @@ from fubble.billing.tracks import (
     priced_plan,
 )
 from fubble.billing.true_ups import Amounts, ends_period, period_true_ups
+from fubble.billing.usage_reads import NON_ADDITIVE, rate_component
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.models import Customer, PriceComponent, Subscription
 from fubble.errors import InvalidInput
 from fubble.plans.versions import components_of
-from fubble.pricing.aggregation import Aggregation
 from fubble.pricing.charges import ComponentOptions, parse_options
 from fubble.pricing.fees import is_fee_only, unused_credit
 from fubble.pricing.models import (
     DynamicPricing,
     FlatPricing,
-    GraduatedPercentagePricing,
-    PackagePricing,
     PricingModel,
     SubscriptionPricing,
-    TieredPricing,
-    VolumePricing,
 )
 from fubble.pricing.periods import Slice
 from fubble.pricing.rating import Line
-from fubble.pricing_factors.repository import values_between
 from fubble.usage.definitions import MetricDefinition, resolve
-from fubble.usage.reader import usage as reader_usage
-from fubble.usage.reader import usage_in, usage_many
+from fubble.usage.reader import usage_many
 
 MAX_SLICES_PER_SUBSCRIPTION = 240  # 20 years of monthly periods in one run: bounds a run's time and response
-NON_ADDITIVE = frozenset({Aggregation.max, Aggregation.latest, Aggregation.unique_count})
-# The pricing types whose price of a slice depends on the usage billed earlier in its period (``prior_usage``). Only
-# for them is the period's billed quantity read as usage: a component billed in advance also has fee lines
-# (quantity 1) and credit lines (quantity -1) in its period, which are not usage.
-PRICED_ON_PERIOD_TOTAL = (TieredPricing, VolumePricing, PackagePricing, GraduatedPercentagePricing)
 
 
 @dataclass
@@ -304,7 +296,7 @@ class CustomerBilling:
                     lines.append(self._item(item, component, part, now, label))
                 continue
             else:
-                line = self._rate(subscription, component, model, slice_, state)
+                line = rate_component(self, subscription, component, model, slice_, state)
             if line is None:
                 continue
             if item.track == ARREARS:
@@ -356,39 +348,7 @@ class CustomerBilling:
         owns the metric's usage."""
         period = (slice_.period_start, slice_.period_end)
         earlier = intersect([*repository.covered(self.session, subscription_id, *period), *state.spans], [period])
-        return self._owned_elsewhere(subscription_id, metric, earlier)
-
-    def _rate(
-        self,
-        subscription: Subscription,
-        component: PriceComponent,
-        model: PricingModel,
-        slice_: Slice,
-        state: _PeriodState,
-    ) -> Line | None:
-        segments: Segments | None = None
-        prior = state.usage if isinstance(model, PRICED_ON_PERIOD_TOTAL) else Decimal(0)
-        metric = component.metric_name
-        if is_fee_only(model):
-            usage = Decimal(0)
-        elif isinstance(model, DynamicPricing):
-            segments = self._segments(subscription.id, metric, model, slice_)
-            usage = sum((u for u, _ in segments), Decimal(0))
-        elif self.definitions[metric].recurring and self.run.options_of(component).prorated:
-            spans = self.owned_parts(subscription.id, metric, slice_)
-            usage = charged.recurring_usage(
-                self.session, self.customer.id, self.definitions[metric], spans, slice_, prorated=True
-            )
-        elif (
-            self.definitions[metric].aggregation in NON_ADDITIVE
-            or self.definitions[metric].recurring
-            or self.definitions[metric].allow_negative
-        ):
-            prior, total = self._period_usage(subscription.id, metric, slice_, state)
-            usage = total - prior
-        else:
-            usage = self._usage(subscription.id, metric, slice_)
-        return rate_line(model, usage, slice_, self.customer.currency, prior, state.billed, segments)
+        return self.owned_elsewhere(subscription_id, metric, earlier)
 
     def _flat_replaced(
         self, subscription: Subscription, component: PriceComponent, slice_: Slice, *, at_end: bool
@@ -411,31 +371,7 @@ class CustomerBilling:
             for component, _ in self.plans[subscription_id].tracks[track]
         ]
 
-    def _period_usage(
-        self, subscription_id: int, metric: str, slice_: Slice, state: _PeriodState
-    ) -> tuple[Decimal, Decimal]:
-        """For a non-additive metric: (usage of the parts of the period billed before this slice, usage of those
-        parts together with this slice), over the time the subscription owns the metric's usage."""
-        period = (slice_.period_start, slice_.period_end)
-        earlier = intersect([*repository.covered(self.session, subscription_id, *period), *state.spans], [period])
-        prior_parts = self._owned_elsewhere(subscription_id, metric, earlier)
-        new_parts = self.owned_parts(subscription_id, metric, slice_)
-        definition, length = self.definitions[metric], _length(slice_)
-        if definition.recurring:
-
-            def value(spans: list[Span]) -> Decimal:
-                return charged.recurring_usage(
-                    self.session, self.customer.id, definition, spans, slice_, prorated=False
-                )
-
-            return value(prior_parts), value([*prior_parts, *new_parts])
-        prior = usage_in(self.session, self.customer.id, definition, prior_parts, period=length)
-        total = usage_in(self.session, self.customer.id, definition, [*prior_parts, *new_parts], period=length)
-        if definition.allow_negative:
-            return max(prior, Decimal(0)), max(total, Decimal(0))
-        return prior, total
-
-    def _owned_elsewhere(self, subscription_id: int, metric: str, spans: list[Span]) -> list[Span]:
+    def owned_elsewhere(self, subscription_id: int, metric: str, spans: list[Span]) -> list[Span]:
         """The parts of ``spans`` (time billed earlier, possibly outside this pass's window) where the subscription
         owns the metric's usage, by the same rule as inside the window."""
         if not spans:
@@ -463,37 +399,6 @@ class CustomerBilling:
 
     def owned_parts(self, subscription_id: int, metric: str, slice_: Slice) -> list[Span]:
         return intersect(self.owned.get((subscription_id, metric), []), [(slice_.start, slice_.end)])
-
-    def _usage(self, subscription_id: int, metric: str, slice_: Slice) -> Decimal:
-        """The metric's usage (by its aggregation) in the parts of the slice the subscription owns."""
-        parts = self.owned_parts(subscription_id, metric, slice_)
-        if len(parts) == 1:
-            known = self.run.usage.get((self.customer.id, metric, *parts[0], _length(slice_)))
-            if known is not None:
-                return known
-        return usage_in(self.session, self.customer.id, self.definitions[metric], parts, period=_length(slice_))
-
-    def _segments(self, subscription_id: int, metric: str, model: DynamicPricing, slice_: Slice) -> Segments:
-        """The owned parts of the slice cut where a factor of the formula changed: (usage, factor values) each."""
-        names = sorted(model.factor_names)
-        segments: Segments = []
-        first: Mapping[str, Decimal] | None = None
-        for part_start, part_end in self.owned_parts(subscription_id, metric, slice_):
-            for seg_start, seg_end, factors in factor_spans(
-                values_between(self.session, names, part_start, part_end), part_start, part_end
-            ):
-                if first is None:
-                    first = factors
-                usage = reader_usage(
-                    self.session, self.customer.id, self.definitions[metric], seg_start, seg_end, period=_length(slice_)
-                )
-                if usage:
-                    segments.append((usage, factors))
-        if not segments:
-            if first is None:
-                first = values_between(self.session, names, slice_.start, slice_.end)[0][1]
-            segments.append((Decimal(0), first))
-        return segments
 
 
 def _length(slice_: Slice) -> timedelta:

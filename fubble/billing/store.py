@@ -89,7 +89,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
     seqs = _take_invoice_seqs(session, new)
     due = now + timedelta(days=payment_term_days)
     batch = terms.Terms.load(session, [d.customer.id for d in new], lock_grants=any(d.finalized for d in new))
-    figures = [_figures(batch, d, now) for d in new]
+    figures = _all_figures(batch, new, now)
     rows = [
         {
             "invoice_number": invoice_number(d.customer.id, now, seq),
@@ -213,6 +213,19 @@ def _log_refreshed(
                 created.append((str(line["id"]), line))
     if created:
         recorder.record_inserted(session, "invoice_item", created, now)
+
+
+def _all_figures(batch: terms.Terms, drafts: Sequence[Draft], now: datetime) -> list[terms.Figures]:
+    """The new drafts' figures, each customer's in period order: one created finalized counts its coupon period and
+    uses its credits before the next one is figured."""
+    figures: dict[int, terms.Figures] = {}
+    for index in sorted(range(len(drafts)), key=lambda i: (drafts[i].customer.id, drafts[i].period[1], i)):
+        draft = drafts[index]
+        fig = figures[index] = _figures(batch, draft, now)
+        if draft.finalized:
+            key = period_key(Invoice(period_end=draft.period[1], issue_date=now))
+            batch.note_finalized(draft.customer.id, key, fig)
+    return [figures[index] for index in range(len(drafts))]
 
 
 def _figures(batch: terms.Terms, draft: Draft, now: datetime) -> terms.Figures:

@@ -73,6 +73,7 @@ class Terms:
     rates: dict[int, list[Any]]
     grants: dict[int, list[CreditGrant]]
     plans: dict[int, int] = field(default_factory=dict)  # subscription id -> plan id
+    taken: dict[int, Decimal] = field(default_factory=dict)  # grant id -> credit used by invoices not yet settled
 
     @classmethod
     def load(cls, session: Session, customer_ids: Sequence[int], *, lock_grants: bool = False) -> Terms:
@@ -110,12 +111,24 @@ class Terms:
         grants = []
         if with_credits:
             grants = [
-                GrantTerm(g.id, g.remaining, g.priority, g.expires_at)
+                GrantTerm(g.id, g.remaining - self.taken.get(g.id, Decimal(0)), g.priority, g.expires_at)
                 for g in self.grants.get(customer_id, [])
                 if g.currency == currency
             ]
         totals = invoice_totals(lines, coupons, taxes, grants, currency, at=at)
         return Figures(totals, coupons, taxes, coupon_ids)
+
+
+    def note_finalized(self, customer_id: int, key: str, fig: Figures) -> None:
+        """An invoice of the batch is finalized with ``fig`` before it is stored: the customer's later invoices in
+        the batch see its coupon period counted and its credits used (a run finalizing several periods at once)."""
+        used = {redemption_id for redemption_id, _ in fig.totals.discounts}
+        self.redeemed[customer_id] = [
+            found.with_period(key) if found.redemption.id in used else found
+            for found in self.redeemed.get(customer_id, [])
+        ]
+        for grant_id, amount in fig.totals.credits:
+            self.taken[grant_id] = self.taken.get(grant_id, Decimal(0)) + amount
 
 
 def _coupon_term(found: coupons_repository.Redeemed) -> CouponTerm:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from fubble.clock import FrozenClock
@@ -176,12 +175,6 @@ def test_a_three_period_coupon_discounts_january_to_march(client: TestClient, cl
         assert coupon_state(client, cid) == [state], as_of
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fubble/billing/store.py store() computes the figures of all the drafts of a batch (_figures) before it "
-    "settles any (terms.settle), so when one run finalizes 4 periods of a customer the 3-period coupon still has 3 "
-    "periods left for each: April is discounted too (50.74 - 10.15 = 40.59) and periods_used becomes 4",
-)
 def test_a_three_period_coupon_in_one_catch_up_run(client: TestClient, clock: FrozenClock) -> None:
     cid = _three_period_customer(client, clock)
     months = invoices_of(client, run(client, clock, MAY))  # Jan to Apr at once, each finalized
@@ -189,14 +182,6 @@ def test_a_three_period_coupon_in_one_catch_up_run(client: TestClient, clock: Fr
     assert coupon_state(client, cid) == [("THREE", 3, 0, "ended")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fubble/billing/store.py store() computes the credits of all the drafts of a batch from the grants as "
-    "loaded, before terms.settle uses any: January and February both take 30.00 of the 50.00 grant, and "
-    "fubble.credits.service.use then refuses February's (Conflict): the billing run answers 409 'credit grant <id> "
-    "has 20.00 left, less than the 30.00 to use' and its batch is rolled back: no customer of the batch (here "
-    "'Other') is billed, on this run and every later one",
-)
 def test_a_grant_serves_a_catch_up_run_once(client: TestClient, clock: FrozenClock) -> None:
     clock.set(utc(JAN))
     other = customer(client, "Other", invoice_grace_period_hours=0)  # same batch, no credit
