@@ -15,7 +15,7 @@ from fubble.db.models import CreditNote, CreditNoteItem
 
 MAX_ITEMS = 1000
 
-PositiveAmount = Annotated[Quantity, Field(examples=[Decimal("10.00")])]
+PositiveAmount = Annotated[Quantity, Field(examples=[10])]  # a number (a Decimal example would be a string)
 Reason = Annotated[
     LongText,
     Field(min_length=1, max_length=1000, json_schema_extra={"pattern": NON_BLANK_PATTERN}),
@@ -68,7 +68,10 @@ class CreditNoteCreate(BaseModel):
         json_schema_extra=_not_null,
     )
     amount: PositiveAmount | None = Field(
-        None, description="An amount to credit against the invoice as a whole.", json_schema_extra=_not_null
+        None,
+        description="An amount to credit against the invoice as a whole.",
+        examples=[10],
+        json_schema_extra=_not_null,
     )
     reason: Reason = Field(examples=["Service outage on 3 March"])
     method: CreditNoteMethod

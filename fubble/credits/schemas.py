@@ -17,7 +17,7 @@ MAX_DESCRIPTION = 500
 
 # Money that must be more than zero, exact, in the customer's currency (its minor-unit places are checked by the
 # service: 10.005 USD and 1.5 JPY are 422).
-PositiveAmount = Annotated[Quantity, Field(examples=[Decimal("50.00")])]
+PositiveAmount = Annotated[Quantity, Field(examples=[50])]  # a number (a Decimal example would be a string)
 Priority = Annotated[
     int,
     Field(
