@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from fubble.db.models import Plan, PlanVersion, PriceComponent, Subscription
+from fubble.db.models.metric import Metric
 
 
 def get(session: Session, plan_id: int, *, for_update: bool = False, for_share: bool = False) -> Plan | None:
@@ -55,3 +57,9 @@ def version_times(session: Session, plan_id: int) -> dict[int, datetime]:
     """When each recorded version of the plan began."""
     query = select(PlanVersion.version, PlanVersion.created_at).where(PlanVersion.plan_id == plan_id)
     return {version: created_at for version, created_at in session.execute(query)}
+
+
+def recurring_metric_names(session: Session, names: Iterable[str]) -> set[str]:
+    """The names among ``names`` of metrics defined with ``recurring: true``."""
+    query = select(Metric.name).where(Metric.name.in_(sorted(set(names))), Metric.recurring.is_(True))
+    return set(session.scalars(query))

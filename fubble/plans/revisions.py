@@ -12,7 +12,8 @@ latest one by ``metric_name``:
   version only is changed or deleted (it keeps its id); a row shared with earlier versions is ended and, if changed,
   replaced by a new row, so earlier versions keep their prices.
 
-A component is unchanged when its display name, pricing type and canonical pricing details are all the same.
+A component is unchanged when its display name, pricing type, canonical pricing details and charge options
+(``grouped_by``, ``filters``, ``min_amount``, ``prorated``) are all the same; a new version carries every one of them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db.models import Plan, PlanVersion, PriceComponent
 from fubble.errors import InvalidInput
-from fubble.plans import repository
+from fubble.plans import options, repository
 from fubble.pricing.models import parse_pricing
 
 
@@ -52,6 +53,7 @@ def revise(session: Session, plan: Plan, wanted: list[PriceComponent], *, now: d
                 old.display_name = new.display_name
                 old.pricing_type = new.pricing_type
                 old.pricing_details = new.pricing_details
+                options.copy_to(new, old)
                 result[old.metric_name] = old
                 started.remove(new)
         else:
@@ -70,8 +72,10 @@ def revise(session: Session, plan: Plan, wanted: list[PriceComponent], *, now: d
 
 
 def same(stored: PriceComponent, new: PriceComponent) -> bool:
-    """Whether ``new`` (canonical details) prices exactly as ``stored`` and shows the same name."""
+    """Whether ``new`` (canonical details and options) prices exactly as ``stored`` and shows the same name."""
     if (stored.display_name or stored.metric_name) != new.display_name or stored.pricing_type != new.pricing_type:
+        return False
+    if not options.same(stored, new):
         return False
     if stored.pricing_details == new.pricing_details:
         return True

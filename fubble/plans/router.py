@@ -33,7 +33,19 @@ def create_plan(body: PlanCreate, session: SessionDep, clock: ClockDep) -> PlanO
     checked against its `pricing_type` (its keys; tiers contiguous from 0, only the last open-ended; a formula that
     compiles); if any is invalid the response is a 422 whose `loc` names it
     (`["body", "price_components", 0, "pricing_details", "tiers", 1, "start"]`) and nothing is stored. Numbers are
-    stored exactly, in canonical form (`10.00` comes back as `10`)."""
+    stored exactly, in canonical form (`10.00` comes back as `10`).
+
+    A component may carry charge options: `grouped_by` (one line per combination of those event properties),
+    `filters` (events matching a filter's `properties` are priced by its `pricing_details`, on a line of their own),
+    `min_amount` (a true-up line when the component charges less in a period) and `prorated` (only for a metric
+    defined with `recurring: true`: each unit charged for the part of the period it was held). A fee per period
+    (`flat`, `subscription`, `usage_based_subscription`) takes no `grouped_by` or `filters`. Every component answer
+    has all four (`null`/`false` when not set).
+
+    A plan may have a `currency` (ISO 4217): only customers in it subscribe (409 otherwise); without one it bills in
+    each subscriber's currency. `minimum_commitment` is the least a subscription is charged per billing period (a
+    true-up line makes up the difference). With a currency, `minimum_commitment` and every `min_amount` have at most
+    its decimal places (422) and are answered with exactly them (`10` EUR: `10.00`)."""
     return PlanOut.of(service.create(session, body, clock=clock))
 
 
@@ -54,9 +66,11 @@ def get_plan(plan_id: PlanId, session: SessionDep) -> PlanOut:
 
 @router.put("/{plan_id}", summary="Update a plan (fields present in the body)", responses=responses(404, 409, 422))
 def update_plan(plan_id: PlanId, body: PlanUpdate, session: SessionDep, clock: ClockDep) -> PlanOut:
-    """Changes `name`, `description`, `billing_frequency`, `is_active`, `fees_in_advance` or `price_components` (the
-    whole new set, checked as in `POST /plans/`; 422 naming the component). The billing frequency and
-    `fees_in_advance` of a plan that has subscriptions cannot change (409; create a new plan). A change of the
+    """Changes `name`, `description`, `billing_frequency`, `is_active`, `fees_in_advance`, `currency`,
+    `minimum_commitment` or `price_components` (the whole new set, checked as in `POST /plans/`; 422 naming the
+    component). The billing frequency, `fees_in_advance` and `currency` of a plan that has subscriptions cannot
+    change (409; create a new plan). A new currency must express the stored `minimum_commitment` and `min_amount`s
+    (422 at `currency`). A change of the
     components while subscriptions are on the plan's latest version makes the next `version`: those subscriptions
     keep the prices of theirs (`GET /plans/{plan_id}/versions`); new subscriptions take the latest. Without such
     subscriptions the latest version is changed in place."""
@@ -79,7 +93,8 @@ def add_component(plan_id: PlanId, body: PriceComponentIn, session: SessionDep, 
     """`pricing_details` must match `pricing_type`, as in `POST /plans/` (422 naming what is wrong). 409 if the plan
     already prices this metric_name (change or remove that component instead). Makes the plan's next version when
     subscriptions are on its latest one (see `PUT /plans/{plan_id}`)."""
-    return PriceComponentOut.of(service.add_component(session, plan_id, body, clock=clock))
+    component = service.add_component(session, plan_id, body, clock=clock)
+    return PriceComponentOut.of(component, service.get(session, plan_id).currency)
 
 
 @router.delete(
@@ -102,25 +117,30 @@ def remove_component(plan_id: PlanId, component_id: ComponentId, session: Sessio
 def change_component(
     plan_id: PlanId, component_id: ComponentId, body: PriceComponentUpdate, session: SessionDep, clock: ClockDep
 ) -> PriceComponentOut:
-    """Changes `display_name`, `pricing_type` and/or `pricing_details` (at least one) of a component in the plan's
-    latest version (404 otherwise). The result is checked as in `POST /plans/` (422 naming what is wrong, e.g.
-    `["body", "pricing_details", "tiers", 1, "start"]`). When subscriptions are on the plan's latest version, the
+    """Changes `display_name`, `pricing_type`, `pricing_details`, `grouped_by`, `filters`, `min_amount` and/or
+    `prorated` (at least one) of a component in the plan's latest version (404 otherwise); `null` clears
+    `display_name`, `grouped_by`, `filters` or `min_amount`. The result is checked as in `POST /plans/` (422
+    naming what is wrong, e.g. `["body", "pricing_details", "tiers", 1, "start"]`; a new `pricing_type` must suit
+    the stored filters' details too). When subscriptions are on the plan's latest version, the
     change makes the next version and the answer is the component's new row (a new `id`); the old one keeps pricing
     the earlier versions. Otherwise the component is changed in place (same `id`)."""
-    return PriceComponentOut.of(service.change_component(session, plan_id, component_id, body, clock=clock))
+    component = service.change_component(session, plan_id, component_id, body, clock=clock)
+    return PriceComponentOut.of(component, service.get(session, plan_id).currency)
 
 
 @router.get("/{plan_id}/versions", summary="List a plan's versions (oldest first)", responses=responses(404, 422))
 def list_versions(plan_id: PlanId, session: SessionDep) -> list[PlanVersionOut]:
     """Every version of the plan's price components, from 1 to the plan's `version`, with when it began and the
     components that price it. A subscription is priced by the components of its `plan_version`."""
+    versions = service.versions(session, plan_id)
+    currency = service.get(session, plan_id).currency
     return [
         PlanVersionOut(
             version=version,
             created_at=created_at,
-            price_components=[PriceComponentOut.of(component) for component in components],
+            price_components=[PriceComponentOut.of(component, currency) for component in components],
         )
-        for version, created_at, components in service.versions(session, plan_id)
+        for version, created_at, components in versions
     ]
 
 
@@ -137,6 +157,7 @@ def migrate_subscribers(plan_id: PlanId, body: PlanMigrate, session: SessionDep,
     period) and a new one on the latest version starts there, with `previous_subscription_id`, the same billing
     periods and no price overrides. A subscription that ends by the change is left as it is; one that has not started
     yet moves as it is (same id). The answer lists the subscriptions now on the latest version in place of the moved
-    ones. 422 if `from_version` is not an earlier version of the plan. All or nothing: 409 if the plan is inactive or
-    a subscription cannot change at that instant (it is invoiced beyond it: void those invoices first)."""
+    ones. 422 if `from_version` is not an earlier version of the plan. All or nothing: 409 if the plan is inactive, a
+    subscription cannot change at that instant (it is invoiced beyond it: void those invoices first) or its customer
+    is billed in another currency than the plan's."""
     return migrate(session, plan_id, body, clock=clock)

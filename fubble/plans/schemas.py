@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import LongText, Name, ShortText, not_null
+from fubble.api.fields import Amount, CurrencyCode, LongText, Name, ShortText, not_null
 from fubble.db.models import Plan, PriceComponent
 from fubble.errors import InvalidInput
+from fubble.invoices.money import in_minor_units
+from fubble.plans.option_fields import (
+    CURRENCY,
+    FILTERS,
+    GROUPED_BY,
+    MIN_AMOUNT,
+    MINIMUM_COMMITMENT,
+    NO_EVENTS_RULE,
+    PRORATED,
+    ChargeFilters,
+    GroupedBy,
+)
+from fubble.pricing.charges import parse_options
 from fubble.pricing.models import PRICING_TYPES, parse_pricing
 from fubble.pricing.periods import BillingFrequency
 
@@ -47,9 +61,10 @@ TIERED_EXAMPLE = {"tiers": [{"start": 0, "end": 1000, "price": 0.01}, {"start": 
 
 
 class PriceComponentIn(BaseModel):
-    """One billable item of a plan. ``pricing_details`` must match ``pricing_type`` (see the pricing types)."""
+    """One billable item of a plan. ``pricing_details`` must match ``pricing_type`` (see the pricing types); the
+    charge options (``grouped_by``, ``filters``, ``min_amount``, ``prorated``) are optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=NO_EVENTS_RULE)
 
     metric_name: MetricName
     display_name: Name | None = Field(None, description="Shown on invoices; defaults to metric_name.")
@@ -58,6 +73,10 @@ class PriceComponentIn(BaseModel):
         description="Numbers are kept exactly as written (send JSON numbers or numeric strings).",
         examples=[TIERED_EXAMPLE],
     )
+    grouped_by: GroupedBy | None = Field(None, description=GROUPED_BY)
+    filters: ChargeFilters | None = Field(None, description=FILTERS)
+    min_amount: Amount | None = Field(None, description=MIN_AMOUNT)
+    prorated: StrictBool = Field(False, description=PRORATED)
 
 
 _FEES_IN_ADVANCE = (
@@ -78,10 +97,13 @@ class PlanCreate(BaseModel):
         max_length=MAX_COMPONENTS,
         description="May be empty. Each metric_name may appear only once in a plan.",
     )
+    currency: CurrencyCode | None = Field(None, description=CURRENCY, examples=["EUR"])
+    minimum_commitment: Amount | None = Field(None, description=MINIMUM_COMMITMENT)
 
 
 class PlanUpdate(BaseModel):
-    """Only the fields present in the body change; ``description: null`` clears the description."""
+    """Only the fields present in the body change; ``description``, ``currency`` and ``minimum_commitment`` are
+    cleared by ``null``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -99,17 +121,21 @@ class PlanUpdate(BaseModel):
     price_components: Annotated[list[PriceComponentIn], Field(max_length=MAX_COMPONENTS)] | SkipJsonSchema[None] = (
         not_null(
             description="The plan's whole new set of components, matched to the current one by metric_name: a "
-            "component with the same display_name, pricing_type and pricing_details (as numbers) is unchanged and "
+            "component with the same display_name, pricing_type, pricing_details (as numbers) and charge options is "
+            "unchanged and "
             "keeps its id; the others are added, changed or removed. If subscriptions are on the plan's latest "
             "version, a change makes the next version (one per request) and those subscriptions keep theirs.",
         )
     )
+    currency: CurrencyCode | None = Field(None, description=CURRENCY, examples=["EUR"])
+    minimum_commitment: Amount | None = Field(None, description=MINIMUM_COMMITMENT)
 
 
 class PriceComponentUpdate(BaseModel):
-    """The fields to change (at least one); the result is checked as in ``POST /plans/``."""
+    """The fields to change (at least one); the result is checked as in ``POST /plans/``. ``null`` clears
+    ``display_name``, ``grouped_by``, ``filters`` and ``min_amount``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1, **NO_EVENTS_RULE})
 
     display_name: Name | None = Field(None, description="null: the metric_name.")
     pricing_type: PricingType | SkipJsonSchema[None] = not_null(
@@ -119,6 +145,12 @@ class PriceComponentUpdate(BaseModel):
         description="Replaces the details as a whole. Numbers are kept exactly as written.",
         examples=[TIERED_EXAMPLE],
     )
+    grouped_by: GroupedBy | None = Field(None, description=GROUPED_BY)
+    filters: ChargeFilters | None = Field(
+        None, description=FILTERS + " A new pricing_type must suit the stored filters' details, or come with new ones."
+    )
+    min_amount: Amount | None = Field(None, description=MIN_AMOUNT)
+    prorated: StrictBool | SkipJsonSchema[None] = not_null(description=PRORATED)
 
 
 class PriceComponentOut(BaseModel):
@@ -128,10 +160,15 @@ class PriceComponentOut(BaseModel):
     display_name: str
     pricing_type: str
     pricing_details: dict[str, Any]
+    grouped_by: list[str] | None = Field(description=GROUPED_BY)
+    filters: list[dict[str, Any]] | None = Field(description="The charge filters (null: none). " + FILTERS)
+    min_amount: Decimal | None = Field(description=MIN_AMOUNT + " Written with the currency's places.")
+    prorated: bool = Field(description=PRORATED)
     created_at: datetime
 
     @classmethod
-    def of(cls, component: PriceComponent) -> PriceComponentOut:
+    def of(cls, component: PriceComponent, currency: str | None) -> PriceComponentOut:
+        """``currency``: the plan's (amounts are written with its decimal places; as stored without one)."""
         return cls(
             id=component.id,
             plan_id=component.plan_id,
@@ -139,8 +176,34 @@ class PriceComponentOut(BaseModel):
             display_name=component.display_name or component.metric_name,
             pricing_type=component.pricing_type,
             pricing_details=_in_canonical_order(component.pricing_type, component.pricing_details),
+            grouped_by=component.grouped_by or None,
+            filters=_filters_in_canonical_order(component),
+            min_amount=money(component.min_amount, currency),
+            prorated=bool(component.prorated),
             created_at=component.created_at,
         )
+
+
+def money(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    """A plan's amount as answered: with its currency's decimal places (``10`` EUR -> ``10.00``), as stored
+    without a currency; an amount stored before a stricter rule is shown as stored."""
+    if amount is None or currency is None:
+        return amount
+    try:
+        return in_minor_units(amount, currency, ())
+    except InvalidInput:
+        return amount
+
+
+def _filters_in_canonical_order(component: PriceComponent) -> list[dict[str, Any]] | None:
+    """The stored filters with their keys in the documented order, or as stored if a later rule refuses them."""
+    if not component.filters:
+        return None
+    try:
+        options = parse_options(component.pricing_type, {"filters": component.filters})
+    except InvalidInput:
+        return component.filters
+    return [f.to_json() for f in options.filters]
 
 
 def _in_canonical_order(pricing_type: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +225,8 @@ class PlanOut(BaseModel):
         description="The latest version of the price components (a new plan is version 1); new subscriptions take it."
     )
     fees_in_advance: bool = Field(description=_FEES_IN_ADVANCE)
+    currency: str | None = Field(description=CURRENCY)
+    minimum_commitment: Decimal | None = Field(description=MINIMUM_COMMITMENT)
     created_at: datetime
     updated_at: datetime
     price_components: list[PriceComponentOut] = Field(description="The components of the latest version.")
@@ -176,9 +241,11 @@ class PlanOut(BaseModel):
             is_active=plan.is_active,
             version=plan.version,
             fees_in_advance=plan.fees_in_advance,
+            currency=plan.currency,
+            minimum_commitment=money(plan.minimum_commitment, plan.currency),
             created_at=plan.created_at,
             updated_at=plan.updated_at,
-            price_components=[PriceComponentOut.of(c) for c in plan.price_components],
+            price_components=[PriceComponentOut.of(c, plan.currency) for c in plan.price_components],
         )
 
 

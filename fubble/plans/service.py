@@ -1,15 +1,22 @@
 """Plans and their price components: create, read, update, deactivate, add, change and remove components.
 
-Every component's ``pricing_details`` is validated by :func:`fubble.pricing.models.parse_pricing` and stored in its
-canonical form, so what is stored is always priceable. A plan prices each metric at most once. Every change of the
+Every component's ``pricing_details`` is validated by :func:`fubble.pricing.models.parse_pricing` and its charge
+options by :func:`fubble.pricing.charges.parse_options` (see :mod:`fubble.plans.options`), both stored in canonical
+form, so what is stored is always priceable. A plan prices each metric at most once. Every change of the
 components goes through :func:`fubble.plans.revisions.revise`, which makes a new version when subscribers are on
 the latest one.
+
+A plan may have a ``currency`` (then only customers in that currency subscribe, and its amounts, the
+``minimum_commitment`` and each component's ``min_amount``, have at most its decimal places) and a
+``minimum_commitment``. The currency, like the billing frequency and ``fees_in_advance``, cannot change once the
+plan has subscriptions; the minimum commitment can (it applies to the periods invoiced after the change).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,15 +24,16 @@ from sqlalchemy.orm import Session
 from fubble.clock import Clock
 from fubble.db.models import Plan, PlanVersion, PriceComponent
 from fubble.errors import Conflict, InvalidInput, NotFound, entry
-from fubble.plans import repository
+from fubble.plans import options, repository
 from fubble.plans.revisions import revise
 from fubble.plans.schemas import MAX_COMPONENTS, PlanCreate, PlanUpdate, PriceComponentIn, PriceComponentUpdate
 from fubble.plans.versions import prices_version
+from fubble.pricing.charges import parse_options
 from fubble.pricing.models import parse_pricing
 
 Loc = tuple[str | int, ...]
 # Plan fields that cannot change once the plan has subscriptions (they would re-price billed periods).
-FIXED_ONCE_SUBSCRIBED = ("billing_frequency", "fees_in_advance")
+FIXED_ONCE_SUBSCRIBED = ("billing_frequency", "fees_in_advance", "currency")
 
 
 def get(session: Session, plan_id: int, *, for_update: bool = False) -> Plan:
@@ -36,7 +44,13 @@ def get(session: Session, plan_id: int, *, for_update: bool = False) -> Plan:
 
 
 def create(session: Session, data: PlanCreate, *, clock: Clock) -> Plan:
-    components = _validated(data.price_components, at=("body", "price_components"))
+    components = _validated(
+        session,
+        data.price_components,
+        at=("body", "price_components"),
+        currency=data.currency,
+        also=_commitment_problems(data.currency, data.minimum_commitment),
+    )
     now = clock.now()
     plan = Plan(
         name=data.name,
@@ -45,6 +59,8 @@ def create(session: Session, data: PlanCreate, *, clock: Clock) -> Plan:
         is_active=True,
         version=1,
         fees_in_advance=data.fees_in_advance,
+        currency=data.currency,
+        minimum_commitment=data.minimum_commitment,
         created_at=now,
         updated_at=now,
     )
@@ -65,9 +81,20 @@ def update(session: Session, plan_id: int, data: PlanUpdate, *, clock: Clock) ->
     for field in ("name", "billing_frequency", "is_active", "fees_in_advance", "price_components"):
         if field in changes and changes[field] is None:
             raise InvalidInput.at(("body", field), f"{field} cannot be null")
+    currency = changes.get("currency", plan.currency)
+    if "minimum_commitment" in changes:
+        problems = _commitment_problems(currency, changes["minimum_commitment"])
+    else:
+        problems = _commitment_problems(currency, plan.minimum_commitment, at=("body", "currency"))
     wanted = None
     if data.price_components is not None:
-        wanted = _validated(data.price_components, at=("body", "price_components"))
+        wanted = _validated(
+            session, data.price_components, at=("body", "price_components"), currency=currency, also=problems
+        )
+    else:
+        problems += _stored_places_problems(plan, currency)
+        if problems:
+            raise InvalidInput(problems)
     values = {
         field: value.value if field == "billing_frequency" else value
         for field, value in changes.items()
@@ -98,7 +125,7 @@ def deactivate(session: Session, plan_id: int, *, clock: Clock) -> Plan:
 
 def add_component(session: Session, plan_id: int, data: PriceComponentIn, *, clock: Clock) -> PriceComponent:
     plan = get(session, plan_id, for_update=True)
-    (component,) = _validated([data], at=("body",), single=True)
+    (component,) = _validated(session, [data], at=("body",), currency=plan.currency, single=True)
     current = list(plan.price_components)
     if any(existing.metric_name == component.metric_name for existing in current):
         raise Conflict(f"plan {plan.id} already prices metric {component.metric_name!r}")
@@ -116,17 +143,19 @@ def change_component(
     stored = _latest_component(session, plan, component_id)
     changes = data.model_dump(exclude_unset=True)
     if not changes:
-        raise InvalidInput.at(("body",), "give at least one of display_name, pricing_type, pricing_details")
-    for field in ("pricing_type", "pricing_details"):
+        raise InvalidInput.at(("body",), f"give at least one of {', '.join(PriceComponentUpdate.model_fields)}")
+    for field in ("pricing_type", "pricing_details", "prorated"):
         if field in changes and changes[field] is None:
             raise InvalidInput.at(("body", field), f"{field} cannot be null")
+    kept = options.raw_of(stored)
     merged = PriceComponentIn.model_construct(
         metric_name=stored.metric_name,
         display_name=changes.get("display_name", stored.display_name),
         pricing_type=changes.get("pricing_type", stored.pricing_type),
         pricing_details=changes.get("pricing_details", stored.pricing_details),
+        **{key: changes.get(key, kept[key]) for key in options.KEYS},
     )
-    (component,) = _validated([merged], at=("body",), single=True)
+    (component,) = _validated(session, [merged], at=("body",), currency=plan.currency, single=True)
     wanted = [component if existing.id == stored.id else _copy(existing) for existing in plan.price_components]
     return revise(session, plan, wanted, now=clock.now())[stored.metric_name]
 
@@ -162,18 +191,29 @@ def _latest_component(session: Session, plan: Plan, component_id: int) -> PriceC
 
 def _copy(component: PriceComponent) -> PriceComponent:
     """An unsaved copy of a stored component's pricing, as :func:`revise` takes the wanted set."""
-    return PriceComponent(
+    copy = PriceComponent(
         metric_name=component.metric_name,
         display_name=component.display_name or component.metric_name,
         pricing_type=component.pricing_type,
         pricing_details=component.pricing_details,
     )
+    options.copy_to(component, copy)
+    return copy
 
 
-def _validated(items: Sequence[PriceComponentIn], *, at: Loc, single: bool = False) -> list[PriceComponent]:
-    """Components built from valid input, or one :class:`InvalidInput` listing every problem in ``items``."""
-    errors: list[dict[str, Any]] = []
-    components: list[PriceComponent] = []
+def _validated(
+    session: Session,
+    items: Sequence[PriceComponentIn],
+    *,
+    at: Loc,
+    currency: str | None,
+    single: bool = False,
+    also: Sequence[dict[str, Any]] = (),
+) -> list[PriceComponent]:
+    """Components built from valid input, or one :class:`InvalidInput` listing every problem in ``items`` (and the
+    entries ``also`` found elsewhere in the request)."""
+    errors: list[dict[str, Any]] = list(also)
+    components: list[tuple[Loc, PriceComponent]] = []
     seen: set[str] = set()
     for index, item in enumerate(items):
         here: Loc = at if single else (*at, index)
@@ -182,17 +222,43 @@ def _validated(items: Sequence[PriceComponentIn], *, at: Loc, single: bool = Fal
         seen.add(item.metric_name)
         try:
             model = parse_pricing(item.pricing_type, item.pricing_details)
+            charge = parse_options(item.pricing_type, options.requested(item))
         except InvalidInput as exc:
             errors.extend(exc.entries_under(here))
             continue
-        components.append(
-            PriceComponent(
-                metric_name=item.metric_name,
-                display_name=item.display_name or item.metric_name,
-                pricing_type=item.pricing_type,
-                pricing_details=model.to_json(),
-            )
+        problem = options.places_problem(charge.min_amount, currency)
+        if problem is not None:
+            errors.append(entry((*here, "min_amount"), f"{problem} (the plan's currency)"))
+        component = PriceComponent(
+            metric_name=item.metric_name,
+            display_name=item.display_name or item.metric_name,
+            pricing_type=item.pricing_type,
+            pricing_details=model.to_json(),
         )
+        options.store(component, charge)
+        components.append((here, component))
+    errors += options.prorated_problems(session, components)
     if errors:
         raise InvalidInput(errors)
-    return components
+    return [component for _, component in components]
+
+
+def _commitment_problems(
+    currency: str | None, commitment: Decimal | None, *, at: Loc = ("body", "minimum_commitment")
+) -> list[dict[str, Any]]:
+    problem = options.places_problem(commitment, currency)
+    if problem is None:
+        return []
+    stored = "" if at[-1] == "minimum_commitment" else f"the plan's minimum_commitment {commitment}: "
+    return [entry(at, f"{stored}{problem} (the plan's currency)")]
+
+
+def _stored_places_problems(plan: Plan, currency: str | None) -> list[dict[str, Any]]:
+    """The stored amounts a new ``currency`` cannot express (located at the currency)."""
+    if currency == plan.currency:
+        return []
+    return [
+        entry(("body", "currency"), f"the component pricing {c.metric_name!r} has min_amount {c.min_amount}: {problem}")
+        for c in plan.price_components
+        if (problem := options.places_problem(c.min_amount, currency)) is not None
+    ]

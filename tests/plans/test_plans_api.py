@@ -293,8 +293,13 @@ def test_add_component(client: TestClient) -> None:
         "display_name",
         "pricing_type",
         "pricing_details",
+        "grouped_by",
+        "filters",
+        "min_amount",
+        "prorated",
         "created_at",
     }
+    assert (body["grouped_by"], body["filters"], body["min_amount"], body["prorated"]) == (None, None, None, False)
     metrics = [c["metric_name"] for c in client.get(f"/plans/{plan['id']}").json()["price_components"]]
     assert metrics == ["api_calls", "storage_gb", "subscription_fee", "seats"]
 
