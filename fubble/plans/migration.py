@@ -77,6 +77,7 @@ def migrate(session: Session, plan_id: int, data: PlanMigrate, *, clock: Clock) 
         if subscription.end_date is not None and subscription.end_date <= now:
             continue
         if subscription.start_date >= now:  # not started: nothing billed, it simply takes the latest version
+            subscriptions.require_plan_currency(plan, customer)
             subscription.plan_version = plan.version
             moved.append((subscription, customer, now))
             continue

@@ -4,6 +4,10 @@
 clock's); ``created_at`` and ``canceled_at`` record the server clock. The status a subscription has at an instant is
 :func:`fubble.subscriptions.lifecycle.status_at`'s. Cancelling sets end_date (default now, or the end of the current
 period) and canceled_at; a plan change ends the subscription at the change instant and starts its successor there.
+
+A customer subscribes only to plans without a currency or in its own (:func:`require_plan_currency`, called by every
+way onto a plan: a new subscription, a plan change, a migration to a plan's latest version), so every invoice has one
+currency.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from fubble.test_clocks.now import customer_now
 def create(session: Session, customer_id: int, data: SubscriptionCreate, *, clock: Clock) -> Subscription:
     customer = customers.get(session, customer_id)
     plan = _active_plan(session, data.plan_id)
+    require_plan_currency(plan, customer)
     start = data.start_date or customer_now(session, customer, clock)
     if data.end_date is not None and data.end_date <= start:
         raise InvalidInput.at(("body", "end_date"), f"end_date must be after start_date ({_iso(start)})")
@@ -141,11 +146,13 @@ def change_plan(
     one). ``plan_id`` may be the subscription's own plan: it then moves to the latest version, keeping the negotiated
     prices (``price_overrides``) of the metrics that version still prices; a change to another plan drops them.
 
-    404 unknown plan; 409 inactive plan, a subscription that has ended by the instant or starts at or after it, or an
-    instant inside time already invoiced in arrears (void those invoices first); 422 an unknown ``effective``.
+    404 unknown plan; 409 inactive plan, a plan in another currency than the customer's, a subscription that has
+    ended by the instant or starts at or after it, or an instant inside time already invoiced in arrears (void those
+    invoices first); 422 an unknown ``effective``.
     """
     customer = _customer_of(session, subscription)
     plan = _active_plan(session, plan_id)
+    require_plan_currency(plan, customer)
     reference = at or customer_now(session, customer, clock)
     if effective == ChangeEffective.now:
         instant = reference
@@ -202,6 +209,16 @@ def _kept_overrides(subscription: Subscription, plan: Plan) -> list[dict[str, An
     priced = {component.metric_name for component in plan.price_components}
     kept = [override for override in subscription.price_overrides if override.get("metric_name") in priced]
     return kept or None
+
+
+def require_plan_currency(plan: Plan, customer: Customer) -> None:
+    """:class:`Conflict` unless the customer may subscribe to the plan: the plan has no currency (it bills in the
+    customer's) or the customer's."""
+    if plan.currency is not None and plan.currency != customer.currency:
+        raise Conflict(
+            f"plan {plan.id} is priced in {plan.currency} and customer {customer.id} is billed in {customer.currency}; "
+            "a customer subscribes only to plans in its own currency (or without one)"
+        )
 
 
 def _customer_of(session: Session, subscription: Subscription) -> Customer:
