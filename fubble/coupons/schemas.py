@@ -56,14 +56,14 @@ class _CouponCreate(BaseModel):
 class PercentageCouponCreate(_CouponCreate):
     type: Literal["percentage"]
     percent_off: Percent = Field(
-        examples=[Decimal("15")], description="A percent (15 means 15%): more than 0, at most 100, at most 4 places."
+        examples=[15], description="A percent (15 means 15%): more than 0, at most 100, at most 4 places."
     )
 
 
 class FixedCouponCreate(_CouponCreate):
     type: Literal["fixed"]
     amount_off: Quantity = Field(
-        examples=[Decimal("10.00")],
+        examples=[10],
         description="Taken off each covered invoice (never below zero), in `currency`, with at most its minor unit's "
         "decimal places (2 for USD, 0 for JPY).",
     )

@@ -34,7 +34,7 @@ class TaxRateCreate(BaseModel):
 
     name: Name = Field(examples=["VAT 20%"], description="Shown on invoices next to the tax.")
     rate: Percent = Field(
-        examples=[Decimal("20")],
+        examples=[20],
         description="A percent (20 means 20%): more than 0, at most 100, at most 4 decimal places.",
     )
     applies_by_default: StrictBool = Field(
