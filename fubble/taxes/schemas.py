@@ -16,7 +16,8 @@ PERCENT_PLACES = 4
 
 def _plain(value: Decimal) -> Decimal:
     """``1E+1`` written ``10``: a percent never keeps an exponent (its digits are otherwise kept as sent)."""
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+    exponent = value.as_tuple().exponent
+    return value.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else value
 
 
 # A percent (20 means 20%): 0 < p <= 100, at most PERCENT_PLACES decimal places, exact (JSON number or numeric string).
