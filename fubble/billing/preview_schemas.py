@@ -1,5 +1,6 @@
-"""Response body of ``GET /customers/{customer_id}/upcoming-invoice``: an invoice's shape, for an invoice that does
-not exist yet (no id, no number, status ``upcoming``)."""
+"""Bodies of the invoice previews: ``GET /customers/{customer_id}/upcoming-invoice`` and
+``POST /plans/{plan_id}/preview`` answer an invoice's shape, for an invoice that does not exist (no id, no number,
+status ``upcoming``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,38 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from fubble.api.fields import Ref, UTCTime
 from fubble.billing.preview import UpcomingInvoice
 from fubble.invoices.schemas import InvoiceItemOut
+from fubble.plans.schemas import MAX_COMPONENTS
+from fubble.subscriptions.schemas import BillingAnchor, PriceOverrideIn
+
+
+class PlanPreviewIn(BaseModel):
+    """A subscription to preview: the fields of ``POST /customers/{customer_id}/subscriptions`` a first invoice
+    depends on, and the customer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: Ref = Field(description="The customer the invoice is for (its usage, currency, coupons, taxes).")
+    start_date: UTCTime | None = Field(
+        None,
+        description="When the subscription would start; defaults to the customer's now (its test clock's time, if it "
+        "has one). Naive times are UTC.",
+    )
+    billing_anchor: BillingAnchor = Field(
+        BillingAnchor.anniversary,
+        description="anniversary: the first period runs from the start for one billing period; calendar: from the "
+        "start to the next 1st of the month (quarter, year) at local midnight in the customer's time zone.",
+    )
+    price_overrides: list[PriceOverrideIn] = Field(
+        default_factory=list,
+        max_length=MAX_COMPONENTS,
+        description="Negotiated prices replacing the plan's components, as for a subscription: each metric_name at "
+        "most once, priced by the plan's latest version.",
+    )
 
 
 class UpcomingItemOut(InvoiceItemOut):
@@ -34,10 +63,12 @@ class UpcomingInvoiceOut(BaseModel):
     paid_date: None = None
     notes: None = None
     period_start: datetime | None = Field(
-        description="Start of the earliest current billing period of the subscriptions taking part (null if none)."
+        description="Upcoming invoice: start of the earliest current billing period of the subscriptions taking part "
+        "(null if none). Plan preview: the start_date."
     )
     period_end: datetime | None = Field(
-        description="End of the latest current billing period of the subscriptions taking part (null if none)."
+        description="Upcoming invoice: end of the latest current billing period of the subscriptions taking part "
+        "(null if none). Plan preview: the end of the first billing period."
     )
     usage_as_of: datetime = Field(description="Usage counts the events before this instant (now).")
     created_at: None = None
