@@ -129,6 +129,13 @@ def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_pat
             ("2024-02-01", "29.99"),
             ("2024-03-01", "29.99"),
         ]
+        terms = _get(base, "/invoices/11")
+        assert isinstance(terms, dict)
+        figures = ("subtotal", "discount_amount", "tax_amount", "total", "credits_applied", "amount_due")
+        assert [str(terms[name]) for name in figures] == ["100.00", "20.00", "16.00", "96.00", "10.00", "86.00"]
+        assert (terms["customer_id"], terms["status"]) == (1, "pending")
+        [note] = _get(base, "/invoices/11/credit-notes")  # type: ignore[misc]
+        assert (note["number"][:3], str(note["amount"]), note["method"]) == ("CN-", "24.00", "credit")
         assert '"accepted":2' in done.stdout.replace(" ", "")
     finally:
         server.stop()
