@@ -37,6 +37,7 @@ from fubble.db.models import (
 )
 from fubble.db.models.api_key import ApiKey
 from fubble.db.models.audit import AuditEntry
+from fubble.db.models.terms import Coupon, CouponRedemption, CreditGrant, CreditNote, CustomerTaxRate, TaxRate
 from fubble.db.types import to_utc
 
 AUDITED: dict[type[Any], str] = {
@@ -49,6 +50,12 @@ AUDITED: dict[type[Any], str] = {
     PricingFactor: "pricing_factor",
     Metric: "metric",
     ApiKey: "api_key",
+    TaxRate: "tax_rate",
+    CustomerTaxRate: "customer_tax_rate",
+    Coupon: "coupon",
+    CouponRedemption: "coupon_redemption",
+    CreditGrant: "credit_grant",
+    CreditNote: "credit_note",
 }
 # Columns never copied into the log (secrets) and columns whose change alone is not worth an entry.
 HIDDEN = {"key_hash"}

@@ -18,7 +18,7 @@ def create_customer(body: CustomerCreate, session: SessionDep, clock: ClockDep, 
 
 @router.get("/", summary="List customers (by id)", responses=responses(422))
 def list_customers(session: SessionDep, page: PageDep) -> list[CustomerOut]:
-    return [CustomerOut.of(c) for c in repository.list_page(session, limit=page.limit, offset=page.offset)]
+    return CustomerOut.page(session, repository.list_page(session, limit=page.limit, offset=page.offset))
 
 
 @router.get("/{customer_id}", summary="Get a customer", responses=responses(404, 422))
