@@ -10,7 +10,11 @@ plan goes through the API), then checkpointed (the bulk load flushed, as in stea
 then answers, one request at a time over one keep-alive connection (bench/http_client.py), ``--requests`` times each:
 
 * ``GET /customers/1/upcoming-invoice``
+* ``POST /plans/{id}/preview`` ``{"customer_id": 1}`` (the same plan, with a minimum commitment, previewed)
 * ``GET /customers/1/usage?start_date=<period start>&end_date=<period end>&granularity=day``
+
+The customer's invoices are under terms, so the previews apply all of them: a default 20% tax rate, a 3-period 10%
+coupon redeemed, and a 50.00 credit grant.
 
 and the client-side latency percentiles are printed (after 20 warm-up requests per route).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import statistics
 import time
@@ -37,16 +42,19 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def measure(base: str, headers: dict[str, str], path: str, requests: int) -> list[float]:
+async def measure(
+    base: str, headers: dict[str, str], route: tuple[str, str, bytes | None], requests: int
+) -> list[float]:
+    method, path, body_sent = route
     conn = await Connection.open(base)
     try:
         for _ in range(WARMUP):
-            status, body = await conn.request("GET", path, None, headers)
+            status, body = await conn.request(method, path, body_sent, headers)
             assert status == 200, body[:500]
         latencies = []
         for _ in range(requests):
             started = time.perf_counter()
-            status, body = await conn.request("GET", path, None, headers)
+            status, body = await conn.request(method, path, body_sent, headers)
             latencies.append((time.perf_counter() - started) * 1000)
             assert status == 200, body[:500]
         return latencies
@@ -73,32 +81,54 @@ def main(argv: list[str] | None = None) -> None:
         headers = {"Authorization": f"Bearer {create_admin_key(db_url, 'bench')}"}
         with running_server(db_url) as base:
 
-            async def setup() -> int:
+            async def setup() -> tuple[int, int]:
                 conn = await Connection.open(base)
                 status, plan = await conn.json("POST", "/plans/", PLAN, headers)
-                await conn.close()
                 assert status == 201, plan
-                return int(plan["id"])
+                committed = {**PLAN, "name": "Committed", "minimum_commitment": 500}
+                status, other = await conn.json("POST", "/plans/", committed, headers)
+                assert status == 201, other
+                await conn.close()
+                return int(plan["id"]), int(other["id"])
 
-            plan_id = asyncio.run(setup())
+            async def terms() -> None:
+                conn = await Connection.open(base)
+                coupon = {"code": "BENCH10", "type": "percentage", "percent_off": 10, "duration": "repeating"}
+                for path, body in [
+                    ("/tax-rates/", {"name": "VAT", "rate": 20, "applies_by_default": True}),
+                    ("/coupons/", {**coupon, "duration_in_periods": 3}),
+                    ("/customers/1/coupons", {"code": "BENCH10"}),
+                    ("/customers/1/credit-grants", {"amount": 50, "description": "bench"}),
+                ]:
+                    status, answer = await conn.json("POST", path, body, headers)
+                    assert status == 201, (path, answer)
+                await conn.close()
+
+            plan_id, committed_id = asyncio.run(setup())
             engine = make_engine(db_url)
             started = time.perf_counter()
             seed_customers(engine, 1, plan_id, start)
             seed_events(engine, 1, args.events, "api_calls", start, now, progress=False)
             settle(engine)
             engine.dispose()
+            asyncio.run(terms())
             print(
                 f"{args.database}: 1 customer, {args.events:,} events in [{_iso(start)}, {_iso(now)}) seeded in "
                 f"{time.perf_counter() - started:.1f} s"
             )
-            routes = {
-                "upcoming-invoice": "/customers/1/upcoming-invoice",
-                "usage (day)": f"/customers/1/usage?start_date={_iso(start)}&end_date={_iso(period_end)}"
-                "&granularity=day",
+            preview = json.dumps({"customer_id": 1, "start_date": _iso(start)}).encode()
+            routes: dict[str, tuple[str, str, bytes | None]] = {
+                "GET upcoming-invoice": ("GET", "/customers/1/upcoming-invoice", None),
+                "POST plans/{id}/preview": ("POST", f"/plans/{committed_id}/preview", preview),
+                "GET usage (day)": (
+                    "GET",
+                    f"/customers/1/usage?start_date={_iso(start)}&end_date={_iso(period_end)}&granularity=day",
+                    None,
+                ),
             }
-            for name, path in routes.items():
-                latencies = asyncio.run(measure(base, headers, path, args.requests))
+            for name, route in routes.items():
+                latencies = asyncio.run(measure(base, headers, route, args.requests))
                 print(
-                    f"  GET {name}: {args.requests} sequential requests, p50 {statistics.median(latencies):.1f} ms, "
+                    f"  {name}: {args.requests} sequential requests, p50 {statistics.median(latencies):.1f} ms, "
                     f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms"
                 )

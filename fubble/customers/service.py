@@ -16,7 +16,7 @@ from fubble.clock import Clock
 from fubble.coupons import repository as coupons
 from fubble.customers import repository
 from fubble.customers.schemas import CustomerCreate, CustomerUpdate
-from fubble.db.models import Customer, Invoice, TestClock
+from fubble.db.models import CreditGrant, Customer, Invoice, TestClock
 from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.pricing.periods import zone
 from fubble.taxes import repository as tax_rates
@@ -95,6 +95,8 @@ def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: C
             raise InvalidInput.at(("body", "currency"), "currency cannot be cleared")
         if changes["currency"] != customer.currency and _has_invoices(session, customer.id):
             raise Conflict("the currency of a customer with invoices cannot change")
+        if changes["currency"] != customer.currency and _has_credit(session, customer.id):
+            raise Conflict("the currency of a customer with credit grants cannot change")
         other = sorted(coupons.fixed_currencies(session, customer.id) - {changes["currency"]})
         if other:
             raise Conflict(f"customer {customer.id} has fixed-amount coupons in {', '.join(other)}; its currency stays")
@@ -124,6 +126,10 @@ def _check_timezone(name: str) -> None:
         zone(name)
     except InvalidInput as exc:
         raise InvalidInput.at(("body", "timezone"), str(exc.detail[0]["msg"])) from None
+
+
+def _has_credit(session: Session, customer_id: int) -> bool:
+    return bool(session.scalar(select(exists().where(CreditGrant.customer_id == customer_id))))
 
 
 def _has_invoices(session: Session, customer_id: int) -> bool:

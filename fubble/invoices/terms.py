@@ -33,7 +33,7 @@ from fubble.coupons.periods import period_key
 from fubble.coupons.service import applies, count_periods
 from fubble.credits import repository as credits_repository
 from fubble.credits import service as credits_service
-from fubble.db.models import CreditGrant, Customer, Invoice, InvoiceDiscount, InvoiceTax, Subscription
+from fubble.db.models import CreditGrant, CreditNote, Customer, Invoice, InvoiceDiscount, InvoiceTax, Subscription
 from fubble.errors import Conflict
 from fubble.pricing.terms import CouponTerm, GrantTerm, TaxTerm, TermLine, Totals, invoice_totals
 from fubble.taxes import repository as taxes_repository
@@ -117,7 +117,6 @@ class Terms:
             ]
         totals = invoice_totals(lines, coupons, taxes, grants, currency, at=at)
         return Figures(totals, coupons, taxes, coupon_ids)
-
 
     def note_finalized(self, customer_id: int, key: str, fig: Figures) -> None:
         """An invoice of the batch is finalized with ``fig`` before it is stored: the customer's later invoices in
@@ -206,9 +205,18 @@ def settle(session: Session, invoice: Invoice, fig: Figures, terms: Terms, *, at
 
 
 def unsettle(session: Session, invoice: Invoice, *, at: datetime) -> None:
-    """Voiding a finalized invoice: the credit it granted is voided (409 if already used), its credits return."""
+    """Voiding a finalized invoice: refused (409) when a credit note corrects it; the credit it granted is voided
+    (409 if already used), its credits return."""
+    notes = session.scalars(select(CreditNote.number).where(CreditNote.invoice_id == invoice.id)).all()
+    if notes:
+        raise Conflict(
+            f"invoice {invoice.id} has credit notes ({', '.join(notes)}): a corrected invoice cannot be voided; "
+            "issue a credit note for what remains instead"
+        )
     granted = session.scalars(
-        select(CreditGrant).where(CreditGrant.invoice_id == invoice.id, CreditGrant.source == "invoice")
+        select(CreditGrant).where(
+            CreditGrant.invoice_id == invoice.id, CreditGrant.source == "invoice", CreditGrant.voided_at.is_(None)
+        )
     ).all()
     for grant in granted:
         if grant.remaining != grant.amount:
