@@ -37,11 +37,14 @@ class ChargeFilterDoc(BaseModel):
 
 
 def _raw_list(value: Any) -> list[Any]:
+    """The filters as sent, once their property values are within the limits of free-form JSON numbers (their
+    ``pricing_details`` are checked by the pricing, which names the number)."""
     if not isinstance(value, list):
         raise ValueError("must be a list of filters")
-    problem = exponent_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
+    for item in value:
+        problem = exponent_problem(item.get("properties")) if isinstance(item, dict) else None
+        if problem is not None:
+            raise ValueError(f"properties: {problem}")
     return value
 
 

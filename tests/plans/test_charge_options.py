@@ -100,6 +100,16 @@ def test_options_round_trip_in_canonical_form(client: TestClient) -> None:
             ["filters", 0, "pricing_details", "tiers", 0, "start"],
             "",
         ),
+        (
+            {"filters": [{**EU, "properties": {"n": [1e99]}}]},
+            ["filters"],
+            "properties: numbers must have at most 40 decimal places and be less than 1e41",
+        ),
+        (
+            {"filters": [{**EU, "pricing_details": {"tiers": [{"start": 0, "end": None, "price": 1e99}]}}]},
+            ["filters", 0, "pricing_details", "tiers", 0, "price"],
+            "must be less than 1e24 in magnitude",
+        ),
         ({"min_amount": -1}, ["min_amount"], "greater than or equal to 0"),
         ({"min_amount": "abc"}, ["min_amount"], ""),
         ({"prorated": "yes"}, ["prorated"], "valid boolean"),
