@@ -238,3 +238,37 @@ def event_lines(
         if line is not None:
             result.append((label(options, key), line))
     return result
+
+
+def whole_charge(
+    billing: CustomerBilling,
+    component: PriceComponent,
+    model: PricingModel,
+    parts: list[Span],
+    slice_: Slice,
+) -> tuple[Decimal, Decimal]:
+    """(quantity, amount) an event-priced or recurring component charges for the owned ``parts`` of a period priced
+    as a whole, its lines added up: what late usage adjustments compare with what was billed."""
+    definition = billing.definitions[component.metric_name]
+    options = billing.run.options_of(component)
+    currency = billing.customer.currency
+    quantity, amount = Decimal(0), Decimal(0)
+    if not needs_events(model, options):
+        usage = recurring_usage(
+            billing.session, billing.customer.id, definition, parts, slice_, prorated=options.prorated
+        )
+        line = rate(model, usage=usage, slice=slice_, currency=currency)
+        return (usage, line.amount) if line is not None else (usage, amount)
+    events = partition(read_events(billing.session, billing.customer.id, definition, parts), options)
+    for key in part_keys(options, events):
+        part_model = model_of(model, options, key)
+        found = events.get(key, [])
+        usage = max(aggregate(definition, found, slice_, parts), Decimal(0))
+        if isinstance(part_model, PER_EVENT):
+            part = rate(part_model, usage=usage, slice=slice_, currency=currency, events=values(found, part_model))
+        else:
+            part = rate(part_model, usage=usage, slice=slice_, currency=currency)
+        if part is not None:
+            quantity += part.quantity
+            amount += part.amount
+    return quantity, amount

@@ -21,19 +21,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Context, Decimal, Inexact
+from fractions import Fraction
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from fubble.billing import charged
 from fubble.billing.engine import CustomerBilling, Run, active_in
 from fubble.billing.intervals import intersect, subtract
 from fubble.billing.lines import Segments, factor_spans, rate_line
 from fubble.billing.store import ItemLine
-from fubble.billing.tracks import ADVANCE, ARREARS, EARLIEST
+from fubble.billing.tracks import ADVANCE, ARREARS, EARLIEST, Planned
+from fubble.billing.true_ups import Amounts, period_true_ups
 from fubble.db.models import Invoice, InvoiceItem, PriceComponent
 from fubble.invoices.status import InvoiceStatus
 from fubble.pricing.fees import usage_part
 from fubble.pricing.models import DynamicPricing, PricingModel, TimeBasedPricing
+from fubble.pricing.money import to_decimal
 from fubble.pricing.periods import Slice, local_date_label
 from fubble.pricing.rating import rate
 from fubble.pricing_factors.repository import values_between
@@ -84,6 +88,7 @@ def adjustments(run: Run, billing: CustomerBilling, earliest: dict[str, datetime
     billed = _billed(run.session, {(s, c.id, a, b) for (s, a, b) in periods for c, _ in priced[s]})
     now = run.clock.now()
     lines = []
+    adjusted_amounts: dict[tuple[int, datetime, datetime], Amounts] = {}
     for (sub_id, start, end), spans in sorted(periods.items()):
         slice_ = Slice(start, end, start, end)
         for component, model in priced[sub_id]:
@@ -92,9 +97,11 @@ def adjustments(run: Run, billing: CustomerBilling, earliest: dict[str, datetime
                 continue
             parts = intersect(billing.owned_parts(sub_id, metric, slice_), spans)
             quantity, amount = billed.get((sub_id, component.id, start, end), (Decimal(0), Decimal(0)))
-            line = _price(run, billing, metric, model, parts, slice_, quantity, amount)
+            line = _price(run, billing, component, model, parts, slice_, quantity, amount)
             if line is None:
                 continue
+            adjusted = adjusted_amounts.setdefault((sub_id, start, end), {})
+            adjusted[(component.id, ADJUSTMENT)] = adjusted.get((component.id, ADJUSTMENT), Decimal(0)) + line[2]
             description = f"Adjustment for {metric}, {local_date_label(start, billing.tz)} to "
             description += local_date_label(end, billing.tz)
             lines.append(
@@ -112,13 +119,35 @@ def adjustments(run: Run, billing: CustomerBilling, earliest: dict[str, datetime
                     kind=ADJUSTMENT,
                 )
             )
+    return lines + _true_ups(billing, periods, adjusted_amounts, now)
+
+
+def _true_ups(
+    billing: CustomerBilling,
+    periods: dict[tuple[int, datetime, datetime], list[Span]],
+    adjusted: dict[tuple[int, datetime, datetime], Amounts],
+    now: datetime,
+) -> list[ItemLine]:
+    """The change late usage makes to the true-up lines (component minimums, plan commitments) of periods billed to
+    their end: the period's charges now include the adjustments (:mod:`fubble.billing.true_ups`)."""
+    by_id = {s.id: s for s in billing.subscriptions}
+    lines: list[ItemLine] = []
+    for (sub_id, start, end), this_pass in sorted(adjusted.items()):
+        subscription = by_id[sub_id]
+        billed_to = max(span_end for _, span_end in periods[(sub_id, start, end)])
+        if billed_to < end and (subscription.end_date is None or billed_to < subscription.end_date):
+            continue  # the period's last slice, still to come, trues it up
+        item = Planned(subscription, ARREARS, Slice(start, end, start, end))
+        billing.amounts[(sub_id, start, end)] = dict(this_pass)
+        for line in period_true_ups(billing, item, now):
+            lines.append(line._replace(period_start=start, period_end=end))
     return lines
 
 
 def _price(
     run: Run,
     billing: CustomerBilling,
-    metric: str,
+    component: PriceComponent,
     model: PricingModel,
     parts: list[Span],
     slice_: Slice,
@@ -127,9 +156,18 @@ def _price(
 ) -> tuple[Decimal, Decimal, Decimal] | None:
     """(quantity, unit price, amount) of the adjustment, or ``None`` when there is nothing to adjust."""
     session, customer = run.session, billing.customer
+    metric = component.metric_name
     definition = billing.definitions[metric]
     length = slice_.period_end - slice_.period_start
     currency = customer.currency
+    if charged.needs_events(model, run.options_of(component)) or definition.recurring:
+        # Priced from events (per part) or from held units: priced whole, less the amounts billed.
+        quantity, amount = charged.whole_charge(billing, component, model, parts, slice_)
+        quantity, amount = _EXACT.subtract(quantity, billed_quantity), amount - billed_amount
+        if quantity == 0 and amount == 0:
+            return None
+        unit_price = amount if quantity == 0 else to_decimal(Fraction(amount) / Fraction(quantity))
+        return quantity, unit_price, amount
     if isinstance(model, DynamicPricing | TimeBasedPricing):
         segments = _segments(run, billing, metric, model, parts, slice_) if isinstance(model, DynamicPricing) else None
         if segments is not None:

@@ -210,3 +210,33 @@ def test_tier_flat_amounts_first_tier_even_at_zero_usage(client: TestClient, clo
     _event(client, cid, "api", 150, "2024-02-05T00:00:00Z")
     [february] = bill("2024-03-01T00:00:00Z")
     assert [a for _, a in _lines(february)] == [Decimal("20.00")]  # 10.00 + 5.00 + 50 x 0.10
+
+
+def test_late_usage_adjusts_a_minimum_and_an_event_priced_component(client: TestClient, clock: FrozenClock) -> None:
+    minimum = {
+        "metric_name": "api",
+        "pricing_type": "tiered",
+        "pricing_details": _tiers((0, None, "1.00")),
+        "min_amount": "50.00",
+    }
+    volume = {"metric_name": "volume", "pricing_type": "percentage", "pricing_details": {"rate": "2"}}
+    cid, bill = _january(client, clock, minimum, volume)
+    _event(client, cid, "api", 20, "2024-01-05T00:00:00Z")
+    _event(client, cid, "volume", 100, "2024-01-05T00:00:00Z")
+    [january] = bill()
+    # api 20.00 + minimum 30.00; volume 2% of 100 = 2.00.
+    assert sorted(a for _, a in _lines(january)) == [Decimal("2.00"), Decimal("20.00"), Decimal("30.00")]
+    # Late January usage, after January was finalized: +10 api calls, +50 of volume.
+    _event(client, cid, "api", 10, "2024-01-20T00:00:00Z")
+    _event(client, cid, "volume", 50, "2024-01-21T00:00:00Z")
+    [february] = bill("2024-03-01T00:00:00Z")
+    kinds = sorted((i["kind"], i["metric_name"], Decimal(i["amount"])) for i in february["invoice_items"])
+    assert kinds == [
+        ("adjustment", "api", Decimal("10.00")),  # January's api: 30.00 instead of 20.00
+        ("adjustment", "volume", Decimal("1.00")),  # January's volume: 2% of 150 = 3.00 instead of 2.00
+        ("minimum", "api", Decimal("-10.00")),  # January's minimum now needs 20.00, not 30.00
+        ("minimum", "api", Decimal("50.00")),  # February: no usage, the whole minimum
+        ("usage", "api", Decimal("0.00")),
+        ("usage", "volume", Decimal("0.00")),
+    ]
+    assert amount(february) == Decimal("51.00")
