@@ -129,22 +129,43 @@ def _amount(properties: Any, name: str) -> Decimal | None:
 
 
 def aggregate(
-    definition: MetricDefinition, events: Sequence[RawEvent], slice_: Slice, spans: Sequence[Span]
+    definition: MetricDefinition,
+    events: Sequence[RawEvent],
+    slice_: Slice,
+    spans: Sequence[Span],
+    history: Sequence[RawEvent] = (),
 ) -> Decimal:
-    """The metric's usage of these events (all inside ``spans``), by its aggregation, as the reader computes it."""
+    """The metric's usage of these events (all inside ``spans``, in time order), by its aggregation, as the reader
+    computes it; a ``weighted_sum`` gauge integrates each span on its own, holding in each the value last reported
+    before it (``history``: the part's events before the first span)."""
+    period = slice_.period_end - slice_.period_start
+    if definition.aggregation is Aggregation.weighted_sum and spans:
+        usage = Decimal(0)
+        before = [e.quantity for e in history]
+        for start, end in spans:
+            inside = [e for e in events if start <= e.event_time < end]
+            earlier = [e.quantity for e in events if e.event_time < start]
+            held = earlier or before
+            carry = held[-1] if held else None
+            summary = summarize((e.event_time, e.id, e.quantity) for e in inside)
+            usage += usage_of(definition.aggregation, summary, start=start, end=end, period=period, carry_in=carry)
+        return max(usage, Decimal(0)) if definition.allow_negative else usage
     summary = summarize((e.event_time, e.id, e.quantity) for e in events)
     distinct = len({definition.distinct_value(e.properties) for e in events} - {None})
     start = spans[0][0] if spans else slice_.start
     end = spans[-1][1] if spans else slice_.end
-    usage = usage_of(
-        definition.aggregation,
-        summary,
-        start=start,
-        end=end,
-        period=slice_.period_end - slice_.period_start,
-        distinct=distinct,
-    )
+    usage = usage_of(definition.aggregation, summary, start=start, end=end, period=period, distinct=distinct)
     return max(usage, Decimal(0)) if definition.allow_negative else usage
+
+
+def history_of(
+    session: Session, customer_id: int, definition: MetricDefinition, spans: Sequence[Span], options: ComponentOptions
+) -> dict[PartKey, list[RawEvent]]:
+    """For a ``weighted_sum`` gauge: each part's events before the first span (the value each part holds when the
+    spans start); nothing for other aggregations."""
+    if definition.aggregation is not Aggregation.weighted_sum or not spans:
+        return {}
+    return partition(read_events(session, customer_id, definition, [(EARLIEST, spans[0][0])]), options)
 
 
 def recurring_usage(
@@ -214,8 +235,9 @@ def event_lines(
     new_spans = billing.owned_parts(subscription.id, metric, slice_)
     before = partition(read_events(billing.session, billing.customer.id, definition, prior_spans), options)
     now = partition(read_events(billing.session, billing.customer.id, definition, new_spans), options)
+    history = history_of(billing.session, billing.customer.id, definition, [*prior_spans, *new_spans], options)
     result = []
-    for key in part_keys(options, before, now):
+    for key in part_keys(options, before, now, history):
         part_model = model_of(model, options, key)
         earlier, added = before.get(key, []), now.get(key, [])
         line: Line | None
@@ -230,8 +252,9 @@ def event_lines(
                 prior_events=values(earlier, part_model),
             )
         else:
-            prior = aggregate(definition, earlier, slice_, prior_spans)
-            total = aggregate(definition, [*earlier, *added], slice_, [*prior_spans, *new_spans])
+            past = history.get(key, [])
+            prior = aggregate(definition, earlier, slice_, prior_spans, past)
+            total = aggregate(definition, [*earlier, *added], slice_, [*prior_spans, *new_spans], past)
             # A part was billed earlier in the period when it had events then, or it is a part always shown.
             shown = billed and (key in before or all(value is None for value in key[1]))
             line = rate_line(part_model, total - prior, slice_, currency, prior, shown, None)
@@ -260,10 +283,11 @@ def whole_charge(
         line = rate(model, usage=usage, slice=slice_, currency=currency)
         return (usage, line.amount) if line is not None else (usage, amount)
     events = partition(read_events(billing.session, billing.customer.id, definition, parts), options)
-    for key in part_keys(options, events):
+    history = history_of(billing.session, billing.customer.id, definition, parts, options)
+    for key in part_keys(options, events, history):
         part_model = model_of(model, options, key)
         found = events.get(key, [])
-        usage = max(aggregate(definition, found, slice_, parts), Decimal(0))
+        usage = max(aggregate(definition, found, slice_, parts, history.get(key, [])), Decimal(0))
         if isinstance(part_model, PER_EVENT):
             part = rate(part_model, usage=usage, slice=slice_, currency=currency, events=values(found, part_model))
         else:

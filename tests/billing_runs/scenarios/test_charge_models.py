@@ -240,3 +240,21 @@ def test_late_usage_adjusts_a_minimum_and_an_event_priced_component(client: Test
         ("usage", "volume", Decimal("0.00")),
     ]
     assert amount(february) == Decimal("51.00")
+
+
+def test_a_grouped_gauge_holds_each_groups_last_value_into_the_period(client: TestClient, clock: FrozenClock) -> None:
+    _metric(client, "storage", "weighted_sum")
+    component = {
+        "metric_name": "storage",
+        "pricing_type": "tiered",
+        "pricing_details": _tiers((0, None, "1.00")),
+        "grouped_by": ["region"],
+    }
+    cid, bill = _january(client, clock, component)
+    # Reported before the subscription: eu holds 31 GB from Dec 20, us 62 GB; eu drops to 0 on Jan 16 (15 of 31 days).
+    _event(client, cid, "storage", 31, "2023-12-20T00:00:00Z", region="eu")
+    _event(client, cid, "storage", 62, "2023-12-21T00:00:00Z", region="us")
+    _event(client, cid, "storage", 0, "2024-01-16T00:00:00Z", region="eu")
+    [january] = bill()
+    # eu: 31 GB x 15/31 of the month = 15 GB-months = 15.00; us: 62 GB all month = 62.00.
+    assert _lines(january) == [("storage [region: eu]", Decimal("15.00")), ("storage [region: us]", Decimal("62.00"))]
