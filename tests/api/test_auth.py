@@ -25,6 +25,8 @@ INGEST_ROUTES = {("POST", "/events/"), ("POST", "/events/batch")}
 def client_for(app: FastAPI, key: str) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {key}"}) as c:
         yield c
+
+
 # POST operations that only read (a preview): the read scope is enough.
 READ_POSTS = {("POST", "/plans/{plan_id}/preview")}
 
