@@ -33,7 +33,10 @@ class ChargeFilterDoc(BaseModel):
         examples=[{"region": ["eu", "uk"]}],
         json_schema_extra={"propertyNames": {"minLength": 1, "maxLength": 255, "pattern": NO_NUL}},
     )
-    pricing_details: dict[str, Any] = Field(description="As the component's own, for its pricing_type.")
+    pricing_details: dict[str, Any] = Field(
+        description="As the component's own, for its pricing_type.",
+        examples=[{"tiers": [{"start": 0, "end": None, "price": 0.02}]}],  # for the component's example type, tiered
+    )
 
 
 def _raw_list(value: Any) -> list[Any]:
