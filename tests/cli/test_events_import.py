@@ -43,7 +43,7 @@ def test_import_summary_and_a_bad_line(db_url: str, fubble: Run, tmp_path: Path)
         assert re.match(r"accepted 3, duplicates 0, errors 0 \(3 events in ", done.stdout)
 
         bad = tmp_path / "bad.ndjson"
-        bad.write_text(f"{event(4)}\n{event(5, quantity=-1)}\n{{not json\n")
+        bad.write_text(f"{event(4)}\n{event(5, quantity='abc')}\n{{not json\n")
         failed = fubble("events", "import", str(bad))
         assert failed.returncode == 1, failed.stderr
         first = failed.stderr.splitlines()[0]
