@@ -15,25 +15,48 @@ reading the stored state over the API, as a client would.
 from __future__ import annotations
 
 import itertools
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.hooks import HookContext
 
-from fubble.errors import InvalidInput
-from fubble.pricing.models import parse_pricing
+from tests.fuzz.hook_support import (
+    SHORTEST,
+    find,
+    get,
+    put,
+    quoted,
+    stored_customer,
+    stored_metric,
+    text_of,
+    time_of,
+    truthy,
+)
+from tests.fuzz.plan_rules import (
+    component_added_in_plan_currency,
+    component_change_valid,
+    metrics_priced_once,
+    plan_amounts_in_currency,
+    plan_update_in_currency,
+    pricing_valid,
+    prorated_needs_recurring,
+)
+from tests.fuzz.terms_rules import (
+    coupon_exists,
+    coupon_valid,
+    credit_note_fits_invoice,
+    grant_valid,
+    preview_valid,
+    quantity_sign,
+    recurring_follows_aggregation,
+    stored_tax_rates,
+)
 
 START, END = "start_date", "end_date"
-SHORTEST = timedelta(days=1)
 LONGEST = timedelta(days=30)  # at most 720 hours, 30 days, 2 months: under every series' cap on its points
 
 
@@ -47,6 +70,15 @@ def map_case(_context: HookContext, case: Case) -> Case:
     for rule in RULES.get(operation, ()):
         rule(case)
     return case
+
+
+@schemathesis.hook
+def before_add_examples(context: HookContext, examples: list[Case]) -> None:
+    """The same rules for the cases the examples phase builds from the document's examples (schemathesis applies no
+    ``map_case`` to them): an example of one field and a generated value of another may break a rule between them.
+    They run when the operation's examples are about to be sent."""
+    for case in examples:
+        map_case(context, case)
 
 
 # --- the rules ------------------------------------------------------------------------------------------------------
@@ -87,14 +119,14 @@ def in_order(first: str, second: str, *, strict: bool = True) -> Callable[[Case]
     (windows are half-open)."""
 
     def rule(case: Case) -> None:
-        start, end = _find(case, first), _find(case, second)
+        start, end = find(case, first), find(case, second)
         if start is None or end is None:
             return
         if end[1] < start[1]:
-            _put(case, start[0], first, end[1])
-            _put(case, end[0], second, start[1])
+            put(case, start[0], first, end[1])
+            put(case, end[0], second, start[1])
         elif end[1] == start[1] and strict:
-            _put(case, end[0], second, start[1] + SHORTEST)
+            put(case, end[0], second, start[1] + SHORTEST)
 
     return rule
 
@@ -108,8 +140,8 @@ def defaults_before(first: str, second: str) -> Callable[[Case], None]:
 
     def rule(case: Case) -> None:
         body = case.body
-        if isinstance(body, dict) and body.get(first) is None and (moment := _time(body.get(second))) is not None:
-            body[first] = _text(moment - SHORTEST)
+        if isinstance(body, dict) and body.get(first) is None and (moment := time_of(body.get(second))) is not None:
+            body[first] = text_of(moment - SHORTEST)
 
     return rule
 
@@ -118,27 +150,27 @@ def window_not_too_long(case: Case) -> None:
     """Rule: a series has at most a fixed number of points (the window's length over its granularity), and a billing
     run at most 240 billing periods of a subscription; windows longer than 30 days are cut to 30 days (720 hours,
     under every cap)."""
-    start, end = _find(case, START), _find(case, END)
+    start, end = find(case, START), find(case, END)
     if start is not None and end is not None and end[1] - start[1] > LONGEST:
-        _put(case, end[0], END, start[1] + LONGEST)
+        put(case, end[0], END, start[1] + LONGEST)
 
 
 def cancel_after_start(case: Case) -> None:
     """Rule (PUT .../subscriptions/{subscription_id}/cancel): end_date (default now) is after the subscription's
     stored start_date; an end_date not after it is moved to a day after it."""
     path = case.path_parameters or {}
-    stored = _get(case, f"/customers/{path.get('customer_id')}/subscriptions/{path.get('subscription_id')}")
-    start = _time(stored.get(START)) if isinstance(stored, dict) else None
+    stored = get(case, f"/customers/{path.get('customer_id')}/subscriptions/{path.get('subscription_id')}")
+    start = time_of(stored.get(START)) if isinstance(stored, dict) else None
     if start is None:
         return
-    end = _find(case, END)
-    at_period_end = _truthy(case, "at_period_end")
+    end = find(case, END)
+    at_period_end = truthy(case, "at_period_end")
     if end is None:
         # now (the customer's: a test clock's time, which may be the start itself) must be after the start
         if not at_period_end:
-            case.query = {**(case.query or {}), END: _text(start + SHORTEST)}
+            case.query = {**(case.query or {}), END: text_of(start + SHORTEST)}
     elif end[1] <= start:
-        _put(case, end[0], END, start + SHORTEST)
+        put(case, end[0], END, start + SHORTEST)
 
 
 def whole_amounts(case: Case) -> None:
@@ -151,22 +183,6 @@ def whole_amounts(case: Case) -> None:
             item["amount"] = abs(int(Decimal(str(item["amount"]))))
 
 
-def metrics_priced_once(case: Case) -> None:
-    """Rule (POST /plans/): each metric_name appears once in a plan; later components pricing it again are left
-    out."""
-    body = case.body
-    if not isinstance(body, dict) or not isinstance(body.get("price_components"), list):
-        return
-    seen: set[object] = set()
-    kept = []
-    for component in body["price_components"]:
-        name = component.get("metric_name") if isinstance(component, dict) else None
-        if name is None or name not in seen:
-            kept.append(component)
-        seen.add(name)
-    body["price_components"] = kept
-
-
 def property_follows_aggregation(case: Case) -> None:
     """Rule (PUT /metrics/{metric}): ``property`` is given for ``unique_count`` and null for every other aggregation
     (the stored aggregation when none is given)."""
@@ -175,7 +191,7 @@ def property_follows_aggregation(case: Case) -> None:
         return
     aggregation = body.get("aggregation")
     if aggregation is None:
-        stored = _get(case, f"/metrics/{urllib.parse.quote((case.path_parameters or {}).get('metric', ''))}")
+        stored = get(case, f"/metrics/{quoted((case.path_parameters or {}).get('metric', ''))}")
         aggregation = stored.get("aggregation") if isinstance(stored, dict) else None
         if aggregation is None:
             return
@@ -189,28 +205,14 @@ def property_follows_aggregation(case: Case) -> None:
         body["property"] = None
 
 
-def pricing_valid(case: Case) -> None:
-    """Rule (plans and price components): ``pricing_details`` are valid for ``pricing_type`` (the keys of the type,
-    tiers contiguous from 0, a formula that compiles); details that are not are replaced by a valid example."""
-    body = case.body
-    components = body.get("price_components") if isinstance(body, dict) and "price_components" in body else [body]
-    for component in components if isinstance(components, list) else ():
-        if not isinstance(component, dict) or component.get("pricing_type") not in VALID_DETAILS:
-            continue
-        try:
-            parse_pricing(component["pricing_type"], component.get("pricing_details"))
-        except InvalidInput:
-            component["pricing_details"] = dict(VALID_DETAILS[component["pricing_type"]])
-
-
 def not_in_the_future(name: str) -> Callable[[Case], None]:
     """Rule (POST /billing/runs): ``name`` is not after now (only a test clock bills the future); a later value is
     moved to the start of 2024."""
 
     def rule(case: Case) -> None:
-        found = _find(case, name)
+        found = find(case, name)
         if found is not None and found[1] > datetime.now(UTC):
-            _put(case, found[0], name, datetime(2024, 1, 1, tzinfo=UTC))
+            put(case, found[0], name, datetime(2024, 1, 1, tzinfo=UTC))
 
     return rule
 
@@ -223,22 +225,17 @@ def one_trial_form(case: Case) -> None:
         return
     if "trial_days" in body and "trial_end" in body:
         del body["trial_end"]
-    trial_end = _time(body.get("trial_end"))
-    start = _time(body.get(START)) or datetime.now(UTC)
+    trial_end = time_of(body.get("trial_end"))
+    start = time_of(body.get(START)) or datetime.now(UTC)
     if "trial_end" in body and (trial_end is None or trial_end <= start):
         del body["trial_end"]
     if "price_overrides" in body:
         body["price_overrides"] = []
 
 
-def _truthy(case: Case, name: str) -> bool:
-    body = case.body if isinstance(case.body, dict) else {}
-    return body.get(name) is True or str((case.query or {}).get(name, "")).lower() == "true"
-
-
 def cancel_one_way(case: Case) -> None:
     """Rule (PUT .../cancel): ``at_period_end: true`` is not combined with an ``end_date`` (the end date is dropped)."""
-    if _truthy(case, "at_period_end"):
+    if truthy(case, "at_period_end"):
         if isinstance(case.body, dict):
             case.body.pop(END, None)
         if case.query:
@@ -248,30 +245,17 @@ def cancel_one_way(case: Case) -> None:
 def clock_moves_forward(case: Case) -> None:
     """Rule (POST /test-clocks/{clock_id}/advance): ``to`` is after the clock's stored time (set to a day after it,
     when it is not)."""
-    stored = _get(case, f"/test-clocks/{(case.path_parameters or {}).get('clock_id')}")
-    frozen = _time(stored.get("frozen_time")) if isinstance(stored, dict) else None
-    to = _find(case, "to")
+    stored = get(case, f"/test-clocks/{(case.path_parameters or {}).get('clock_id')}")
+    frozen = time_of(stored.get("frozen_time")) if isinstance(stored, dict) else None
+    to = find(case, "to")
     if frozen is not None and to is not None and to[1] <= frozen:
-        _put(case, to[0], "to", frozen + SHORTEST)
+        put(case, to[0], "to", frozen + SHORTEST)
 
 
 def no_test_clock(case: Case) -> None:
     """Rule (POST /customers/): ``test_clock_id`` names an existing test clock; it is left out."""
     if isinstance(case.body, dict):
         case.body.pop("test_clock_id", None)
-
-
-def both_pricing_fields(case: Case) -> None:
-    """Rule (PUT /plans/{plan_id}/components/{component_id}): a new ``pricing_type`` comes with valid
-    ``pricing_details`` for it and vice versa (the stored type may differ)."""
-    body = case.body
-    if not isinstance(body, dict) or not ("pricing_type" in body or "pricing_details" in body):
-        return
-    pricing_type = body.get("pricing_type")
-    if pricing_type not in VALID_DETAILS:
-        pricing_type = "flat"
-    body["pricing_type"] = pricing_type
-    body["pricing_details"] = dict(VALID_DETAILS[pricing_type])
 
 
 def latest_version_source(case: Case) -> None:
@@ -287,30 +271,20 @@ def events_name_stored(case: Case) -> None:
     metric, and an event_id of its own."""
     body = case.body
     events = body.get("events") if isinstance(body, dict) and "events" in body else [body]
-    customer, metric = _stored_customer(case), _stored_metric(case)
+    customer, name = stored_customer(case), stored_metric(case)
     for event in events if isinstance(events, list) else ():
         if not isinstance(event, dict):
             continue
         if customer is not None:
             event.pop("external_customer_id", None)
             event["customer_id"] = customer
-        if metric is not None:
-            event["metric_name"] = metric
+        if name is not None:
+            event["metric_name"] = name
         if isinstance(event.get("event_id"), str):
             event["event_id"] = f"schemathesis-{next(_EVENT_IDS)}"
 
 
 _EVENT_IDS = itertools.count(1)
-VALID_DETAILS: dict[str, dict[str, Any]] = {
-    "flat": {"amount": 10},
-    "subscription": {"amount": 10},
-    "tiered": {"tiers": [{"start": 0, "end": 1000, "price": 0.01}, {"start": 1000, "end": None, "price": 0.005}]},
-    "volume": {"tiers": [{"start": 0, "end": 1000, "price": 0.01}, {"start": 1000, "end": None, "price": 0.005}]},
-    "package": {"package_size": 100, "package_price": 5},
-    "usage_based_subscription": {"base_fee": 10, "usage_price": 0.01},
-    "time_based": {"rate_per_unit": 0.5, "unit": "hour"},
-    "dynamic": {"formula": "usage * base_rate", "base_rate": 0.15},
-}
 _WINDOW = (window_after_start,)
 _SERIES = (window_after_start, window_not_too_long)
 RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
@@ -340,81 +314,21 @@ RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
         in_order("issue_date", "due_date", strict=False),
     ),
     "POST /invoices/{invoice_id}/items": (whole_amounts,),
-    "POST /plans/": (metrics_priced_once, pricing_valid),
-    "PUT /metrics/{metric}": (property_follows_aggregation,),
-    "POST /plans/{plan_id}/components": (pricing_valid,),
-    "PUT /plans/{plan_id}": (metrics_priced_once, pricing_valid),
-    "PUT /plans/{plan_id}/components/{component_id}": (both_pricing_fields,),
+    "POST /invoices/{invoice_id}/credit-notes": (credit_note_fits_invoice,),
+    "POST /plans/": (metrics_priced_once, pricing_valid, prorated_needs_recurring, plan_amounts_in_currency),
+    "PUT /plans/{plan_id}": (metrics_priced_once, pricing_valid, prorated_needs_recurring, plan_update_in_currency),
+    "POST /plans/{plan_id}/components": (pricing_valid, prorated_needs_recurring, component_added_in_plan_currency),
+    "PUT /plans/{plan_id}/components/{component_id}": (component_change_valid,),
     "POST /plans/{plan_id}/migrate": (latest_version_source,),
+    "POST /plans/{plan_id}/preview": (preview_valid,),
+    "PUT /metrics/{metric}": (property_follows_aggregation, recurring_follows_aggregation),
     "POST /billing/runs": (not_in_the_future("as_of"),),
-    "POST /customers/": (no_test_clock,),
+    "POST /customers/": (no_test_clock, stored_tax_rates),
+    "PUT /customers/{customer_id}": (stored_tax_rates,),
     "POST /test-clocks/{clock_id}/advance": (clock_moves_forward,),
-    "POST /events/": (events_name_stored,),
-    "POST /events/batch": (events_name_stored,),
+    "POST /events/": (events_name_stored, quantity_sign),
+    "POST /events/batch": (events_name_stored, quantity_sign),
+    "POST /coupons/": (coupon_valid,),
+    "POST /customers/{customer_id}/coupons": (coupon_exists,),
+    "POST /customers/{customer_id}/credit-grants": (grant_valid,),
 }
-
-
-# --- helpers ----------------------------------------------------------------------------------------------------
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _text(value: datetime) -> str:
-    value = min(max(value, datetime(1900, 1, 2, tzinfo=UTC)), datetime(8999, 12, 30, tzinfo=UTC))
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _find(case: Case, name: str) -> tuple[str, datetime] | None:
-    """Where (``body`` or ``query``) the date-time ``name`` is given, and its value."""
-    for where, values in (("body", case.body), ("query", case.query)):
-        if isinstance(values, dict) and (moment := _time(values.get(name))) is not None:
-            return where, moment
-    return None
-
-
-def _put(case: Case, where: str, name: str, value: datetime) -> None:
-    values = case.body if where == "body" else case.query
-    assert isinstance(values, dict)
-    values[name] = _text(value)
-
-
-def _get(case: Case, path: str) -> Any:
-    base = case.operation.schema.get_base_url()
-    try:
-        with urllib.request.urlopen(f"{base.rstrip('/')}{path}", timeout=10) as response:
-            return json.loads(response.read())
-    except (urllib.error.URLError, ValueError):
-        return None
-
-
-_STORED: dict[tuple[str, str], Any] = {}
-
-
-def _stored(case: Case, path: str, key: str) -> Any:
-    """``key`` of the first object ``GET path`` lists, remembered per server once found (customers and metrics are
-    never deleted)."""
-    remembered = (case.operation.schema.get_base_url(), path)
-    if remembered not in _STORED:
-        found = _get(case, path)
-        if not isinstance(found, list) or not found:
-            return None
-        _STORED[remembered] = found[0][key]
-    return _STORED[remembered]
-
-
-def _stored_customer(case: Case) -> int | None:
-    customer: int | None = _stored(case, "/customers/?limit=1", "id")
-    return customer
-
-
-def _stored_metric(case: Case) -> str | None:
-    metric: str | None = _stored(case, "/metrics/?include_implicit=true&limit=1", "name")
-    return metric
