@@ -15,7 +15,7 @@ from fubble.db.models import CreditGrant, CreditLedgerEntry, Customer
 
 def grants_for(session: Session, customer_ids: Sequence[int], *, lock: bool) -> dict[int, list[CreditGrant]]:
     """Each customer's grants that may still give credit: not voided, something remaining, in the customer's
-    currency (a grant in another one, possible only if the customer's currency changed, is never used), by id.
+    currency (always so: a customer with grants keeps its currency; the condition states the invariant), by id.
     Expired ones are included (the caller decides with the invoice's instant). Every customer asked for is a key.
 
     ``lock`` locks the grants until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serializes

@@ -70,15 +70,6 @@ def test_grants_for_gives_each_customer_its_grants_that_can_still_give(client: T
         assert repository.grants_for(session, [], lock=True) == {}
 
 
-def test_a_grant_in_a_former_currency_is_never_used(client: TestClient, db: Database) -> None:
-    customer_id = new_customer(client)
-    grant(client, customer_id, "5.00")
-    assert client.put(f"/customers/{customer_id}", json={"currency": "EUR"}).status_code == 200
-    with db.transaction() as session:
-        assert repository.grants_for(session, [customer_id], lock=False) == {customer_id: []}
-    assert balance(client, customer_id) == {"balance": Decimal("0.00"), "currency": "EUR", "grants": []}
-
-
 def test_use_takes_credit_and_restore_returns_it(client: TestClient, db: Database, clock: FrozenClock) -> None:
     customer_id = new_customer(client)
     g1 = grant(client, customer_id, "30.00", priority=1)

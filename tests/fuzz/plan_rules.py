@@ -64,6 +64,8 @@ def _details_valid(component: dict[str, Any], pricing_type: object) -> None:
         return
     kept: list[Any] = []
     for item in filters:
+        # schema gap (in part): ChargeFilterDoc.pricing_details could declare its values as JsonValue (numbers within
+        # 1e-40..1e41, as the filters' validator refuses anywhere in them); validity for the type stays a rule.
         if isinstance(item, dict) and not _valid(pricing_type, item.get("pricing_details")):
             item["pricing_details"] = dict(VALID_DETAILS[pricing_type])
         try:

@@ -108,6 +108,7 @@ class Api:
         if params:
             path = f"{path}?{urlencode(params)}"
         payload = None if body is None else simplejson.dumps(body, use_decimal=True).encode()
+        reused = self._conn is not None
         if self._conn is None:
             self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         sent = False
@@ -118,6 +119,10 @@ class Api:
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
             self.close()
+            if reused and method == "GET" and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError)):
+                # the server closed the idle keep-alive connection as the request went out (its keep-alive timeout
+                # passed while this client waited); a read is sent again on a new connection, as HTTP clients do
+                return self.call(method, path, params=None)
             raise ConnectionLost(sent, exc) from exc
         parsed = json.loads(data, parse_float=Decimal) if data else None
         return Reply(response.status, parsed, {k.lower(): v for k, v in response.getheaders()})
