@@ -47,7 +47,7 @@ def create_subscription(
     `start_date`), not both (422); anniversary periods then count from the trial's end. Each of `price_overrides`
     must name a metric the plan's latest version prices, at most once, with `pricing_details` valid for its
     `pricing_type` (default: that component's), else 422 at `body.price_overrides.N`. 404 for an unknown customer or
-    plan; 409 if the plan is inactive.
+    plan; 409 if the plan is inactive or has a `currency` other than the customer's.
 
     `status`, from the customer's now, is the first that applies: `ended` (end_date <= now), `scheduled` (start_date
     > now), `canceled` (canceled, ending in the future), `trialing` (now < trial_end), `active`.
@@ -150,8 +150,9 @@ def change_subscription(
     one starts there on `plan_id` at the plan's latest version (the same plan moves to its latest version), with
     `previous_subscription_id` set, the same `billing_anchor` and billing-period dates, the trial if it is still
     running, the old `end_date` if it is later, and no price overrides. 404 for an unknown customer, subscription or
-    plan; 409 if the plan is inactive, the subscription has ended by the instant or does not start before it, or an
-    invoice that is not void bills it in arrears beyond the instant (void those invoices first)."""
+    plan; 409 if the plan is inactive or has a `currency` other than the customer's, the subscription has ended by
+    the instant or does not start before it, or an invoice that is not void bills it in arrears beyond the instant
+    (void those invoices first)."""
     subscription = service.get(session, customer_id, subscription_id, for_update=True)
     successor = service.change_plan(
         session, subscription, plan_id=body.plan_id, effective=body.effective, at=body.at, clock=clock
