@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./fubble.db"
+# Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (27.6 hours in all).
+DEFAULT_WEBHOOK_RETRIES = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 class Settings(BaseSettings):
@@ -19,6 +22,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `fubble serve` binds to.")
     port: int = Field(8000, description="Port `fubble serve` listens on.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="How `fubble serve` writes its logs to stderr: json (one object per line), text (for people), or "
+        "auto (text on a terminal, json otherwise).",
+    )
     workers: int = Field(
         0, ge=0, le=1024, description="Worker processes of `fubble serve` (--workers overrides). 0: one per CPU core."
     )
@@ -28,8 +36,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
     auth_enabled: bool = Field(
         True,
-        description="Require an API key on every route but /health. `fubble serve --no-auth` turns it off, "
-        "for loopback addresses only.",
+        description="Require an API key on every route but /health, /ready and /-/metrics. `fubble serve --no-auth` "
+        "turns it off, for loopback addresses only.",
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser (JSON list). Empty: no CORS."
@@ -80,6 +88,44 @@ class Settings(BaseSettings):
         "usage; then a run finalizes it (pending). 0: finalized by the run that creates it. A customer's "
         "invoice_grace_period_hours overrides it.",
     )
+    webhook_allow_private_urls: bool = Field(
+        False,
+        description="Accept webhook endpoint URLs on private, loopback, link-local, multicast or reserved addresses "
+        "(checked when an endpoint is saved and again when each attempt connects). Off: such URLs are refused (an "
+        "SSRF guard); turn it on only for tests and trusted networks.",
+    )
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_WEBHOOK_RETRIES),
+        description="Seconds between a failed webhook attempt and the next, comma-separated; after the last, the "
+        "delivery has failed. The default (5s, 5m, 30m, 2h, 5h, 10h, 10h) retries for more than 27 hours.",
+    )
+    webhook_timeout_seconds: float = Field(10, gt=0, le=300, description="How long a webhook attempt may take.")
+    webhook_poll_interval_seconds: float = Field(
+        1,
+        ge=0,
+        le=3600,
+        description="How often (seconds) the webhook worker of `fubble serve` and `fubble worker` looks for attempts "
+        "that are due. 0: `fubble serve` runs no webhook worker (run `fubble worker` instead).",
+    )
+    usage_alert_interval_seconds: float = Field(
+        60, gt=0, le=86_400, description="How often (seconds) the webhook worker checks the usage alerts."
+    )
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _seconds_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and any(not 0 < float(v) <= 30 * 86_400 for v in value):
+            raise ValueError("each delay must be more than 0 and at most 2592000 seconds (30 days)")
+        return value
+
+    seller_name: str | None = Field(None, description="The seller on invoice documents (HTML, PDF): your name.")
+    seller_address: str | None = Field(
+        None, description="The seller's address on invoice documents; lines apart by newlines (or a literal \\n)."
+    )
+    seller_email: str | None = Field(None, description="The seller's email address on invoice documents.")
+    seller_tax_id: str | None = Field(None, description="The seller's tax id (VAT number) on invoice documents.")
 
 
 @lru_cache

@@ -1,7 +1,8 @@
 """README's examples work when pasted: every ``bash`` block of README.md (except those marked
 ``<!-- readme-test: skip ... -->`` on the line before the fence) runs, in order, in one bash script against a real
 ``fubble serve --no-auth`` started on a fresh database, on SQLite and on PostgreSQL. A request the service refuses
-(4xx or 5xx) fails the script, and so does any command that exits non-zero.
+(4xx or 5xx) fails the script, and so does any command that exits non-zero. Then every ``python`` block runs, in
+order, as a script of its own in the same directory, against the same server.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ SKIP_MARK = "<!-- readme-test: skip"
 DOC_URL = "http://127.0.0.1:8000"
 
 
-def bash_blocks(text: str) -> list[str]:
-    """The README's runnable ``bash`` blocks, in order."""
+def bash_blocks(text: str, language: str = "bash") -> list[str]:
+    """The README's runnable blocks of ``language``, in order."""
     blocks: list[str] = []
     lines = text.splitlines()
     i = 0
     while i < len(lines):
-        if lines[i].strip() == "```bash":
+        if lines[i].strip() == f"```{language}":
             previous = next((line for line in reversed(lines[:i]) if line.strip()), "")
             end = lines.index("```", i + 1)
             if not previous.startswith(SKIP_MARK):
@@ -137,5 +138,22 @@ def test_every_readme_example_runs_against_a_real_server(fresh_url: str, tmp_pat
         [note] = _get(base, "/invoices/11/credit-notes")  # type: ignore[misc]
         assert (note["number"][:3], str(note["amount"]), note["method"]) == ("CN-", "24.00", "credit")
         assert '"accepted":2' in done.stdout.replace(" ", "")
+        assert (tmp_path / "invoice-11.pdf").read_bytes().startswith(b"%PDF-")
+        assert "86.00" in (tmp_path / "invoice-11.html").read_text()  # the amount due
+        assert (tmp_path / "invoices.csv").read_text().startswith("invoice_id,")
+        printed = [
+            _run_python(block.replace(DOC_URL, base), tmp_path, env)
+            for block in bash_blocks(README.read_text(), "python")
+        ]
+        assert printed[0].split("\n")[:3] == ["245", "12.50", "pending"]
+        assert printed[0].split("\n")[3].startswith("409 ")
+        assert printed[1] == "pending 42.49\n"
     finally:
         server.stop()
+
+
+def _run_python(code: str, cwd: Path, env: dict[str, str]) -> str:
+    """What a README ``python`` block prints, run as a script in ``cwd``; it must exit 0."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"README python example failed:\n{code}\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done.stdout

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from fubble import __version__
+from fubble import __version__, observability
 from fubble.api import docs
 from fubble.api.auth import Authenticator
 from fubble.api.errors import install_error_handlers
@@ -32,12 +32,12 @@ Usage-based billing: meter what customers use, price it with exact decimal arith
 * Lists take `limit` (default 100, max 1000) and `offset`, and are ordered by id. Collection routes answer with and
   without a trailing slash.
 
-**Authentication.** Every route but `/health` needs an API key: send `Authorization: Bearer <key>` (in these docs,
-use the *Authorize* button). The first start of `fubble serve` creates an admin key and prints it once; create more
-with `fubble keys create NAME --scope SCOPE` or `POST /api-keys`. Scopes: `admin` (everything), `write` (everything but
-API keys and the audit log), `ingest` (only `POST /events/` and `POST /events/batch`), `read` (every GET but API keys
-and the audit log). Each operation lists its scope as `x-required-scope`. Missing or unknown keys get 401, a scope
-that does not allow the route 403.
+**Authentication.** Every route but `/health`, `/ready` and `/-/metrics` needs an API key: send
+`Authorization: Bearer <key>` (in these docs, use the *Authorize* button). The first start of `fubble serve` creates
+an admin key and prints it once; create more with `fubble keys create NAME --scope SCOPE` or `POST /api-keys`.
+Scopes: `admin` (everything), `write` (everything but API keys and the audit log), `ingest` (only `POST /events/` and
+`POST /events/batch`), `read` (every GET but API keys and the audit log). Each operation lists its scope as
+`x-required-scope`. Missing or unknown keys get 401, a scope that does not allow the route 403.
 
 **Idempotency.** Send `Idempotency-Key: <unique string>` with any POST, PUT or DELETE: the first successful response
 is stored (48 hours) and replayed, with `Idempotent-Replay: true`, for retries with the same key; the same key with a
@@ -52,7 +52,8 @@ def create_app(
     database: Database | None = None,
     background: bool = False,
 ) -> FastAPI:
-    """The API. ``background``: also run the billing scheduler while the app runs (``fubble serve`` does)."""
+    """The API. ``background``: also run the billing scheduler and the webhook delivery worker while the app runs
+    (``fubble serve`` does)."""
     settings = settings or get_settings()
     db = database or Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     owns_db = database is None
@@ -60,13 +61,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from fubble.billing_runs.scheduler import Scheduler
+        from fubble.webhooks.delivery import WebhookWorker
 
         scheduler = Scheduler(db, app.state.clock, settings)
+        webhooks = WebhookWorker(db, app.state.clock, settings)
         if background:
             scheduler.start()
+            webhooks.start()
         try:
             yield
         finally:
+            webhooks.stop()
             scheduler.stop()
             if owns_db:
                 db.dispose()
@@ -105,6 +110,7 @@ def create_app(
     from fubble.events import ingest_route
 
     ingest_route.install(app)  # in front of the middleware; the FastAPI routes stay their documentation and fallback
+    observability.install(app)  # around everything: request ids, latency metrics, access log; the pool's gauges
     _document_security(app)
     return app
 
@@ -136,20 +142,25 @@ def _routers() -> list[APIRouter]:
     from fubble.credit_notes.router import router as credit_notes
     from fubble.credits.router import router as credits
     from fubble.customers.router import router as customers
+    from fubble.documents.router import router as documents
     from fubble.events.router import router as events
     from fubble.health.router import router as health
     from fubble.invoices.router import router as invoices
     from fubble.metrics.router import router as metrics
+    from fubble.observability.router import router as probes
     from fubble.plans.router import router as plans
     from fubble.pricing_factors.router import router as pricing_factors
     from fubble.subscriptions.router import router as subscriptions
     from fubble.taxes.router import router as taxes
     from fubble.test_clocks.router import router as test_clocks
     from fubble.usage.router import router as usage
+    from fubble.webhooks.router import alerts_router as usage_alerts
+    from fubble.webhooks.router import router as webhooks
 
     # billing before invoices: POST /invoices/generate must not be shadowed by /invoices/{invoice_id} routes.
     return [
         health,
+        probes,
         customers,
         plans,
         subscriptions,
@@ -169,4 +180,7 @@ def _routers() -> list[APIRouter]:
         coupons,
         credits,
         credit_notes,
+        webhooks,
+        usage_alerts,
+        documents,
     ]

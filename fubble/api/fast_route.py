@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from starlette._utils import get_route_path
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fubble.api.limits import too_large
 from fubble.api.routing import other_spelling
@@ -90,6 +90,12 @@ class FastAPIWithFastRoutes(FastAPI):
         super().__init__(*args, **kwargs)
         self.max_body_bytes = max_body_bytes
         self.fast_routes: dict[str, Handler] = {}
+        self._outermost: ASGIApp = self._dispatch
+
+    def wrap(self, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put ``middleware`` (given the app it wraps, returning the wrapper) around everything this app answers:
+        the fast routes too, unlike ``add_middleware`` (:mod:`fubble.observability.middleware`)."""
+        self._outermost = middleware(self._outermost)
 
     def add_fast_route(self, path: str, handler: Handler) -> None:
         """Answer plain ``POST path`` requests with ``handler`` (see the module docstring), at both spellings of the
@@ -100,6 +106,9 @@ class FastAPIWithFastRoutes(FastAPI):
             self.fast_routes[other] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._outermost(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].endswith("\n"):
             # Starlette anchors route patterns with "$", which also matches before a final newline: GET
             # /customers/%0A reached the list of customers. No route's path ends in a newline.

@@ -20,7 +20,7 @@ class Scope(StrEnum):
     read = "read"
 
 
-PUBLIC = "public"  # a route that needs no key (only /health)
+PUBLIC = "public"  # a route that needs no key (/health, /ready, /-/metrics)
 
 _GRANTS: dict[Scope, frozenset[Scope]] = {
     Scope.admin: frozenset(Scope),

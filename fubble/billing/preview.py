@@ -54,7 +54,7 @@ from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.coupons.periods import period_key
 from fubble.customers import service as customers
-from fubble.db.models import Customer, Invoice, InvoiceItem, Plan, Subscription
+from fubble.db.models import Customer, Invoice, InvoiceDiscount, InvoiceItem, InvoiceTax, Plan, Subscription
 from fubble.errors import Conflict, NotFound
 from fubble.invoices import terms
 from fubble.invoices.money import exact_total
@@ -88,6 +88,8 @@ class UpcomingInvoice:
     amount: Decimal
     items: list[InvoiceItem]
     figures: dict[str, Decimal]  # subtotal, discount_amount, tax_amount, total, credits_applied, amount_due
+    discounts: list[InvoiceDiscount]  # transient, like the items: what the coupons would take off
+    taxes: list[InvoiceTax]  # transient: the tax per rate
 
 
 def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settings: Settings) -> UpcomingInvoice:
@@ -122,6 +124,8 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
         amount=fig.totals.total,
         items=items,
         figures={name: value for name, value in fig.columns().items() if name in FIGURES and value is not None},
+        discounts=[InvoiceDiscount(**row) for row in fig.discount_rows()],
+        taxes=[InvoiceTax(**row) for row in fig.tax_rows()],
     )
 
 
@@ -165,6 +169,8 @@ def plan_preview(
         amount=fig.totals.total,
         items=[line._replace(subscription_id=None).orm() for line in lines],
         figures={name: value for name, value in fig.columns().items() if name in FIGURES and value is not None},
+        discounts=[InvoiceDiscount(**row) for row in fig.discount_rows()],
+        taxes=[InvoiceTax(**row) for row in fig.tax_rows()],
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fubble.api.fields import Ref, UTCTime
 from fubble.billing.preview import UpcomingInvoice
-from fubble.invoices.schemas import InvoiceItemOut
+from fubble.invoices.schemas import InvoiceDiscountOut, InvoiceItemOut, InvoiceTaxOut
 from fubble.plans.schemas import MAX_COMPONENTS
 from fubble.subscriptions.schemas import BillingAnchor, PriceOverrideIn
 
@@ -79,6 +79,8 @@ class UpcomingInvoiceOut(BaseModel):
     total: Decimal = Field(description="subtotal - discount_amount + tax_amount, never below 0.")
     credits_applied: Decimal = Field(description="Prepaid credit that finalizing now would use.")
     amount_due: Decimal = Field(description="total - credits_applied.")
+    discounts: list[InvoiceDiscountOut] = Field(description="The coupons' discounts: they add up to discount_amount.")
+    taxes: list[InvoiceTaxOut] = Field(description="The tax per rate: they add up to tax_amount.")
     invoice_items: list[UpcomingItemOut]
 
     @classmethod
@@ -93,5 +95,7 @@ class UpcomingInvoiceOut(BaseModel):
             period_end=upcoming.period_end,
             usage_as_of=upcoming.usage_as_of,
             **upcoming.figures,
+            discounts=[InvoiceDiscountOut.of(row) for row in upcoming.discounts],
+            taxes=[InvoiceTaxOut.of(row) for row in upcoming.taxes],
             invoice_items=[UpcomingItemOut.of(item) for item in upcoming.items],
         )

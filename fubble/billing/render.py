@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from fubble.db.models import Invoice, InvoiceItem
+from fubble.db.models import Invoice, InvoiceDiscount, InvoiceItem, InvoiceTax
 from fubble.db.types import decimal_text, to_utc
 from fubble.invoices.schemas import carried, figures
 
@@ -47,6 +47,8 @@ def _item(item: InvoiceItem) -> str:
 
 def _invoice(invoice: Invoice) -> str:
     items = ",".join(_item(item) for item in invoice.invoice_items)
+    discounts = ",".join(_discount(row) for row in invoice.discounts)
+    taxes = ",".join(_tax(row) for row in invoice.taxes)
     return (
         f'{{"id":{invoice.id},"invoice_number":{_str(invoice.invoice_number)},"customer_id":{invoice.customer_id},'
         f'"status":{_str(invoice.status)},"currency":{_str(invoice.currency)},'
@@ -55,7 +57,19 @@ def _invoice(invoice: Invoice) -> str:
         f'"period_start":{_time(invoice.period_start)},"period_end":{_time(invoice.period_end)},'
         f'"created_at":{_time(invoice.created_at)},"updated_at":{_time(invoice.updated_at)},'
         f'"billing_run_id":{_int(invoice.billing_run_id)},"credit_carried":{_num(carried(invoice))},'
-        f'"grace_until":{_time(invoice.grace_until)},{_figures(invoice)},"invoice_items":[{items}]}}'
+        f'"grace_until":{_time(invoice.grace_until)},{_figures(invoice)},"discounts":[{discounts}],'
+        f'"taxes":[{taxes}],"invoice_items":[{items}]}}'
+    )
+
+
+def _discount(row: InvoiceDiscount) -> str:
+    return f'{{"coupon_id":{row.coupon_id},"description":{_str(row.description)},"amount":{_num(row.amount)}}}'
+
+
+def _tax(row: InvoiceTax) -> str:
+    return (
+        f'{{"tax_rate_id":{row.tax_rate_id},"name":{_str(row.name)},"rate":{_num(row.rate)},'
+        f'"taxable_amount":{_num(row.taxable)},"amount":{_num(row.amount)}}}'
     )
 
 

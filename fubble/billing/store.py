@@ -35,6 +35,7 @@ from fubble.invoices import terms
 from fubble.invoices.money import exact_total
 from fubble.invoices.numbering import invoice_number
 from fubble.invoices.status import InvoiceStatus
+from fubble.webhooks import invoice_events
 
 INVOICES = cast(Table, Invoice.__table__)
 ITEMS = cast(Table, InvoiceItem.__table__)
@@ -158,6 +159,8 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
         restate(session, [invoice_id for invoice_id, _ in refreshed], now=now, periods=[d.period for _, d in refreshed])
         if recording:
             _log_refreshed(session, refreshed, lines, now)
+    finalized = [invoice_id for invoice_id, d in zip(new_ids, new, strict=True) if d.finalized]
+    invoice_events.created_in_bulk(session, new_ids, finalized, at=now)  # webhooks, when subscribed
     return ids
 
 

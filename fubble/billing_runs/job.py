@@ -22,11 +22,14 @@ from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.models import BillingRun
 from fubble.db.session import Database
+from fubble.observability.metrics import observed_billing_run
+from fubble.webhooks import run_events
 
 BATCH = 500
 Progress = Callable[[int, int], None]  # (customers done, customers in all)
 
 
+@observed_billing_run  # fubble_billing_runs_total, fubble_billing_run_duration_seconds
 def run_billing(
     db: Database,
     *,
@@ -85,4 +88,6 @@ def run_billing(
         finished = session.get(BillingRun, run_id)
         assert finished is not None
         finished.finished_at = clock.now()
+        session.flush()
+        run_events.after_run(session, finished, clock=clock)  # webhooks: billing_run.completed, subscription.ended
     return run_id

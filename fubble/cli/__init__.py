@@ -28,6 +28,8 @@ keys_app = new_app("API keys (scopes: admin, write, ingest, read).")
 app.add_typer(keys_app, name="keys")
 events_app = new_app("Usage events.")
 app.add_typer(events_app, name="events")
+invoices_app = new_app("Invoices.")
+app.add_typer(invoices_app, name="invoices")
 
 
 @db_app.command("upgrade", cls=PlainCommand)
@@ -46,9 +48,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
-from . import billing, events, keys, serve  # noqa: E402  (each registers its commands on the apps above)
+# Each registers its commands on the apps above.
+from . import billing, events, invoices, keys, serve, worker  # noqa: E402
 
-__all__ = ["app", "billing", "events", "keys", "main", "serve"]
+__all__ = ["app", "billing", "events", "invoices", "keys", "main", "serve", "worker"]
 
 
 def main() -> None:

@@ -97,13 +97,16 @@ def settings() -> Settings:
 
 
 @contextlib.contextmanager
-def session(url: str | None = None, *, actor: str = "cli", names: Mapping[str, str] | None = None) -> Iterator[Session]:
-    """A write transaction for a command (on FUBBLE_DATABASE_URL unless ``url`` is given). A fubble error rolls it
-    back and ends the command with its sentence and exit status 1; so does a database that cannot be reached or has
-    no schema yet."""
+def session(
+    url: str | None = None, *, actor: str = "cli", names: Mapping[str, str] | None = None, write: bool = True
+) -> Iterator[Session]:
+    """A write transaction for a command (on FUBBLE_DATABASE_URL unless ``url`` is given); with ``write=False``, a
+    read-only one that sees one snapshot throughout (and takes no SQLite write lock). A fubble error rolls it back
+    and ends the command with its sentence and exit status 1; so does a database that cannot be reached or has no
+    schema yet."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from fubble.db.session import Database
+    from fubble.db.session import Database, snapshot
     from fubble.errors import FubbleError
 
     url = url or settings().database_url
@@ -112,9 +115,13 @@ def session(url: str | None = None, *, actor: str = "cli", names: Mapping[str, s
     except ValueError as exc:
         fail(f"FUBBLE_DATABASE_URL: {exc}")
     try:
-        with database.transaction() as active:
-            active.info["actor"] = actor
-            yield active
+        if write:
+            with database.transaction() as active:
+                active.info["actor"] = actor
+                yield active
+        else:
+            with database.session(write=False) as active, snapshot(active):
+                yield active
     except FubbleError as exc:
         refuse(exc, names)
     except (OperationalError, ProgrammingError) as exc:

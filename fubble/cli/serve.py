@@ -43,7 +43,10 @@ def serve(
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve without API keys, for local demos; only on a loopback address.")
     ] = False,
-    access_log: Annotated[bool, typer.Option(help="Log every request (one line each) to stderr.")] = True,
+    access_log: Annotated[
+        bool,
+        typer.Option(help="Log every request to stderr (one line each: method, path, status, duration, request id)."),
+    ] = True,
 ) -> None:
     """Serve the HTTP API (creating or upgrading the database first).
 
@@ -52,13 +55,21 @@ def serve(
     Billing runs by itself: every FUBBLE_BILLING_INTERVAL_SECONDS (60; 0 turns it off) one server process, taking turns
     with the others through a lease in the database, bills every period due as of now (GET /billing/runs lists them).
     """
+    import logging.config
+
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from fubble.api import listeners
     from fubble.api.auth import is_loopback
+    from fubble.observability import logs
+    from fubble.observability.workers import shared_metrics
 
     config = settings()
+    # One handler for this process and (through uvicorn, which applies it again) each worker: JSON lines or text.
+    # uvicorn's own access log stays off: fubble's (logger fubble.access) has the duration and the request id.
+    log_config = logs.log_config(logs.chosen_format(config.log_format), access_log=access_log)
+    logging.config.dictConfig(log_config)
     bind = host or config.host
     auth_off = no_auth or not config.auth_enabled
     if auth_off:
@@ -81,7 +92,8 @@ def serve(
         "host": bind,
         "port": config.port if port is None else port,
         "log_level": "info",
-        "access_log": access_log,
+        "log_config": log_config,
+        "access_log": False,
         "http": "fubble.api.http_protocol:CoalescingProtocol",
         "workers": count,
     }
@@ -92,10 +104,11 @@ def serve(
         f"fubble {__version__} serving {base} (docs: {base}/docs) with {count} worker{'s' if count > 1 else ''} on "
         f"{describe_database(config.database_url)}" + (", without authentication (loopback only)" if auth_off else "")
     )
-    if count == 1:
-        uvicorn.Server(server).run(sockets=[sock])
-    else:  # each worker gets a listening socket of its own in one SO_REUSEPORT group (fubble.api.listeners)
-        Multiprocess(server, sockets=[sock]).run()
+    with shared_metrics(count):  # several workers write their metrics to one directory, for /-/metrics
+        if count == 1:
+            uvicorn.Server(server).run(sockets=[sock])
+        else:  # each worker gets a listening socket of its own in one SO_REUSEPORT group (fubble.api.listeners)
+            Multiprocess(server, sockets=[sock]).run()
 
 
 def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
 from fubble.credit_notes import repository
-from fubble.credit_notes.schemas import CreditNoteCreate, CreditNoteMethod
+from fubble.credit_notes.schemas import CreditNoteCreate, CreditNoteMethod, CreditNoteOut
 from fubble.credits import service as credits
 from fubble.customers import repository as customers_repository
 from fubble.customers import service as customers
@@ -41,6 +41,8 @@ from fubble.invoices import service as invoices
 from fubble.invoices.money import in_minor_units
 from fubble.pricing.terms import check_credit_note
 from fubble.test_clocks.now import customer_now
+from fubble.webhooks import outbox
+from fubble.webhooks.event_types import EventType
 
 CREDITABLE = ("pending", "paid")
 
@@ -102,6 +104,7 @@ def create(session: Session, invoice_id: int, data: CreditNoteCreate, *, clock: 
             credit_note_id=note.id,
             description=f"Credit note {number}",
         )
+    outbox.emit(session, EventType.CREDIT_NOTE_CREATED, lambda: CreditNoteOut.of(note, items), at=clock.now())
     return Note(note, items)
 
 

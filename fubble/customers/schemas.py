@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.orm import Session, object_session
 
 from fubble.api.fields import CurrencyCode, Email, LongText, Metadata, Name, Ref, ShortText, not_boolean, not_null
 from fubble.db.models import Customer
+from fubble.documents.locales import DEFAULT_LOCALE, check_locale, known_locales
 from fubble.pricing.periods import known_zones
 from fubble.taxes.repository import chosen_ids
 
@@ -36,6 +37,22 @@ GracePeriodHours = Annotated[
     ),
     BeforeValidator(not_boolean),
 ]
+# Checked by the models' validators (so that a 422 names body.locale itself, whichever model).
+LocaleName = Annotated[
+    str,
+    Field(
+        examples=["de_DE"],
+        json_schema_extra={"enum": list(known_locales())},  # exactly the names check_locale accepts here
+        description="The locale (a Babel/CLDR name such as en_US, de_DE, fr_FR) in which the customer's invoice "
+        "documents write amounts and dates; an unknown name is a 422.",
+    ),
+]
+
+
+def _known_locale(value: str | None) -> str | None:
+    return None if value is None else check_locale(value)
+
+
 MAX_TAX_RATES = 100
 TaxRateIds = Annotated[
     list[Ref],
@@ -73,6 +90,9 @@ class CustomerCreate(BaseModel):
     )
     tax_rate_ids: TaxRateIds = []
     tax_exempt: StrictBool = Field(False, description=_TAX_EXEMPT)
+    locale: LocaleName = DEFAULT_LOCALE
+
+    _locale = field_validator("locale")(_known_locale)
 
 
 class CustomerUpdate(BaseModel):
@@ -94,6 +114,8 @@ class CustomerUpdate(BaseModel):
     invoice_grace_period_hours: GracePeriodHours | None = None
     tax_rate_ids: TaxRateIds | SkipJsonSchema[None] = not_null()
     tax_exempt: StrictBool | SkipJsonSchema[None] = not_null(description=_TAX_EXEMPT)
+    locale: LocaleName | SkipJsonSchema[None] = not_null()
+    _locale = field_validator("locale")(_known_locale)
     # Not updatable: accepted here only to answer a 422 that says so (the document does not declare it).
     test_clock_id: SkipJsonSchema[Any] = None
 
@@ -120,6 +142,7 @@ class CustomerOut(BaseModel):
         description="The tax rates chosen for this customer, by id ([]: the rates that apply by default)."
     )
     tax_exempt: bool = Field(description=_TAX_EXEMPT)
+    locale: str = Field(description="The locale of the customer's invoice documents (amounts and dates).")
     created_at: datetime
     updated_at: datetime
 
@@ -147,6 +170,7 @@ class CustomerOut(BaseModel):
             test_clock_id=customer.test_clock_id,
             tax_rate_ids=tax_rate_ids,
             tax_exempt=customer.tax_exempt,
+            locale=customer.locale,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )

@@ -4,7 +4,8 @@ A customer's ``timezone`` (an IANA name, default UTC) places its billing-period 
 ``test_clock_id`` lives at that test clock's time for good (it cannot change).
 
 Taxes: ``tax_rate_ids`` (each an existing tax rate, each once; ``[]``: the rates that apply by default) and
-``tax_exempt`` (never taxed), see :mod:`fubble.taxes.service`.
+``tax_exempt`` (never taxed), see :mod:`fubble.taxes.service`. ``locale`` (a Babel locale, default ``en_US``) is
+how its invoice documents write amounts and dates (:mod:`fubble.documents`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def create(session: Session, data: CustomerCreate, *, clock: Clock, default_curr
         invoice_grace_period_hours=data.invoice_grace_period_hours,
         test_clock_id=data.test_clock_id,
         tax_exempt=data.tax_exempt,
+        locale=data.locale,
         created_at=now,
         updated_at=now,
     )
@@ -104,6 +106,8 @@ def update(session: Session, customer_id: int, data: CustomerUpdate, *, clock: C
         session, changes["external_id"], except_id=customer.id
     ):
         raise Conflict(f"a customer with external_id {changes['external_id']!r} already exists")
+    if "locale" in changes and changes["locale"] is None:
+        raise InvalidInput.at(("body", "locale"), "locale cannot be cleared (send en_US for the default)")
     if "tax_exempt" in changes and changes["tax_exempt"] is None:
         raise InvalidInput.at(("body", "tax_exempt"), "tax_exempt cannot be null (send true or false)")
     if "tax_rate_ids" in changes:

@@ -26,9 +26,11 @@ from fubble.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import in_transaction
 from fubble.api_keys.scopes import Scope
+from fubble.errors import Conflict, InvalidInput
 from fubble.events import decoder, group_commit, service
 from fubble.events.event_json import event_json
 from fubble.events.schemas import BatchResult
+from fubble.webhooks import rejections
 
 _IDEMPOTENCY_KEY = IDEMPOTENCY_HEADER.lower().encode()
 _REPLAY_HEADERS = {"Idempotent-Replay": "true"}
@@ -75,8 +77,15 @@ async def record_batch(request: FastRequest) -> Response | None:
         return None
     clock = state.clock
 
+    def record(session: Session) -> BatchResult:
+        try:
+            return service.record_parsed_batch(session, events, clock=clock)
+        except (InvalidInput, Conflict) as exc:  # webhooks: events.rejected, after the batch is rolled back
+            rejections.batch_refused(state.db, clock, session, exc, len(events))
+            raise
+
     async def work(session: Session) -> BatchResult:
-        return await run_in_threadpool(service.record_parsed_batch, session, events, clock=clock)
+        return await run_in_threadpool(record, session)
 
     # An error (the 422 listing every bad event, a 409) goes to the app's error handler, like the FastAPI route's:
     # the events are the ones EventIn would give, checked by the same service code. Not re-run through the FastAPI

@@ -13,10 +13,11 @@ from fubble.api.deps import ClockDep, CustomerId, PageDep, SessionDep, SettingsD
 from fubble.api.fields import ShortText
 from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import new_router
-from fubble.errors import InvalidInput
+from fubble.errors import Conflict, InvalidInput
 from fubble.errors_doc import responses
 from fubble.events import decoder, group_commit, service
 from fubble.events.schemas import BatchResult, EventBatchBody, EventBody, EventOut, QueryTime
+from fubble.webhooks import rejections
 
 router = new_router("/events", tag="events")
 
@@ -101,7 +102,11 @@ async def record_batch(
     conflicting payload stored by a concurrent request turns the whole batch into a 409.
     """
     events = _decoded(decoder.decode_batch(await _json(body, request), settings.max_batch_events))
-    return await run_in_threadpool(service.record_parsed_batch, session, events, clock=clock)
+    try:
+        return await run_in_threadpool(service.record_parsed_batch, session, events, clock=clock)
+    except (InvalidInput, Conflict) as exc:  # webhooks: events.rejected, after the batch is rolled back
+        await run_in_threadpool(rejections.batch_refused, request.app.state.db, clock, session, exc, len(events))
+        raise
 
 
 T = TypeVar("T")

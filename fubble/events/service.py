@@ -35,6 +35,7 @@ from fubble.events.fingerprint import DERIVED, fingerprint, of_stored
 from fubble.events.repository import NewEvent
 from fubble.events.schemas import BatchResult, EventOut
 from fubble.metrics.repository import known_metric_names
+from fubble.observability.metrics import count_events, count_rejected, rejection_reason
 from fubble.usage import rollups
 from fubble.usage import service as usage_service
 from fubble.usage.definitions import MetricDefinition
@@ -54,6 +55,16 @@ class Recorded:
 
 def record(session: Session, data: ValidEvent, *, clock: Clock) -> Recorded:
     """Store one event, or return the stored one if this is a replay of its ``event_id``."""
+    try:
+        recorded = _record(session, data, clock=clock)
+    except FubbleError as exc:
+        count_rejected(exc)
+        raise
+    _count(session, [recorded])
+    return recorded
+
+
+def _record(session: Session, data: ValidEvent, *, clock: Clock) -> Recorded:
     fp = fingerprint(data)
     if data.event_id is not None:
         stored = repository.get_by_event_id(session, data.event_id)
@@ -150,7 +161,24 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             )
         else:
             outcomes[index] = _replay_or_retry(now_stored.get(key), key, prints[index])
-    return [outcome for outcome in outcomes if outcome is not None]
+    results = [outcome for outcome in outcomes if outcome is not None]
+    _count(session, results)
+    return results
+
+
+def _count(session: Session, outcomes: Sequence[Recorded | FubbleError]) -> None:
+    """Count what became of these events in ``fubble_events_*`` metrics once the session commits: every way in
+    ends in :func:`record`, :func:`record_many` or :func:`record_parsed_batch`, which count (the one place)."""
+    stored = duplicates = 0
+    rejected: dict[str, int] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, Recorded):
+            duplicates += outcome.replay
+            stored += not outcome.replay
+        else:
+            reason = rejection_reason(outcome)
+            rejected[reason] = rejected.get(reason, 0) + 1
+    count_events(session, stored=stored, duplicates=duplicates, rejected=rejected)
 
 
 def _replay(stored: Row[Any], fp: str) -> Recorded | Conflict:
@@ -206,7 +234,13 @@ def record_parsed_batch(session: Session, events: Sequence[ParsedEvent | Refused
             problems[index] = event.reasons
         else:
             parsed.append((index, event))
-    return _store_batch(session, parsed, problems, events, clock)
+    try:
+        result = _store_batch(session, parsed, problems, events, clock)
+    except FubbleError as exc:
+        count_rejected(exc, len(events))  # none of the batch is stored
+        raise
+    count_events(session, stored=result.accepted, duplicates=result.duplicates)
+    return result
 
 
 def _store_batch(

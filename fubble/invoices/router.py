@@ -5,12 +5,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, TypeVar
 
 from fastapi import Body, Query
+from fastapi.responses import Response
 
 from fubble.api.deps import ClockDep, CustomerId, PageDep, SessionDep, SettingsDep, id_path
 from fubble.api.routing import new_router
+from fubble.documents import service as documents
 from fubble.errors import InvalidInput
 from fubble.errors_doc import responses
 from fubble.invoices import service
@@ -59,9 +62,47 @@ def create_invoice(body: InvoiceCreate, session: SessionDep, clock: ClockDep, se
     return service.invoice_out(invoice)
 
 
-@router.get("/", summary="List invoices (by id), optionally by status", responses=responses(422))
-def list_invoices(session: SessionDep, page: PageDep, status: StatusFilter = None) -> list[InvoiceOut]:
-    """All invoices in id order; `status` keeps only those in that status (an unknown status is 422)."""
+class InvoiceListFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+_LIST_DOC = """All invoices in id order; `status` keeps only those in that status (an unknown status is 422).
+
+With `format=csv`: the page of invoices as CSV (`text/csv`), for finance: a header row, then a row per invoice line
+(an invoice without lines has one row, its line columns empty), each with its invoice's fields and sums: `invoice_id,
+invoice_number, customer_id, status, currency, issue_date, due_date, period_start, period_end, line_id, description,
+metric_name, quantity, unit_price, line_amount, subtotal, discount_amount, tax_amount, total, credits_applied,
+amount_due`. Amounts are plain decimals with the currency's places (`12.50`); times UTC ISO 8601. `limit` and `offset`
+count invoices, not rows. Text a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`) is written
+with a leading `'`. `fubble invoices export` writes the same file."""
+
+
+@router.get(
+    "/",
+    summary="List invoices (by id), optionally by status; as JSON or CSV",
+    description=_LIST_DOC,
+    response_model=list[InvoiceOut],
+    responses={
+        200: {
+            "description": "The invoices (JSON), or their lines as CSV with `format=csv`.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **responses(422),
+    },
+)
+def list_invoices(
+    session: SessionDep,
+    page: PageDep,
+    status: StatusFilter = None,
+    format_: Annotated[
+        InvoiceListFormat, Query(alias="format", description="`json` (the default) or `csv` (a row per line).")
+    ] = InvoiceListFormat.json,
+) -> list[InvoiceOut] | Response:
+    if format_ is InvoiceListFormat.csv:
+        text = documents.invoices_csv(session, status=status, limit=page.limit, offset=page.offset)
+        disposition = {"Content-Disposition": 'attachment; filename="invoices.csv"'}
+        return Response(text, media_type="text/csv; charset=utf-8", headers=disposition)
     invoices = service.list_invoices(session, status=status, limit=page.limit, offset=page.offset)
     return [service.invoice_out(i) for i in invoices]
 

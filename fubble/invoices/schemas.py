@@ -18,7 +18,7 @@ from fubble.api.fields import (
     UTCTime,
     not_blank,
 )
-from fubble.db.models import Invoice, InvoiceItem
+from fubble.db.models import Invoice, InvoiceDiscount, InvoiceItem, InvoiceTax
 from fubble.invoices.money import in_minor_units
 from fubble.invoices.status import InvoiceStatus
 
@@ -113,6 +113,34 @@ class InvoiceItemOut(BaseModel):
         )
 
 
+class InvoiceDiscountOut(BaseModel):
+    """A coupon's discount on an invoice (one per coupon that applied to its period, even at 0)."""
+
+    coupon_id: int
+    description: str = Field(examples=["Coupon WELCOME10"])
+    amount: Decimal = Field(description="What the coupon takes off the subtotal, in the invoice's currency.")
+
+    @classmethod
+    def of(cls, row: InvoiceDiscount) -> InvoiceDiscountOut:
+        return cls(coupon_id=row.coupon_id, description=row.description, amount=row.amount)
+
+
+class InvoiceTaxOut(BaseModel):
+    """The tax at one rate on an invoice (one per rate, even at 0), with the name and rate it was computed at."""
+
+    tax_rate_id: int
+    name: str
+    rate: Decimal = Field(description="A percent: 20 means 20%.")
+    taxable_amount: Decimal = Field(description="What the rate taxes: the subtotal less the discounts.")
+    amount: Decimal = Field(description="rate percent of taxable_amount, rounded half-up once.")
+
+    @classmethod
+    def of(cls, row: InvoiceTax) -> InvoiceTaxOut:
+        return cls(
+            tax_rate_id=row.tax_rate_id, name=row.name, rate=row.rate, taxable_amount=row.taxable, amount=row.amount
+        )
+
+
 class InvoiceOut(BaseModel):
     id: int
     invoice_number: str
@@ -144,6 +172,8 @@ class InvoiceOut(BaseModel):
     total: Decimal = Field(description="subtotal - discount_amount + tax_amount, never below 0 (see credit_carried).")
     credits_applied: Decimal = Field(description="Prepaid credit used when the invoice was finalized (0 on drafts).")
     amount_due: Decimal = Field(description="total - credits_applied: what the customer pays.")
+    discounts: list[InvoiceDiscountOut] = Field(description="The coupons' discounts: they add up to discount_amount.")
+    taxes: list[InvoiceTaxOut] = Field(description="The tax per rate: they add up to tax_amount.")
     invoice_items: list[InvoiceItemOut]
 
     @classmethod
@@ -167,6 +197,8 @@ class InvoiceOut(BaseModel):
             credit_carried=carried(invoice),
             grace_until=invoice.grace_until,
             **figures(invoice),
+            discounts=[InvoiceDiscountOut.of(row) for row in invoice.discounts],
+            taxes=[InvoiceTaxOut.of(row) for row in invoice.taxes],
             invoice_items=[InvoiceItemOut.of(item) for item in invoice.invoice_items],
         )
 

@@ -37,6 +37,8 @@ from fubble.invoices.money import default_unit_price, exact_total, in_minor_unit
 from fubble.invoices.numbering import next_invoice_number
 from fubble.invoices.schemas import InvoiceCreate, InvoiceOut, ItemCreate
 from fubble.invoices.status import InvoiceStatus, check_transition
+from fubble.webhooks import outbox
+from fubble.webhooks.event_types import EventType
 
 
 def get(session: Session, invoice_id: int, *, for_update: bool = False) -> Invoice:
@@ -110,6 +112,7 @@ def create_invoice(
     session.add(invoice)
     session.flush()
     terms.write_terms(session, [invoice.id], [figures])
+    outbox.emit(session, EventType.INVOICE_CREATED, lambda: InvoiceOut.of(invoice), at=now)
     return invoice
 
 
@@ -312,11 +315,10 @@ def void(session: Session, invoice_id: int, *, reason: str | None, clock: Clock)
     """Void a draft, pending or failed invoice (409 if paid or already void). A reason is appended to the notes on
     a new line as ``Voided: <reason>``."""
     invoice = get(session, invoice_id, for_update=True)
-    _transition(session, invoice, InvoiceStatus.VOID, clock=clock)
-    if reason is not None:
+    if reason is not None:  # before the change, so that its webhook message shows it (a refusal rolls it back)
         line = f"Voided: {reason}"
         invoice.notes = f"{invoice.notes}\n{line}" if invoice.notes else line
-        session.flush()
+    _transition(session, invoice, InvoiceStatus.VOID, clock=clock)
     return invoice
 
 
@@ -339,8 +341,21 @@ def _require_nothing_builds_on(session: Session, invoice: Invoice) -> None:
         )
 
 
+# The webhook event of each status change (a failed invoice back to pending, for another payment attempt, has none).
+_STATUS_EVENTS = {
+    (InvoiceStatus.DRAFT, InvoiceStatus.PENDING): EventType.INVOICE_FINALIZED,
+    (InvoiceStatus.PENDING, InvoiceStatus.PAID): EventType.INVOICE_PAID,
+    (InvoiceStatus.FAILED, InvoiceStatus.PAID): EventType.INVOICE_PAID,
+    (InvoiceStatus.PENDING, InvoiceStatus.FAILED): EventType.INVOICE_PAYMENT_FAILED,
+    (InvoiceStatus.DRAFT, InvoiceStatus.VOID): EventType.INVOICE_VOIDED,
+    (InvoiceStatus.PENDING, InvoiceStatus.VOID): EventType.INVOICE_VOIDED,
+    (InvoiceStatus.FAILED, InvoiceStatus.VOID): EventType.INVOICE_VOIDED,
+}
+
+
 def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, clock: Clock) -> None:
     check_transition(invoice.status, target)
+    source = InvoiceStatus(invoice.status)
     now = clock.now()
     if target is InvoiceStatus.VOID:
         _require_nothing_builds_on(session, invoice)
@@ -355,6 +370,9 @@ def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, cl
     session.flush()
     if target is InvoiceStatus.VOID:
         repository.release_coverage(session, invoice.id)
+    event = _STATUS_EVENTS.get((source, target))
+    if event is not None:
+        outbox.emit(session, event, lambda: InvoiceOut.of(invoice), at=now)
 
 
 def _require_draft(invoice: Invoice, action: str) -> None:

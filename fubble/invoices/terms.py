@@ -51,6 +51,33 @@ class Figures:
     taxes: list[TaxTerm]
     coupon_ids: dict[int, int] = field(default_factory=dict)  # redemption id -> coupon id
 
+    def discount_rows(self) -> list[dict[str, Any]]:
+        """The ``invoice_discounts`` rows of these figures (without ``invoice_id``), in the coupons' order."""
+        coupons = {c.key: c for c in self.coupons}
+        return [
+            {
+                "redemption_id": redemption_id,
+                "coupon_id": self.coupon_ids[redemption_id],
+                "description": coupons[redemption_id].description,
+                "amount": amount,
+            }
+            for redemption_id, amount in self.totals.discounts
+        ]
+
+    def tax_rows(self) -> list[dict[str, Any]]:
+        """The ``invoice_taxes`` rows of these figures (without ``invoice_id``), in the rates' order."""
+        rates = {t.key: t for t in self.taxes}
+        return [
+            {
+                "tax_rate_id": rate_id,
+                "name": rates[rate_id].name,
+                "rate": rates[rate_id].rate,
+                "taxable": taxable,
+                "amount": amount,
+            }
+            for rate_id, taxable, amount in self.totals.taxes
+        ]
+
     def columns(self) -> dict[str, Decimal | None]:
         t = self.totals
         return {
@@ -143,42 +170,24 @@ def _coupon_term(found: coupons_repository.Redeemed) -> CouponTerm:
 
 
 def write_terms(session: Session, invoice_ids: Sequence[int], figures: Sequence[Figures]) -> None:
-    """Store each invoice's discount and tax rows (replacing any it had)."""
+    """Store each invoice's discount and tax rows (replacing any it had). Core statements: the ``discounts`` and
+    ``taxes`` of those invoices held by the session are expired, so they are read again when next used."""
     if not invoice_ids:
         return
     session.execute(delete(DISCOUNTS).where(DISCOUNTS.c.invoice_id.in_(list(invoice_ids))))
     session.execute(delete(TAXES).where(TAXES.c.invoice_id.in_(list(invoice_ids))))
     discounts, taxes = [], []
     for invoice_id, fig in zip(invoice_ids, figures, strict=True):
-        coupons = {c.key: c for c in fig.coupons}
-        for redemption_id, amount in fig.totals.discounts:
-            coupon = coupons[redemption_id]
-            discounts.append(
-                {
-                    "invoice_id": invoice_id,
-                    "redemption_id": redemption_id,
-                    "coupon_id": fig.coupon_ids[redemption_id],
-                    "description": coupon.description,
-                    "amount": amount,
-                }
-            )
-        rates = {t.key: t for t in fig.taxes}
-        for rate_id, taxable, amount in fig.totals.taxes:
-            rate = rates[rate_id]
-            taxes.append(
-                {
-                    "invoice_id": invoice_id,
-                    "tax_rate_id": rate_id,
-                    "name": rate.name,
-                    "rate": rate.rate,
-                    "taxable": taxable,
-                    "amount": amount,
-                }
-            )
+        discounts += [{"invoice_id": invoice_id, **row} for row in fig.discount_rows()]
+        taxes += [{"invoice_id": invoice_id, **row} for row in fig.tax_rows()]
     if discounts:
         session.execute(insert(DISCOUNTS), discounts)
     if taxes:
         session.execute(insert(TAXES), taxes)
+    for invoice_id in invoice_ids:
+        held = session.identity_map.get(session.identity_key(Invoice, invoice_id))
+        if held is not None:
+            session.expire(held, ["discounts", "taxes"])
 
 
 def settle(session: Session, invoice: Invoice, fig: Figures, terms: Terms, *, at: datetime) -> None:

@@ -24,8 +24,10 @@ from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.plans import repository as plans
 from fubble.subscriptions import overrides, repository
 from fubble.subscriptions.lifecycle import period_at
-from fubble.subscriptions.schemas import BillingAnchor, ChangeEffective, SubscriptionCreate
+from fubble.subscriptions.schemas import BillingAnchor, ChangeEffective, SubscriptionCreate, SubscriptionOut
 from fubble.test_clocks.now import customer_now
+from fubble.webhooks import outbox, run_events
+from fubble.webhooks.event_types import EventType
 
 
 def create(session: Session, customer_id: int, data: SubscriptionCreate, *, clock: Clock) -> Subscription:
@@ -55,6 +57,9 @@ def create(session: Session, customer_id: int, data: SubscriptionCreate, *, cloc
     )
     session.add(subscription)
     session.flush()
+    outbox.emit(
+        session, EventType.SUBSCRIPTION_CREATED, lambda: _out(session, subscription, customer, clock), at=clock.now()
+    )
     return subscription
 
 
@@ -125,6 +130,11 @@ def cancel(
     subscription.canceled_at = clock.now()
     subscription.next_due_at = None  # billing runs look at it again (its end may credit paid-ahead time)
     session.flush()
+    outbox.emit(
+        session, EventType.SUBSCRIPTION_CANCELED, lambda: _out(session, subscription, customer, clock), at=clock.now()
+    )
+    if end <= now:  # over already: announced now (billing runs look at the ends since their previous run)
+        run_events.announce_end(session, subscription, at=clock.now(), customer_now=now)
     return subscription
 
 
@@ -198,7 +208,15 @@ def change_plan(
     subscription.next_due_at = None  # billing runs look at it again (its end may credit paid-ahead time)
     session.add(successor)
     session.flush()
+    outbox.emit(
+        session, EventType.SUBSCRIPTION_CHANGED, lambda: _out(session, successor, customer, clock), at=clock.now()
+    )
     return successor
+
+
+def _out(session: Session, subscription: Subscription, customer: Customer, clock: Clock) -> SubscriptionOut:
+    """The subscription as the API returns it (at its customer's now), for webhook messages."""
+    return SubscriptionOut.of(subscription, now=customer_now(session, customer, clock), timezone=customer.timezone)
 
 
 def _kept_overrides(subscription: Subscription, plan: Plan) -> list[dict[str, Any]] | None:

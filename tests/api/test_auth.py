@@ -17,8 +17,9 @@ from fubble.clock import FrozenClock
 from fubble.db.session import Database
 
 CUSTOMER = {"name": "Acme Corp", "email": "billing@acmecorp.com"}
-ADMIN_ONLY = ("/api-keys", "/audit-log")
+ADMIN_ONLY = ("/api-keys", "/audit-log", "/webhook-endpoints")
 INGEST_ROUTES = {("POST", "/events/"), ("POST", "/events/batch")}
+PUBLIC_ROUTES = ("/health", "/ready")  # and GET /-/metrics, which the OpenAPI document leaves out
 
 
 @contextmanager
@@ -103,6 +104,8 @@ def test_revoked_key_is_401(client: TestClient, app: FastAPI, make_key: Callable
 
 def test_health_docs_and_openapi_are_public(anon_client: TestClient) -> None:
     assert anon_client.get("/health").status_code == 200
+    assert anon_client.get("/ready").status_code == 200
+    assert anon_client.get("/-/metrics").status_code == 200
     assert anon_client.get("/docs").status_code == 200
     assert anon_client.get("/redoc").status_code == 200
     response = anon_client.get("/openapi.json")
@@ -117,7 +120,7 @@ def test_health_docs_and_openapi_are_public(anon_client: TestClient) -> None:
     for path, items in schema["paths"].items():
         for method, operation in items.items():
             scope = operation.get("x-required-scope")
-            if path == "/health":
+            if path in PUBLIC_ROUTES:
                 assert scope == "public"
                 assert "security" not in operation
                 continue
@@ -130,7 +133,7 @@ def test_documented_scopes_match_the_rules(app: FastAPI) -> None:
     for path, items in app.openapi()["paths"].items():
         for method, operation in items.items():
             scope = operation["x-required-scope"]
-            if path == "/health":
+            if path in PUBLIC_ROUTES:
                 expected = "public"
             elif path.startswith(ADMIN_ONLY):
                 expected = "admin"
@@ -185,7 +188,7 @@ def test_every_operation_enforces_its_scope(app: FastAPI, make_key: Callable[...
                 where = (scope, method, path, status, response.text[:200])
                 assert status not in (401, 500), where
                 admin_only = path.startswith(ADMIN_ONLY)
-                if path == "/health":
+                if path in PUBLIC_ROUTES:
                     allowed = True
                 elif scope == "ingest":
                     allowed = (method, path) in INGEST_ROUTES
@@ -197,7 +200,7 @@ def test_every_operation_enforces_its_scope(app: FastAPI, make_key: Callable[...
                     allowed = True
                 if allowed:
                     assert status != 403, where
-                    if scope == "ingest" and path != "/health":
+                    if scope == "ingest" and path not in PUBLIC_ROUTES:
                         assert status in (201, 404, 422), where
                 else:
                     assert status == 403, where

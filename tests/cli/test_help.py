@@ -14,7 +14,8 @@ import pytest
 from tests.cli.conftest import FUBBLE, environment
 
 COMMANDS = [[], ["serve"], ["bill"], ["version"], ["db"], ["db", "upgrade"], ["keys"], ["keys", "create"]]
-COMMANDS += [["keys", "list"], ["keys", "revoke"], ["events"], ["events", "import"]]
+COMMANDS += [["keys", "list"], ["keys", "revoke"], ["events"], ["events", "import"], ["worker"], ["invoices"]]
+COMMANDS += [["invoices", "export"]]
 TYPE_MARKS = re.compile(r"<(?:str|int|bool|float|path|datetime|int range|text|integer)[^>]*>|\{\w+\}|\[x[<>]=?\d+")
 
 

@@ -55,6 +55,7 @@ from tests.fuzz.terms_rules import (
     recurring_follows_aggregation,
     stored_tax_rates,
 )
+from tests.fuzz.webhook_rules import alert_metric_stored, webhook_url_public
 
 START, END = "start_date", "end_date"
 LONGEST = timedelta(days=30)  # at most 720 hours, 30 days, 2 months: under every series' cap on its points
@@ -331,4 +332,7 @@ RULES: dict[str, tuple[Callable[[Case], None], ...]] = {
     "POST /coupons/": (coupon_valid,),
     "POST /customers/{customer_id}/coupons": (coupon_exists,),
     "POST /customers/{customer_id}/credit-grants": (grant_valid,),
+    "POST /webhook-endpoints": (webhook_url_public,),
+    "PUT /webhook-endpoints/{endpoint_id}": (webhook_url_public,),
+    "POST /customers/{customer_id}/usage-alerts": (alert_metric_stored,),
 }

@@ -28,6 +28,14 @@ from fubble.db.models.terms import (
     TaxRate,
 )
 from fubble.db.models.test_clock import TestClock
+from fubble.db.models.webhooks import (
+    SubscriptionEndNotice,
+    UsageAlert,
+    UsageAlertFiring,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 
 __all__ = [
     "ApiKey",
@@ -58,8 +66,14 @@ __all__ = [
     "PriceComponent",
     "PricingFactor",
     "Subscription",
+    "SubscriptionEndNotice",
     "TaxRate",
     "TestClock",
+    "UsageAlert",
+    "UsageAlertFiring",
     "UsageDistinct",
     "UsageRollup",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]

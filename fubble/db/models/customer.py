@@ -38,5 +38,7 @@ class Customer(Base):
     tax_exempt: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
     # Credit notes handed out for this customer's invoices (CN-YYYYMMDD-CUSTOMERID-NNNNNN).
     credit_note_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Babel locale (``de_DE``) in which its invoice documents format amounts and dates.
+    locale: Mapped[str] = mapped_column(String(35), nullable=False, default="en_US", server_default="en_US")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

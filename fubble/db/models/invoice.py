@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy import false as sa_false
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from fubble.db.base import Base
 from fubble.db.models._columns import created_at_column
 from fubble.db.types import ExactDecimal, UTCDateTime
+
+if TYPE_CHECKING:
+    from fubble.db.models.terms import InvoiceDiscount, InvoiceTax
 
 
 class Invoice(Base):
@@ -53,6 +57,12 @@ class Invoice(Base):
     invoice_items: Mapped[list[InvoiceItem]] = relationship(
         back_populates="invoice", order_by="InvoiceItem.id", cascade="all, delete-orphan"
     )
+    # The rows behind discount_amount and tax_amount, written by fubble.invoices.terms.write_terms (Core statements,
+    # which expire these collections): read-only here, loaded for a whole page of invoices in one query each.
+    discounts: Mapped[list[InvoiceDiscount]] = relationship(
+        order_by="InvoiceDiscount.id", viewonly=True, lazy="selectin"
+    )
+    taxes: Mapped[list[InvoiceTax]] = relationship(order_by="InvoiceTax.id", viewonly=True, lazy="selectin")
 
 
 class InvoiceItem(Base):
