@@ -57,8 +57,10 @@ def check_url(url: str, *, allow_private: bool, loc: tuple[str | int, ...] = ("b
     host = parts.hostname
     if not host:
         raise InvalidInput.at(loc, "must name a host")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise InvalidInput.at(loc, "must not contain whitespace or control characters")
+    if any(ch.isspace() or not "!" <= ch <= "~" for ch in url):
+        raise InvalidInput.at(
+            loc, "must be printable ASCII without spaces (punycode an internationalized host, percent-encode the rest)"
+        )
     if port == 0:
         raise InvalidInput.at(loc, "port 0 cannot be connected to")
     if not allow_private:
