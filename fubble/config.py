@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DATABASE_URL = "sqlite:///./fubble.db"
 # Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (27.6 hours in all).
 DEFAULT_WEBHOOK_RETRIES = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+# Dunning: a failed payment is tried again 3, 5 and 7 days later.
+DEFAULT_PAYMENT_RETRIES = (3 * 86_400.0, 5 * 86_400.0, 7 * 86_400.0)
 
 
 class Settings(BaseSettings):
@@ -118,6 +120,42 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list) and any(not 0 < float(v) <= 30 * 86_400 for v in value):
             raise ValueError("each delay must be more than 0 and at most 2592000 seconds (30 days)")
+        return value
+
+    stripe_secret_key: str | None = Field(
+        None,
+        description="Stripe's secret API key (sk_...). Set: finalized invoices of customers with a payment_method_id "
+        "are charged through Stripe by the payment worker (in `fubble serve` and `fubble worker`). Unset: invoices "
+        "are marked paid by hand.",
+    )
+    stripe_api_base: str | None = Field(
+        None, description="Base URL of the Stripe API (default Stripe's); e.g. a Stripe-compatible test server."
+    )
+    stripe_webhook_secret: str | None = Field(
+        None,
+        description="The signing secret (whsec_...) of the Stripe webhook endpoint POST /payments/stripe/webhook. "
+        "Unset: that route answers 404.",
+    )
+    payment_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PAYMENT_RETRIES),
+        description="Seconds between a failed payment attempt and the next, comma-separated (default 3, 5 and 7 "
+        "days); after the last, the invoice stays failed until it is paid or voided by hand.",
+    )
+    payment_poll_interval_seconds: float = Field(
+        5,
+        ge=0,
+        le=3600,
+        description="How often (seconds) the payment worker of `fubble serve` and `fubble worker` looks for payment "
+        "attempts that are due (only with FUBBLE_STRIPE_SECRET_KEY). 0: `fubble serve` runs none.",
+    )
+
+    @field_validator("payment_retry_schedule", mode="before")
+    @classmethod
+    def _payment_seconds_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and any(not 0 < float(v) <= 90 * 86_400 for v in value):
+            raise ValueError("each delay must be more than 0 and at most 7776000 seconds (90 days)")
         return value
 
     seller_name: str | None = Field(None, description="The seller on invoice documents (HTML, PDF): your name.")

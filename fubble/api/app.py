@@ -61,16 +61,20 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         from fubble.billing_runs.scheduler import Scheduler
+        from fubble.payments.worker import PaymentWorker
         from fubble.webhooks.delivery import WebhookWorker
 
         scheduler = Scheduler(db, app.state.clock, settings)
         webhooks = WebhookWorker(db, app.state.clock, settings)
+        payments = PaymentWorker(db, app.state.clock, settings)
         if background:
             scheduler.start()
             webhooks.start()
+            payments.start()  # only with FUBBLE_STRIPE_SECRET_KEY
         try:
             yield
         finally:
+            payments.stop()
             webhooks.stop()
             scheduler.stop()
             if owns_db:
@@ -148,6 +152,7 @@ def _routers() -> list[APIRouter]:
     from fubble.invoices.router import router as invoices
     from fubble.metrics.router import router as metrics
     from fubble.observability.router import router as probes
+    from fubble.payments.router import router as payments
     from fubble.plans.router import router as plans
     from fubble.pricing_factors.router import router as pricing_factors
     from fubble.subscriptions.router import router as subscriptions
@@ -183,4 +188,5 @@ def _routers() -> list[APIRouter]:
         webhooks,
         usage_alerts,
         documents,
+        payments,
     ]

@@ -35,6 +35,7 @@ from fubble.invoices import terms
 from fubble.invoices.money import exact_total
 from fubble.invoices.numbering import invoice_number
 from fubble.invoices.status import InvoiceStatus
+from fubble.payments import queue as payments
 from fubble.webhooks import invoice_events
 
 INVOICES = cast(Table, Invoice.__table__)
@@ -161,6 +162,7 @@ def store(session: Session, drafts: Sequence[Draft], *, now: datetime, payment_t
             _log_refreshed(session, refreshed, lines, now)
     finalized = [invoice_id for invoice_id, d in zip(new_ids, new, strict=True) if d.finalized]
     invoice_events.created_in_bulk(session, new_ids, finalized, at=now)  # webhooks, when subscribed
+    payments.queue_finalized(session, finalized, at=now)  # payment attempts, with a payment provider
     return ids
 
 

@@ -28,6 +28,7 @@ def worker(
     from fubble.billing_runs.scheduler import Scheduler
     from fubble.clock import SystemClock
     from fubble.db.session import Database
+    from fubble.payments.worker import PaymentWorker
     from fubble.webhooks.delivery import WebhookWorker
 
     config = settings()
@@ -49,6 +50,8 @@ def worker(
     webhooks = WebhookWorker(db, clock, config)
     scheduler.start()
     webhooks.start(interval=config.webhook_poll_interval_seconds or 1.0)
+    payments = PaymentWorker(db, clock, config)
+    payments.start(interval=config.payment_poll_interval_seconds or 5.0)  # only with FUBBLE_STRIPE_SECRET_KEY
     billing = f"every {config.billing_interval_seconds:g} s" if config.billing_interval_seconds > 0 else "off"
     typer.echo(
         f"fubble worker on {describe_database(config.database_url)}: billing {billing}, webhooks every "
@@ -58,6 +61,7 @@ def worker(
         while not stop.wait(0.5):
             pass
     finally:
+        payments.stop()
         webhooks.stop()
         scheduler.stop()
         db.dispose()

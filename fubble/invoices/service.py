@@ -37,6 +37,7 @@ from fubble.invoices.money import default_unit_price, exact_total, in_minor_unit
 from fubble.invoices.numbering import next_invoice_number
 from fubble.invoices.schemas import InvoiceCreate, InvoiceOut, ItemCreate
 from fubble.invoices.status import InvoiceStatus, check_transition
+from fubble.payments import queue as payments
 from fubble.webhooks import outbox
 from fubble.webhooks.event_types import EventType
 
@@ -373,6 +374,8 @@ def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, cl
     event = _STATUS_EVENTS.get((source, target))
     if event is not None:
         outbox.emit(session, event, lambda: InvoiceOut.of(invoice), at=now)
+    if source is InvoiceStatus.DRAFT and target is InvoiceStatus.PENDING:
+        payments.queue_finalized(session, [invoice.id], at=now)  # with a payment provider: an attempt, due now
 
 
 def _require_draft(invoice: Invoice, action: str) -> None:

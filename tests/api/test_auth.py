@@ -19,7 +19,7 @@ from fubble.db.session import Database
 CUSTOMER = {"name": "Acme Corp", "email": "billing@acmecorp.com"}
 ADMIN_ONLY = ("/api-keys", "/audit-log", "/webhook-endpoints")
 INGEST_ROUTES = {("POST", "/events/"), ("POST", "/events/batch")}
-PUBLIC_ROUTES = ("/health", "/ready")  # and GET /-/metrics, which the OpenAPI document leaves out
+PUBLIC_ROUTES = ("/health", "/ready", "/payments/stripe/webhook")  # and GET /-/metrics (not in the OpenAPI document)
 
 
 @contextmanager

@@ -1,0 +1,53 @@
+"""Queuing payment attempts when invoices are finalized: written in the transaction that finalizes them, never sent
+from it (the payment worker, :mod:`fubble.payments.worker`, makes the attempts).
+
+Called by :func:`fubble.invoices.service.finalize` (every ``draft -> pending``, billing runs' included) and by the
+billing runs' bulk writer (:func:`fubble.billing.store.store`, invoices created finalized). Nothing is queued unless
+``FUBBLE_STRIPE_SECRET_KEY`` is set; then one attempt, due now, for each invoice with ``amount_due`` > 0 whose
+customer has a ``payment_method_id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fubble.config import get_settings
+from fubble.db.bulk import chunks
+from fubble.db.models import Customer, Invoice, PaymentAttempt
+
+PROVIDER = "stripe"
+PENDING = "pending"
+
+
+def collection_enabled() -> bool:
+    """Whether a payment provider is configured (``FUBBLE_STRIPE_SECRET_KEY``)."""
+    return bool(get_settings().stripe_secret_key)
+
+
+def queue_finalized(session: Session, invoice_ids: Sequence[int], *, at: datetime) -> int:
+    """Queue the first payment attempt of each finalized invoice of ``invoice_ids`` that has something to collect;
+    how many were queued. Due at ``at``, or at the request's (job's) now when a test clock dates ``at`` ahead."""
+    if not invoice_ids or not collection_enabled():
+        return 0
+    now = session.info.get("now")
+    due = min(at, now) if isinstance(now, datetime) else at
+    collectable: list[int] = []
+    for chunk in chunks(list(invoice_ids)):
+        query = (
+            select(Invoice.id, Invoice.amount_due)
+            .join(Customer, Customer.id == Invoice.customer_id)
+            .where(Invoice.id.in_(chunk), Customer.payment_method_id.is_not(None))
+        )
+        # amount_due is compared here, exactly (SQLite stores exact decimals as text).
+        collectable.extend(int(i) for i, due in session.execute(query) if due is not None and due > 0)
+    session.add_all(
+        PaymentAttempt(invoice_id=i, provider=PROVIDER, step=1, state=PENDING, due_at=due, created_at=at)
+        for i in collectable
+    )
+    if collectable:
+        session.flush()
+    return len(collectable)

@@ -1,0 +1,58 @@
+"""Queries of payment collection: the attempts due and their claims, the provider's customers, applied events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from fubble.db.models import PaymentAttempt, PaymentCustomer, StripeEvent
+
+PENDING = "pending"
+
+
+def _due(due_by: datetime, lease_now: datetime) -> Select[int]:
+    return select(PaymentAttempt.id).where(
+        PaymentAttempt.state == PENDING,
+        PaymentAttempt.due_at <= due_by,
+        or_(PaymentAttempt.claimed_until.is_(None), PaymentAttempt.claimed_until <= lease_now),
+    )
+
+
+def any_due(session: Session, *, due_by: datetime, lease_now: datetime) -> bool:
+    return bool(session.scalar(select(exists(_due(due_by, lease_now)))))
+
+
+def claim(
+    session: Session, *, due_by: datetime, lease_now: datetime, until: datetime, holder: str, limit: int
+) -> list[int]:
+    """Claim up to ``limit`` attempts due by ``due_by`` (earliest first) for ``holder`` until ``until``; their ids.
+    PostgreSQL locks the rows it takes and skips those another worker is taking (``FOR UPDATE SKIP LOCKED``);
+    SQLite runs one writer at a time. Either way, two workers never hold the same attempt at once."""
+    query = _due(due_by, lease_now).order_by(PaymentAttempt.due_at, PaymentAttempt.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=PaymentAttempt)
+    ids = [int(i) for i in session.scalars(query)]
+    if ids:
+        session.execute(
+            update(PaymentAttempt)
+            .where(PaymentAttempt.id.in_(ids))
+            .values(claimed_by=holder, claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def attempts_of(session: Session, invoice_id: int) -> list[PaymentAttempt]:
+    """The invoice's attempts, by id."""
+    query = select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id).order_by(PaymentAttempt.id)
+    return list(session.scalars(query))
+
+
+def payment_customer(session: Session, customer_id: int, provider: str) -> PaymentCustomer | None:
+    return session.get(PaymentCustomer, (customer_id, provider))
+
+
+def event_seen(session: Session, event_id: str) -> bool:
+    return session.get(StripeEvent, event_id) is not None
