@@ -113,7 +113,9 @@ def upcoming_invoice(session: Session, customer_id: int, *, clock: Clock, settin
         slices, _ = preview.slices()
         run.billed = repository.billed_in_periods(session, preview.period_keys(slices))  # one query for all
         items = [line.orm() for _, line in preview.price(slices, now)]
-    fig = _figures(session, customer, items, hull[1] if hull else None, now)
+    fig = _figures(
+        session, customer, items, hull[1] if hull else None, now, plans={s.id: s.plan_id for s in candidates}
+    )
     return UpcomingInvoice(
         customer=customer,
         issue_date=now,
@@ -221,12 +223,11 @@ def _figures(
     period_end: datetime | None,
     now: datetime,
     *,
-    plans: Mapping[int, int] | None = None,
+    plans: Mapping[int, int],
 ) -> terms.Figures:
     """The draft's terms as finalizing it now would apply them: coupons, taxes and the credit balance. ``plans``:
-    the plans of subscriptions the database does not hold (a plan preview's), for coupons limited to plans."""
-    batch = terms.Terms.load(session, [customer.id])
-    batch.plans.update(plans or {})
+    the plan of each subscription the items bill (for coupons limited to plans)."""
+    batch = terms.Terms.load(session, [customer.id], plans=plans)
     key = period_key(Invoice(period_end=period_end, issue_date=now))
     amounts = [(exact_total([item.amount], customer.currency), item.subscription_id) for item in items]
     return batch.figures(customer.id, customer.currency, key, amounts, at=now, with_credits=True)

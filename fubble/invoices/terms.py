@@ -19,7 +19,7 @@ of invoices at once); single invoices use the same code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -103,15 +103,25 @@ class Terms:
     taken: dict[int, Decimal] = field(default_factory=dict)  # grant id -> credit used by invoices not yet settled
 
     @classmethod
-    def load(cls, session: Session, customer_ids: Sequence[int], *, lock_grants: bool = False) -> Terms:
+    def load(
+        cls,
+        session: Session,
+        customer_ids: Sequence[int],
+        *,
+        lock_grants: bool = False,
+        plans: Mapping[int, int] | None = None,
+    ) -> Terms:
+        """The terms of these customers. ``plans``: subscription id -> plan id of every subscription the invoices'
+        lines bill, when the caller holds them (the previews); otherwise they are read."""
         ids = sorted(set(customer_ids))
-        query = select(Subscription.id, Subscription.plan_id).where(Subscription.customer_id.in_(ids))
-        plans = {int(sub_id): int(plan_id) for sub_id, plan_id in session.execute(query)}
+        if plans is None:
+            query = select(Subscription.id, Subscription.plan_id).where(Subscription.customer_id.in_(ids))
+            plans = {int(sub_id): int(plan_id) for sub_id, plan_id in session.execute(query)}
         return cls(
             redeemed=coupons_repository.redemptions_for(session, ids),
             rates=taxes_repository.rates_for(session, ids),
             grants=credits_repository.grants_for(session, ids, lock=lock_grants),
-            plans=plans,
+            plans=dict(plans),
         )
 
     def figures(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, Table, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from fubble.db.models import PaymentAttempt, PaymentCustomer, StripeEvent
@@ -54,5 +56,13 @@ def payment_customer(session: Session, customer_id: int, provider: str) -> Payme
     return session.get(PaymentCustomer, (customer_id, provider))
 
 
-def event_seen(session: Session, event_id: str) -> bool:
-    return session.get(StripeEvent, event_id) is not None
+def note_event(session: Session, event_id: str, event_type: str, received_at: datetime) -> bool:
+    """Record a Stripe event as applied: ``False`` if it already was. An ``INSERT ... ON CONFLICT DO NOTHING``, so two
+    deliveries of one event at once never both apply it (on PostgreSQL the second waits for the first's transaction,
+    then finds the row) and never fail on the key."""
+    table = StripeEvent.__table__
+    assert isinstance(table, Table)
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    row = {"event_id": event_id, "event_type": event_type, "received_at": received_at}
+    statement = insert(table).values(row).on_conflict_do_nothing(index_elements=["event_id"])
+    return session.execute(statement.returning(table.c.event_id)).first() is not None

@@ -36,7 +36,7 @@ BAD_SIGNATURE: dict[int | str, dict[str, Any]] = {
     "/payments/stripe/webhook",
     summary="Receive a Stripe webhook event",
     description=WEBHOOK,
-    responses={**BAD_SIGNATURE, **responses(404)},
+    responses={**BAD_SIGNATURE, **responses(404, 422)},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -51,13 +51,13 @@ async def stripe_webhook(
     clock: ClockDep,
     settings: SettingsDep,
     stripe_signature: Annotated[
-        str | None, Header(alias="Stripe-Signature", description="Stripe's signature: `t=...,v1=...`.")
-    ] = None,
+        str, Header(alias="Stripe-Signature", description="Stripe's signature: `t=...,v1=...` (missing: 400).")
+    ] = "",
 ) -> WebhookReceived:
     provider = StripeProvider.from_settings(settings)
     if provider is None or not settings.stripe_webhook_secret:
         raise NotFound("Stripe webhooks are not configured (FUBBLE_STRIPE_WEBHOOK_SECRET)")
-    event = provider.parse_webhook(await request.body(), stripe_signature)
+    event = provider.parse_webhook(await request.body(), stripe_signature or None)
     applied = await run_in_threadpool(
         service.apply_event, session, event, clock=clock, schedule=settings.payment_retry_schedule
     )

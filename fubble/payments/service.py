@@ -22,7 +22,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
-from fubble.db.models import Customer, Invoice, PaymentAttempt, PaymentCustomer, StripeEvent
+from fubble.db.models import Customer, Invoice, PaymentAttempt, PaymentCustomer
 from fubble.invoices import service as invoices
 from fubble.invoices.status import InvoiceStatus
 from fubble.payments import dunning, repository
@@ -160,11 +160,9 @@ def record_unavailable(session: Session, attempt_id: int, error: str, *, holder:
 def apply_event(session: Session, event: PaymentEvent, *, clock: Clock, schedule: Sequence[float]) -> bool:
     """Apply a verified Stripe event once: ``False`` when its id was seen before (nothing happens). An event about
     an invoice that is no longer ``pending``/``failed`` (already paid, voided) changes nothing."""
-    if repository.event_seen(session, event.event_id):
-        return False
     now = clock.now()
-    session.add(StripeEvent(event_id=event.event_id, event_type=event.event_type[:128], received_at=now))
-    session.flush()
+    if not repository.note_event(session, event.event_id, event.event_type[:128], now):
+        return False
     if event.outcome is None or event.invoice_id is None:
         return True
     invoice = session.get(Invoice, event.invoice_id)

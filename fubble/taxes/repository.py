@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from fubble.db.bulk import chunks
 from fubble.db.models import Customer, CustomerTaxRate, TaxRate
@@ -64,40 +64,34 @@ def rates_for(session: Session, customer_ids: Sequence[int]) -> dict[int, list[T
     * a customer with rates of its own (``tax_rate_ids``): those, by id;
     * any other customer: every rate with ``applies_by_default``, by id (``[]`` if there is none).
 
-    Keys: the customers among ``customer_ids`` that exist. One query per 1,000 customers (customers outer-joined
-    with their chosen rates), and one more for the default rates when some customer needs them.
+    Keys: the customers among ``customer_ids`` that exist. One query per 1,000 customers: each customer with every
+    rate it chose or that applies by default, marked chosen or not (invoice previews read this on every request).
     """
     ids = list(dict.fromkeys(customer_ids))
-    exempt: dict[int, bool] = {}
-    chosen: dict[int, list[TaxRate]] = {}
+    result: dict[int, list[TaxRate]] = {}
+    held = aliased(CustomerTaxRate)
+    chosen_ids = select(held.tax_rate_id).where(held.customer_id == Customer.id).correlate(Customer)
     for chunk in chunks(ids):
         query = (
-            select(Customer.id, Customer.tax_exempt, TaxRate)
-            .outerjoin(CustomerTaxRate, CustomerTaxRate.customer_id == Customer.id)
-            .outerjoin(TaxRate, TaxRate.id == CustomerTaxRate.tax_rate_id)
+            select(Customer.id, Customer.tax_exempt, TaxRate, CustomerTaxRate.tax_rate_id)
+            .select_from(Customer)
+            .outerjoin(TaxRate, or_(TaxRate.applies_by_default.is_(True), TaxRate.id.in_(chosen_ids)))
+            .outerjoin(
+                CustomerTaxRate,
+                and_(CustomerTaxRate.customer_id == Customer.id, CustomerTaxRate.tax_rate_id == TaxRate.id),
+            )
             .where(Customer.id.in_(chunk))
             .order_by(Customer.id, TaxRate.id)
         )
-        for customer_id, tax_exempt, rate in session.execute(query):
+        exempt: dict[int, bool] = {}
+        chosen: dict[int, list[TaxRate]] = {}
+        defaults: dict[int, list[TaxRate]] = {}
+        for customer_id, tax_exempt, rate, chosen_id in session.execute(query):
             exempt[customer_id] = bool(tax_exempt)
-            rates = chosen.setdefault(customer_id, [])
+            chosen.setdefault(customer_id, [])
+            defaults.setdefault(customer_id, [])
             if rate is not None:
-                rates.append(rate)
-    defaults: list[TaxRate] | None = None
-    result: dict[int, list[TaxRate]] = {}
-    for customer_id, rates in chosen.items():
-        if exempt[customer_id]:
-            result[customer_id] = []
-        elif rates:
-            result[customer_id] = rates
-        else:
-            if defaults is None:
-                defaults = default_rates(session)
-            result[customer_id] = list(defaults)
+                (chosen if chosen_id is not None else defaults)[customer_id].append(rate)
+        for customer_id, rates in chosen.items():
+            result[customer_id] = [] if exempt[customer_id] else rates or defaults[customer_id]
     return result
-
-
-def default_rates(session: Session) -> list[TaxRate]:
-    """The rates with ``applies_by_default``, by id."""
-    query = select(TaxRate).where(TaxRate.applies_by_default.is_(True)).order_by(TaxRate.id)
-    return list(session.scalars(query))
