@@ -69,6 +69,7 @@ def _describe(recorder: Any, case_id: str, failure: Any) -> str:
     return f"{failure.message}\n    {request}\n    -> {response}"
 
 
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)  # SQLite: tests/fuzz/test_openapi_fuzz.py
 def test_schemathesis_with_every_check_and_phase_finds_nothing(db: Database) -> None:
     with running_server(db.url, extra_env={"FUBBLE_AUTH_ENABLED": "false"}, access_log=False) as base_url:
         failures, errors = run_schemathesis(base_url, seed=SEED, max_examples=MAX_EXAMPLES)
