@@ -54,6 +54,8 @@ def serve(
 
     Billing runs by itself: every FUBBLE_BILLING_INTERVAL_SECONDS (60; 0 turns it off) one server process, taking turns
     with the others through a lease in the database, bills every period due as of now (GET /billing/runs lists them).
+    Each process also sends due webhook attempts (FUBBLE_WEBHOOK_POLL_INTERVAL_SECONDS; 0 leaves it to `fubble
+    worker`), checks usage alerts and, with FUBBLE_STRIPE_SECRET_KEY set, collects payments of finalized invoices.
     """
     import logging.config
 

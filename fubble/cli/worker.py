@@ -17,11 +17,13 @@ from fubble.cli.output import PlainCommand, describe_database, fail, settings
 def worker(
     migrate: Annotated[bool, typer.Option(help="Create/upgrade the database schema first.")] = True,
 ) -> None:
-    """Run the billing scheduler and the webhook delivery worker until SIGINT or SIGTERM.
+    """Run the billing scheduler, webhook delivery and (with FUBBLE_STRIPE_SECRET_KEY) payment collection until
+    SIGINT or SIGTERM.
 
     Billing: a run as of now every FUBBLE_BILLING_INTERVAL_SECONDS (60; 0 turns it off). Webhooks: due attempts are
     sent every FUBBLE_WEBHOOK_POLL_INTERVAL_SECONDS (1; 0 means 1 here), usage alerts checked every
-    FUBBLE_USAGE_ALERT_INTERVAL_SECONDS. Any number of workers and servers share one database: they take turns
+    FUBBLE_USAGE_ALERT_INTERVAL_SECONDS. Payments: attempts due every FUBBLE_PAYMENT_POLL_INTERVAL_SECONDS, retried
+    per FUBBLE_PAYMENT_RETRY_SCHEDULE. Any number of workers and servers share one database: they take turns
     through leases and claims in it, so nothing is billed or sent twice at once. On a signal, the attempts in flight
     are finished and recorded before it exits.
     """
