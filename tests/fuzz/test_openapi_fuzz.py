@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # Generated cases per operation and mode. Operations with few possible requests (no parameters) stop early.
-EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
+EXAMPLES = {GenerationMode.POSITIVE: 18, GenerationMode.NEGATIVE: 9}
 MIN_REQUESTS = 2000
 
 EVERY_PRICING_TYPE: list[tuple[str, dict[str, Any]]] = [

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow  # scheduled first: see tests/conftest.py
 
 CONFIG = Path(__file__).parents[2] / "scripts" / "schemathesis.toml"
 SEED = 1
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 8
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
