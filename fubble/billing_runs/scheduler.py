@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +20,7 @@ from fubble.billing_runs.job import run_billing
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.session import Database
+from fubble.ticker import Ticker
 
 log = logging.getLogger("fubble.billing")
 
@@ -34,27 +34,13 @@ class Scheduler:
         self.clock = clock
         self.settings = settings
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker("fubble-billing-scheduler", self.tick, log)
 
     def start(self) -> None:
-        if self.settings.billing_interval_seconds <= 0 or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="fubble-billing-scheduler", daemon=True)
-        self._thread.start()
+        self._ticker.start(self.settings.billing_interval_seconds)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.settings.billing_interval_seconds):
-            try:
-                self.tick()
-            except Exception:  # a failed run must not end the scheduler; the next tick retries
-                log.exception("scheduled billing run failed")
+        self._ticker.stop(timeout=30)
 
     def tick(self) -> int | None:
         """Run billing as of now if this process gets the lease; the run's id, or ``None`` if another holds it."""

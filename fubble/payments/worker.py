@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +31,7 @@ from fubble.db.session import Database
 from fubble.payments import repository, service
 from fubble.payments.provider import CardDeclined, Charge, ChargeResult, PaymentProvider, ProviderUnavailable
 from fubble.payments.stripe_provider import StripeProvider
+from fubble.ticker import Ticker
 
 log = logging.getLogger("fubble.payments")
 
@@ -54,36 +54,21 @@ class PaymentWorker:
         self.settings = settings
         self.provider = provider if provider is not None else StripeProvider.from_settings(settings)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker("fubble-payments", self.tick, log)
 
     def start(self, *, interval: float | None = None) -> None:
         """Run :meth:`tick` every ``interval`` seconds (default ``FUBBLE_PAYMENT_POLL_INTERVAL_SECONDS``; 0: not at
         all) in a thread, until :meth:`stop`; nothing without a provider."""
-        every = self.settings.payment_poll_interval_seconds if interval is None else interval
-        if every <= 0 or self.provider is None or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(every,), name="fubble-payments", daemon=True)
-        self._thread.start()
+        if self.provider is not None:
+            self._ticker.start(self.settings.payment_poll_interval_seconds if interval is None else interval)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=120)
-            self._thread = None
-
-    def _loop(self, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                self.tick()
-            except Exception:  # a failed tick must not end the worker; the next one tries again
-                log.exception("payment worker tick failed")
+        self._ticker.stop(timeout=120)
 
     def tick(self) -> int:
         """Make every attempt due now; how many were made."""
         made = 0
-        while not self._stop.is_set():
+        while not self._ticker.stopping.is_set():
             done = self.collect_due()
             made += done
             if done < BATCH:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,7 @@ from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.session import Database
 from fubble.observability import metrics
+from fubble.ticker import Ticker
 from fubble.webhooks import alerts, outbox, repository, signing, urls
 from fubble.webhooks.event_types import EventType
 from fubble.webhooks.repository import Claimed
@@ -66,8 +66,7 @@ class WebhookWorker:
         self.settings = settings
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = timedelta(seconds=settings.webhook_timeout_seconds * (BATCH // CONCURRENCY + 1) + 60)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker("fubble-webhooks", self.tick, log)
         self._pool: ThreadPoolExecutor | None = None
         self._client: httpx.Client | None = None
         self._alerts_due = 0.0  # monotonic time of the next usage alert check
@@ -77,18 +76,10 @@ class WebhookWorker:
     def start(self, *, interval: float | None = None) -> None:
         """Run :meth:`tick` every ``interval`` seconds (default ``FUBBLE_WEBHOOK_POLL_INTERVAL_SECONDS``; 0: not
         at all) in a thread, until :meth:`stop`."""
-        every = self.settings.webhook_poll_interval_seconds if interval is None else interval
-        if every <= 0 or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, args=(every,), name="fubble-webhooks", daemon=True)
-        self._thread.start()
+        self._ticker.start(self.settings.webhook_poll_interval_seconds if interval is None else interval)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.webhook_timeout_seconds + 30)
-            self._thread = None
+        self._ticker.stop(timeout=self.settings.webhook_timeout_seconds + 30)
         self.close()
 
     def close(self) -> None:
@@ -105,13 +96,6 @@ class WebhookWorker:
     def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def _loop(self, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                self.tick()
-            except Exception:  # a failed tick must not end the worker; the next one tries again
-                log.exception("webhook worker tick failed")
-
     # --- the work -----------------------------------------------------------------------------------------------------
 
     def tick(self) -> int:
@@ -123,7 +107,7 @@ class WebhookWorker:
             except Exception:
                 log.exception("usage alert check failed")
         made = 0
-        while not self._stop.is_set():
+        while not self._ticker.stopping.is_set():
             sent = self.deliver_due()
             made += sent
             if sent < BATCH:
