@@ -1,6 +1,6 @@
-"""One definition of a valid event: ``POST /events/``, ``POST /events/batch`` and ``fubble events import`` (the real
-command, in a process of its own) give every event the same verdict, and a refused event the same reasons, on SQLite
-and PostgreSQL."""
+"""One definition of a valid event: ``POST /events/``, ``POST /events/batch`` and ``fubble events import`` (the
+command itself, through Typer's runner in this process: ``test_import_ids`` runs it as a process of its own) give every
+event the same verdict, and a refused event the same reasons, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from fubble.cli import app
+from fubble.config import get_settings
 from fubble.db.models import Event
 from fubble.db.session import Database
 
-from .helpers import new_customer, new_plan, run_import
+from .helpers import new_customer, new_plan
 
 A = '"customer_id":%(a)d,"metric_name":"api_calls"'  # customer a (external id "ext-a"), a known metric
 
@@ -176,13 +179,17 @@ def _batch(client: TestClient, body: str) -> tuple[bool, str]:
 def _import(db: Database, tmp_path: Path, body: str) -> tuple[bool, str]:
     file = tmp_path / "event.ndjson"
     file.write_text(body + "\n", encoding="utf-8")
-    done = run_import(db.url, file, cwd=tmp_path)
-    if done.returncode == 0:
-        assert "accepted 1, duplicates 0, errors 0" in done.stdout, done.stdout + done.stderr
+    get_settings.cache_clear()
+    try:
+        done = CliRunner().invoke(app, ["events", "import", str(file)], env={"FUBBLE_DATABASE_URL": db.url})
+    finally:
+        get_settings.cache_clear()
+    if done.exit_code == 0:
+        assert "accepted 1, duplicates 0, errors 0" in done.stdout, done.output
         return True, ""
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.exit_code == 1, done.output
     found = re.search(r"^error: line 1: (.*)$", done.stderr, re.MULTILINE)
-    assert found is not None, done.stderr
+    assert found is not None, done.output
     return False, found.group(1)
 
 
