@@ -233,6 +233,7 @@ async def _in_session(
             api_key_id=principal.key_id if principal else None,
             request=request_line[:512],
             now=clock.now(),
+            settings=state.settings,
         )
         try:
             result = await work(session)

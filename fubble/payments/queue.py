@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fubble.config import get_settings
+from fubble.config import Settings, get_settings
 from fubble.db.bulk import chunks
 from fubble.db.models import Customer, Invoice, PaymentAttempt
 
@@ -23,15 +23,17 @@ PROVIDER = "stripe"
 PENDING = "pending"
 
 
-def collection_enabled() -> bool:
-    """Whether a payment provider is configured (``FUBBLE_STRIPE_SECRET_KEY``)."""
-    return bool(get_settings().stripe_secret_key)
+def collection_enabled(session: Session) -> bool:
+    """Whether a payment provider is configured (``FUBBLE_STRIPE_SECRET_KEY``): in the settings of the server or job
+    that opened ``session`` (``session.info["settings"]``), else the process's (the CLI)."""
+    settings = session.info.get("settings")
+    return bool((settings if isinstance(settings, Settings) else get_settings()).stripe_secret_key)
 
 
 def queue_finalized(session: Session, invoice_ids: Sequence[int], *, at: datetime) -> int:
     """Queue the first payment attempt of each finalized invoice of ``invoice_ids`` that has something to collect;
     how many were queued. Due at ``at``, or at the request's (job's) now when a test clock dates ``at`` ahead."""
-    if not invoice_ids or not collection_enabled():
+    if not invoice_ids or not collection_enabled(session):
         return 0
     now = session.info.get("now")
     due = min(at, now) if isinstance(now, datetime) else at

@@ -49,7 +49,7 @@ def advance(
     @contextmanager
     def transaction() -> Iterator[Session]:
         with db.transaction() as session:
-            session.info.update({"actor": "test clock", **(info or {}), "now": clock.now()})
+            session.info.update({"actor": "test clock", **(info or {}), "now": clock.now(), "settings": settings})
             yield session
 
     with transaction() as session:

@@ -16,7 +16,7 @@ import stripe
 from fastapi.testclient import TestClient
 
 from fubble.clock import FrozenClock
-from fubble.config import Settings, get_settings
+from fubble.config import Settings
 from fubble.db.session import Database
 from fubble.payments.worker import PaymentWorker
 
@@ -59,19 +59,8 @@ def localstripe() -> Iterator[str]:
 
 
 @pytest.fixture
-def stripe_env(monkeypatch: pytest.MonkeyPatch, localstripe: str) -> Iterator[None]:
-    """``FUBBLE_STRIPE_SECRET_KEY`` set for the process settings (what decides whether a finalized invoice is
-    queued for collection), forgotten again afterwards."""
-    monkeypatch.setenv("FUBBLE_STRIPE_SECRET_KEY", SECRET_KEY)
-    monkeypatch.setenv("FUBBLE_STRIPE_API_BASE", localstripe)
-    get_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def settings(db: Database, localstripe: str, stripe_env: None) -> Settings:
+def settings(db: Database, localstripe: str) -> Settings:
+    """The server's settings (only these, not the process's environment, turn collection on)."""
     return Settings(
         database_url=db.url,
         stripe_secret_key=SECRET_KEY,

@@ -12,6 +12,7 @@ import stripe
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from fubble.api.app import create_app
 from fubble.clock import FrozenClock
 from fubble.config import Settings, get_settings
 from fubble.db.models import PaymentAttempt, PaymentCustomer
@@ -129,13 +130,20 @@ def test_nothing_is_queued_without_a_payment_method_or_an_amount_due(
 
 
 def test_nothing_is_queued_without_a_provider(
-    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, clock: FrozenClock, admin_key: str, localstripe: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("FUBBLE_STRIPE_SECRET_KEY")
+    """The server's settings decide, not the process's: a server configured without a key queues nothing."""
+    monkeypatch.setenv("FUBBLE_STRIPE_SECRET_KEY", "sk_test_only_in_the_environment")
     get_settings.cache_clear()
-    invoice_id = finalized_invoice(client, customer(client, "pm_anything"), "42.49")
-    assert attempts(db, invoice_id) == []
-    assert client.put(f"/invoices/{invoice_id}/status", json={"status": "paid"}).json()["status"] == "paid"
+    app = create_app(Settings(database_url=db.url, stripe_secret_key=None), clock=clock, database=db)
+    try:
+        with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
+            invoice_id = finalized_invoice(client, customer(client, "pm_anything"), "42.49")
+            assert attempts(db, invoice_id) == []
+            assert client.put(f"/invoices/{invoice_id}/status", json={"status": "paid"}).json()["status"] == "paid"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 def test_a_billing_run_queues_the_invoices_it_finalizes(
