@@ -158,6 +158,8 @@ def _routers() -> list[APIRouter]:
     from fubble.subscriptions.router import router as subscriptions
     from fubble.taxes.router import router as taxes
     from fubble.test_clocks.router import router as test_clocks
+    from fubble.ui import actions as ui_actions
+    from fubble.ui import router as ui
     from fubble.usage.router import router as usage
     from fubble.webhooks.router import alerts_router as usage_alerts
     from fubble.webhooks.router import router as webhooks
@@ -189,4 +191,11 @@ def _routers() -> list[APIRouter]:
         usage_alerts,
         documents,
         payments,
+        # The dashboard (/ui): pages and actions for people, outside the OpenAPI document.
+        ui.static_router,
+        ui.public_router,
+        ui.router,
+        ui.admin_router,
+        ui_actions.router,
+        ui_actions.admin_router,
     ]

@@ -12,7 +12,9 @@ import logging
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -60,6 +62,15 @@ class Authenticator:
         self._touched: dict[int, int] = {}  # key id -> when last_used_at was last written
 
     async def authenticate(self, request: Request, required: Scope | str) -> Principal | None:
+        """The API's way: the key in ``Authorization: Bearer <key>``."""
+        return await self.authenticate_key(request, required, _bearer(request.headers.get("authorization")))
+
+    async def authenticate_key(
+        self, request: Request, required: Scope | str, presented: str | None
+    ) -> Principal | None:
+        """The same checks for a key the caller took from elsewhere (the dashboard's session cookie, see
+        :mod:`fubble.ui.auth`): 401 without a key or for an unknown or revoked one, 403 for a scope that does not
+        allow ``required``; with authentication disabled, loopback requests only and no key needed."""
         if required == PUBLIC:
             return None
         if not self.enabled:
@@ -68,17 +79,16 @@ class Authenticator:
             if not (is_loopback(server[0] if server else None) and is_loopback(client[0] if client else None)):
                 raise Forbidden("authentication is disabled (--no-auth), so only loopback requests are served")
             return NO_AUTH_PRINCIPAL
-        principal = await self._principal(request.headers.get("authorization"))
+        principal = await self.principal(presented)
         if not allows(principal.scope, Scope(required)):
             raise Forbidden(f"this API key has scope {principal.scope.value!r}; this route needs {required!r}")
         return principal
 
-    async def _principal(self, header: str | None) -> Principal:
-        if not header:
+    async def principal(self, presented: str | None) -> Principal:
+        """Who the key is (401 if missing, unknown or revoked), whatever its scope."""
+        if presented is None:
             raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-        scheme, _, presented = header.partition(" ")
-        presented = presented.strip()
-        if scheme.lower() != "bearer" or not presented:
+        if not presented:
             raise Unauthorized("use 'Authorization: Bearer <key>'")
         digest = key_service.hash_key(presented)
         cached = self._cache.get(digest)
@@ -112,6 +122,21 @@ class Authenticator:
             log.warning("could not record the use of API key %s; will retry on a later request", key_id)
             self._touched.pop(key_id, None)
 
+    def forget_when_committed(self, session: Session, key_id: int) -> None:
+        """After a revocation: forget the cached key now and again once ``session`` commits (a request verifying the
+        key in between still saw it active and may have cached it)."""
+        self.forget(key_id)
+        event.listen(session, "after_commit", lambda _session: self.forget(key_id), once=True)
+
     def forget(self, key_id: int) -> None:
         """Drop a key from the cache (after revocation)."""
         self._cache = {k: v for k, v in self._cache.items() if v[0].key_id != key_id}
+
+
+def _bearer(header: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header: None without a header, "" for a malformed one."""
+    if not header:
+        return None
+    scheme, _, presented = header.partition(" ")
+    presented = presented.strip()
+    return presented if scheme.lower() == "bearer" else ""

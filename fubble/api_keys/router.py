@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Request
-from sqlalchemy import event
 
 from fubble.api.deps import ClockDep, PageDep, SessionDep, id_path
 from fubble.api.routing import new_router
@@ -33,9 +32,5 @@ def revoke_key(key_id: KeyId, session: SessionDep, clock: ClockDep, request: Req
     """Revoking is immediate in this process and takes at most 5 seconds in other worker processes. The last
     active admin key cannot be revoked (409)."""
     row = service.revoke(session, key_id, clock=clock)
-    auth = request.app.state.auth
-    # Forget the cached key now and again once the revocation is committed: a request verifying the key in between
-    # still saw it active and may have cached it.
-    auth.forget(row.id)
-    event.listen(session, "after_commit", lambda _session: auth.forget(row.id), once=True)
+    request.app.state.auth.forget_when_committed(session, row.id)
     return ApiKeyOut.of(row)

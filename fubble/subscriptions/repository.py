@@ -43,6 +43,12 @@ def list_for_customer(
     return list(session.scalars(query.order_by(Subscription.id).limit(limit).offset(offset)))
 
 
+def list_page(session: Session, *, limit: int, offset: int) -> list[Subscription]:
+    """Every customer's subscriptions by id (the dashboard's list), with their plans loaded."""
+    query = select(Subscription).options(selectinload(Subscription.plan))
+    return list(session.scalars(query.order_by(Subscription.id).limit(limit).offset(offset)))
+
+
 def billed_until(session: Session, subscription_id: int) -> datetime | None:
     """The end of the latest time of this subscription billed in arrears by an invoice that is not void (None if
     never). Fees billed in advance do not count: ending a subscription inside them is allowed (billing credits them)."""
