@@ -1,4 +1,5 @@
-"""HTTP route of payment collection: Stripe's webhooks (public: Stripe sends no API key, it signs its events)."""
+"""HTTP routes of payment collection: Stripe's webhooks (public: Stripe sends no API key, it signs its events) and
+an invoice's payment attempts."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from fubble.api.deps import ClockDep, SessionDep, SettingsDep
-from fubble.api.routing import new_router
-from fubble.api_keys.scopes import PUBLIC
+from fubble.api.deps import ClockDep, SessionDep, SettingsDep, id_path
+from fubble.api.routing import SCOPE_KEY, new_router
+from fubble.api_keys.scopes import PUBLIC, Scope
 from fubble.errors import NotFound
 from fubble.errors_doc import ErrorOut, responses
 from fubble.payments import service
-from fubble.payments.schemas import WebhookReceived
+from fubble.payments.schemas import PaymentAttemptOut, WebhookReceived
 from fubble.payments.stripe_provider import StripeProvider
 
 router = new_router(tag="payments", scope=PUBLIC)
@@ -62,3 +63,24 @@ async def stripe_webhook(
         service.apply_event, session, event, clock=clock, schedule=settings.payment_retry_schedule
     )
     return WebhookReceived(received=True, duplicate=not applied)
+
+
+InvoiceId = Annotated[int, id_path("The invoice's id")]
+
+ATTEMPTS = """
+Every attempt to collect the invoice through the payment provider, oldest first: the first one, queued when the
+invoice was finalized (only with `FUBBLE_STRIPE_SECRET_KEY` set, an `amount_due` above zero and a customer
+`payment_method_id`), then one per retry of the schedule (`FUBBLE_PAYMENT_RETRY_SCHEDULE`) after a declined payment.
+An empty list when nothing was (or is to be) collected; 404 for an unknown invoice.
+"""
+
+
+@router.get(
+    "/invoices/{invoice_id}/payment-attempts",
+    summary="List an invoice's payment attempts",
+    description=ATTEMPTS,
+    responses=responses(404, 422),
+    openapi_extra={SCOPE_KEY: Scope.read.value},
+)
+def list_payment_attempts(invoice_id: InvoiceId, session: SessionDep) -> list[PaymentAttemptOut]:
+    return [PaymentAttemptOut.of(row) for row in service.attempts(session, invoice_id)]

@@ -46,6 +46,12 @@ class Work:
     customer: CustomerRef | None  # None: the customer has no payment method any more
 
 
+def attempts(session: Session, invoice_id: int) -> list[PaymentAttempt]:
+    """The invoice's payment attempts, oldest first (404 for an unknown invoice)."""
+    invoices.get(session, invoice_id)
+    return repository.attempts_of(session, invoice_id)
+
+
 def minor_units(amount: Decimal, currency: str) -> int:
     """``amount`` in ``currency``'s minor units, exactly (42.49 USD -> 4249; 500 JPY -> 500); an amount finer than
     the minor unit is a ``ValueError`` (invoices never hold one)."""

@@ -89,6 +89,16 @@ def test_a_declined_card_fails_then_the_retry_with_a_good_card_pays(
     assert [a.state for a in attempts(db, invoice_id)] == ["failed", "succeeded"]
     intent = stripe_client.v1.payment_intents.retrieve(str(attempts(db, invoice_id)[1].payment_intent_id))
     assert (intent.amount, intent.payment_method) == (12050, good)
+    listed = client.get(f"/invoices/{invoice_id}/payment-attempts")
+    assert listed.status_code == 200, listed.text
+    [failed, paid] = listed.json()
+    assert (failed["step"], failed["state"], failed["due_at"], failed["attempted_at"]) == (
+        1, "failed", "2024-01-15T12:00:00Z", "2024-01-15T12:00:00Z"
+    )  # fmt: skip
+    assert "card_declined" in failed["error"] and failed["next_attempt_at"] == "2024-01-15T12:01:00Z"
+    assert (paid["step"], paid["state"], paid["payment_intent_id"], paid["error"]) == (2, "succeeded", intent.id, None)
+    assert paid["intent_status"] == "succeeded" and paid["provider"] == "stripe"
+    assert client.get("/invoices/999999/payment-attempts").status_code == 404
 
 
 def test_the_schedule_ends_and_a_refused_card_fails_too(
