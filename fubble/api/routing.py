@@ -100,6 +100,16 @@ def commits_its_own_work(endpoint: F) -> F:
     return endpoint
 
 
+NO_DATABASE = "__fubble_no_database__"
+
+
+def needs_no_database(endpoint: F) -> F:
+    """Mark a route that never touches the database (``GET /-/metrics``): it runs outside the admission gate and
+    without a session, so a saturated worker still answers it (a scrape is most needed when the server is busy)."""
+    setattr(endpoint, NO_DATABASE, True)
+    return endpoint
+
+
 class FubbleRoute(APIRoute):
     default_scope: Scope | str | None = None  # set per router by new_router(scope=...)
 
@@ -124,10 +134,13 @@ class FubbleRoute(APIRoute):
         inner = super().get_route_handler()
         required = self.required_scope
         own = bool(getattr(self.endpoint, OWN_TRANSACTIONS, False))
+        no_database = bool(getattr(self.endpoint, NO_DATABASE, False))
 
         async def handler(request: Request) -> Response:
             principal = await request.app.state.auth.authenticate(request, required)
             reject_nul_characters(request)
+            if no_database:
+                return await inner(request)
             exact_request = ExactJSONRequest(request.scope, request.receive)
             return await run_in_unit_of_work(exact_request, inner, principal, own_transactions=own)
 

@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from fubble.api.deps import SessionDep
 from fubble.api.json import ExactJSONResponse
-from fubble.api.routing import new_router
+from fubble.api.routing import needs_no_database, new_router
 from fubble.api_keys.scopes import PUBLIC
 from fubble.observability import metrics, readiness
 from fubble.observability.schemas import NotReady, Ready
@@ -17,6 +17,7 @@ RETRY_AFTER_S = 5
 
 
 @router.get("/-/metrics", include_in_schema=False)
+@needs_no_database  # answered even when every transaction slot is taken
 def prometheus_metrics() -> Response:
     """Every metric in Prometheus' text format (see :mod:`fubble.observability.metrics`)."""
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)

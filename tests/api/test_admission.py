@@ -83,12 +83,14 @@ def test_a_full_worker_queues_then_refuses_fast_and_writes_only_what_it_answered
                 overflow, overflow_took = await create(999)  # one more than the queue holds: refused at once
                 timed_out = await asyncio.gather(*queued)  # refused when their wait ran out
                 reads = await client.get("/customers/")  # a read needs a slot too: refused as well
+                scrape = await client.get("/-/metrics")  # no database: answered, full or not
             served = await asyncio.gather(*admitted)  # the lock is gone: the admitted ones commit
             after = await client.get("/customers/", params={"limit": 1000})
         return {
             "overflow": (overflow, overflow_took),
             "timed_out": timed_out,
             "read": reads,
+            "scrape": scrape,
             "served": served,
             "after": after,
             "size": gate.size,
@@ -106,6 +108,7 @@ def test_a_full_worker_queues_then_refuses_fast_and_writes_only_what_it_answered
         assert response.headers["Retry-After"] == "1"
         assert QUEUE_TIMEOUT_S * 0.9 <= waited < QUEUE_TIMEOUT_S + 5
     assert outcome["read"].status_code == 503
+    assert outcome["scrape"].status_code == 200 and "fubble_http_request_duration_seconds" in outcome["scrape"].text
     assert [response.status_code for response, _ in outcome["served"]] == [201] * outcome["size"]
     stored = sorted(c["email"] for c in outcome["after"].json())
     assert stored == sorted(response.json()["email"] for response, _ in outcome["served"])
