@@ -102,8 +102,8 @@ def create_app(
             allow_origins=settings.cors_origins,
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            expose_headers=["Idempotent-Replay"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["Idempotent-Replay", "X-Request-ID", "Retry-After"],
         )
     for router in _routers():
         # The routes themselves, built once per process when their module was imported: include_router would make

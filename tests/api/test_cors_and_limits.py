@@ -54,6 +54,10 @@ def test_allowed_origin_gets_the_header(configured: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ALLOWED
     assert response.headers.get("access-control-allow-credentials") != "true"
+    # a browser client may read the request id (for support), the replay marker and when to retry
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert exposed == {"idempotent-replay", "x-request-id", "retry-after"}
+    assert response.headers["x-request-id"]
 
 
 def test_other_origins_get_no_header(configured: TestClient) -> None:
