@@ -38,6 +38,7 @@ from fubble.db.models import (
 from fubble.db.models.api_key import ApiKey
 from fubble.db.models.audit import AuditEntry
 from fubble.db.models.terms import Coupon, CouponRedemption, CreditGrant, CreditNote, CustomerTaxRate, TaxRate
+from fubble.db.models.webhooks import UsageAlert, WebhookEndpoint
 from fubble.db.types import to_utc
 
 AUDITED: dict[type[Any], str] = {
@@ -56,9 +57,11 @@ AUDITED: dict[type[Any], str] = {
     CouponRedemption: "coupon_redemption",
     CreditGrant: "credit_grant",
     CreditNote: "credit_note",
+    WebhookEndpoint: "webhook_endpoint",
+    UsageAlert: "usage_alert",
 }
 # Columns never copied into the log (secrets) and columns whose change alone is not worth an entry.
-HIDDEN = {"key_hash"}
+HIDDEN = {"key_hash", "secret"}
 IGNORED_CHANGES = {"last_used_at", "updated_at", "invoice_seq"}
 
 LINES = "invoice_items"  # key of an invoice's lines in its create entry

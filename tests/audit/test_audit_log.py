@@ -235,3 +235,24 @@ def test_pricing_factor_changes_are_logged(client: TestClient, writer: TestClien
     assert Decimal(str(logged[1]["before"]["value"])) == Decimal("0.2")
     assert Decimal(str(logged[1]["after"]["value"])) == Decimal("0.3")
     assert logged[1]["actor"] == logged[0]["actor"] != "system"
+
+
+def test_webhook_endpoints_and_usage_alerts_are_logged_without_their_secret(client: TestClient) -> None:
+    body = {"url": "https://hooks.example.com/fubble", "event_types": ["invoice.paid"]}
+    created = ok(client.post("/webhook-endpoints", json=body), 201)
+    ok(client.put(f"/webhook-endpoints/{created['id']}", json={"disabled": True}), 200)
+    ok(client.delete(f"/webhook-endpoints/{created['id']}"), 204)
+    made = only(client, "webhook_endpoint", created["id"], "create")
+    assert made["actor"] == "test admin" and made["after"]["url"] == body["url"]
+    assert "secret" not in made["after"]
+    changes = [e for e in entries(client, entity_type="webhook_endpoint") if e["action"] == "update"]
+    assert [(e["before"]["disabled"], e["after"]["disabled"]) for e in changes][0] == (False, True)
+    assert changes[-1]["after"]["deleted_at"] == NOW  # deleting retires the endpoint (its log stays)
+    assert created["secret"] not in client.get("/audit-log", params={"limit": 1000}).text
+
+    customer = ok(client.post("/customers/", json=CUSTOMER), 201)
+    ok(client.post("/plans/", json=PLAN), 201)
+    alert_body = {"metric_name": "api_calls", "threshold": "1000.5"}
+    alert = ok(client.post(f"/customers/{customer['id']}/usage-alerts", json=alert_body), 201)
+    logged = only(client, "usage_alert", alert["id"], "create")
+    assert logged["after"]["threshold"] == Decimal("1000.5") and logged["after"]["customer_id"] == customer["id"]
