@@ -20,7 +20,7 @@ from fubble.api.auth import Principal
 from fubble.api_keys.scopes import Scope, allows
 from fubble.ui.auth import flash_of
 
-STATIC_FILES = {"dashboard.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"dashboard.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
 
 # Pages hold billing data: nothing may load from elsewhere or frame them, and they are never cached.
 SECURITY_HEADERS = {
