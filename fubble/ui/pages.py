@@ -65,6 +65,13 @@ def when(value: datetime | None) -> str:
     return f"{text} UTC"
 
 
+def period(start: datetime | None, end: datetime | None) -> str:
+    """A half-open window ``[start, end)`` as the pages show it, or a dash when there is none."""
+    if start is None and end is None:
+        return "—"
+    return f"{when(start)} \u2013 {when(end)}"
+
+
 def amount(value: Decimal | None, currency: str | None = None) -> str:
     """An amount with its exact digits, as stored (never rounded for display)."""
     if value is None:
@@ -89,6 +96,7 @@ def _environment() -> Environment:
     )
     env.globals.update(static_url=static_url)
     env.filters.update(when=when, amount=amount, as_json=as_json)
+    env.globals.update(period=period)
     return env
 
 
