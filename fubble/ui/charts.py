@@ -14,8 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup, escape
 
-WIDTH = 720
-HEIGHT = 180
+WIDTH = 1200
+HEIGHT = 200
 AXIS = 20  # room under the bars for the first and last bucket's labels
 TOP = 16  # room above them for the maximum's label
 TENTH = Decimal("0.1")

@@ -17,6 +17,7 @@ The routes are left out of the OpenAPI document, which describes the JSON API.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,6 +57,7 @@ class UIRoute(FubbleRoute):
                 if auth.presented_key(request) is not None:  # unknown or revoked: forget it
                     auth.end_session(response, request)
             except FubbleError as exc:
+                await _recognise(request)
                 response = error_page(request, exc)
             except RequestValidationError as exc:
                 response = error_page(request, InvalidInput(_described(exc.errors())))
@@ -68,6 +70,16 @@ class UIRoute(FubbleRoute):
             return response
 
         return handler
+
+
+async def _recognise(request: Request) -> None:
+    """Who is signed in, for the navigation of an error page, also when the error is the key's scope (a 403)."""
+    if getattr(request.state, "principal", None) is not None or not request.app.state.auth.enabled:
+        return
+    key = auth.presented_key(request)
+    if key is not None:
+        with contextlib.suppress(FubbleError):
+            request.state.principal = await request.app.state.auth.principal(key)
 
 
 def error_page(request: Request, exc: FubbleError) -> Response:

@@ -55,17 +55,17 @@ def test_the_customer_page_charts_its_usage_per_hour_and_per_day(seeded: Seeded,
     bars = BAR.findall(hourly)
     assert len(bars) == 48  # two days of hours up to the customer's now (2024-01-15 12:00)
     drawn = {title: height for height, title in bars if height != "0.0"}
-    assert drawn == {  # in proportion to the largest, which fills the plot area (144 px)
-        "2024-01-15 02:00: 3 calls": "43.2",
-        "2024-01-15 05:00: 10 calls": "144.0",
-        "2024-01-15 09:00: 6 calls": "86.4",
+    assert drawn == {  # in proportion to the largest, which fills the plot area (164 px)
+        "2024-01-15 02:00: 3 calls": "49.2",
+        "2024-01-15 05:00: 10 calls": "164.0",
+        "2024-01-15 09:00: 6 calls": "98.4",
     }
     assert "total 19 calls" in hourly
 
     daily = admin_browser.get(f"/ui/customers/{seeded.customer_id}?granularity=day").text
     day_bars = BAR.findall(daily)
     assert len(day_bars) == 30
-    assert [(h, t) for h, t in day_bars if h != "0.0"] == [("144.0", "2024-01-15: 19 calls")]
+    assert [(h, t) for h, t in day_bars if h != "0.0"] == [("164.0", "2024-01-15: 19 calls")]
     assert admin_browser.get(f"/ui/customers/{seeded.customer_id}?granularity=month").status_code == 422
 
 

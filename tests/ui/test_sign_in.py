@@ -99,6 +99,7 @@ def test_a_read_key_sees_pages_but_may_not_act_nor_see_admin_pages(
         refused = browser.get(admin_page)
         assert refused.status_code == 403, admin_page
         assert "this route needs 'admin'" in unescape(refused.text)
+        assert 'href="/ui/invoices"' in refused.text and "(read)" in refused.text  # still signed in
     action = browser.post(f"/ui/invoices/{seeded.invoice_id}/finalize")
     assert action.status_code == 403 and "this route needs 'write'" in unescape(action.text)
     assert client.get(f"/invoices/{seeded.invoice_id}").json()["status"] == "draft"
