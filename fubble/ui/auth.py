@@ -43,15 +43,16 @@ def end_session(response: Response, request: Request) -> None:
 
 
 def check_origin(request: Request) -> None:
-    """403 for a state-changing request sent from a page of another origin (its ``Origin`` header, when it has one,
-    must be this server's own ``scheme://host[:port]``)."""
+    """403 for a state-changing request sent from a page of another site: its ``Origin`` header, when it has one,
+    must name this server's host (and port) as the request's ``Host`` does. Only the host is compared, not the
+    scheme, so a proxy that ends TLS in front of the server does not make every form look foreign; ``Origin: null``
+    (a sandboxed or privacy-sensitive context) is refused."""
     if request.method in SAFE_METHODS:
         return
     origin = request.headers.get("origin")
     if origin is None:
         return
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    if origin.lower() != own.lower():
+    if urlsplit(origin).netloc.lower() != request.url.netloc.lower() or origin.strip().lower() == "null":
         raise Forbidden(f"a form of another origin ({origin}) cannot act on this dashboard")
 
 

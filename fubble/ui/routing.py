@@ -3,7 +3,7 @@ session cookie instead of the ``Authorization`` header and answers made for peop
 
 Around each page or action:
 
-1. a form post from another origin is refused (403, :func:`fubble.ui.auth.check_origin`);
+1. a form posted from another host's page is refused (403, :func:`fubble.ui.auth.check_origin`);
 2. the key in the cookie is checked with the API's authenticator and scope rules (read for pages, write for actions,
    admin for API keys, webhooks and the audit log); without a valid key the browser is sent to the sign-in page;
 3. the endpoint runs in one database transaction exactly as an API route does (:func:`run_in_unit_of_work`:
@@ -22,7 +22,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -125,7 +124,3 @@ class AdminUIRoute(UIRoute):
 
 class PublicUIRoute(UIRoute):
     default_scope = PUBLIC
-
-
-def ui_router(route_class: type[UIRoute] = UIRoute) -> APIRouter:
-    return APIRouter(route_class=route_class)

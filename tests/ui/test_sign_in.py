@@ -113,8 +113,10 @@ def test_a_form_from_another_origin_is_refused(client: TestClient, seeded: Seede
     refused = admin_browser.post(url, headers={"Origin": "https://evil.example"})
     assert refused.status_code == 403 and "another origin" in refused.text
     assert admin_browser.post(url, headers={"Origin": "null"}).status_code == 403
+    assert admin_browser.post(url, headers={"Origin": "http://testserver.evil.example"}).status_code == 403
+    assert admin_browser.post(url, headers={"Origin": "http://testserver:8443"}).status_code == 403
     assert client.get(f"/invoices/{seeded.invoice_id}").json()["status"] == "draft"
-    same = admin_browser.post(url, headers={"Origin": "http://testserver"})
+    same = admin_browser.post(url, headers={"Origin": "https://testserver"})  # the page, over a TLS-ending proxy
     assert same.status_code == 303
     assert client.get(f"/invoices/{seeded.invoice_id}").json()["status"] == "pending"
 
