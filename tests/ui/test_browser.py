@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from bench.server import ServerProcess
 from fubble.api_keys import service as key_service
@@ -32,13 +33,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("FUBBLE_UI_SCREENSHOTS") or REPO / "artifacts" / "ui-screenshots")
 
-if not CHROMIUM.exists():
-    why = f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; ./dev test does)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(why, pytrace=False)
-    pytest.skip(why, allow_module_level=True)
-
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
 
 # (hours before now, calls): usage over the last days, in different amounts per hour.
 USAGE = [(1, "12"), (2, "4"), (5, "9"), (30, "6"), (75, "3")]
@@ -101,7 +95,18 @@ class Booting:
 
 
 @pytest.fixture(scope="module")
-def booting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booting]:
+def chromium() -> Path:
+    """Debian's chromium; without it every test here fails in CI (``CI=true``) and is skipped elsewhere."""
+    if not CHROMIUM.exists():
+        why = f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; ./dev test does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def booting(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booting]:
     """``fubble serve`` starting on a fresh SQLite database (it creates the schema), while the browser launches."""
     tmp = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{tmp / 'dashboard.db'}"
@@ -116,9 +121,9 @@ def booting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booting]:
 
 
 @pytest.fixture(scope="module")
-def browser(booting: Booting) -> Iterator[Browser]:
+def browser(chromium: Path, booting: Booting) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True)
         try:
             yield launched
         finally:
