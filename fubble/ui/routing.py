@@ -58,6 +58,7 @@ class UIRoute(FubbleRoute):
             except FubbleError as exc:
                 await _recognise(request)
                 response = error_page(request, exc)
+                response.headers.update(exc.headers or {})  # a busy server's Retry-After
             except RequestValidationError as exc:
                 response = error_page(request, InvalidInput(_described(exc.errors())))
             if auth.flash_of(request) is not None and not 300 <= response.status_code < 400:

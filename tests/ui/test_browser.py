@@ -159,6 +159,7 @@ def signed_in(browser: Browser, deployment: Deployment) -> Iterator[Session]:
     response = page.goto("/ui/invoices")
     assert response is not None and response.ok
     assert page.url.startswith(f"{deployment.base}/ui/login?next=")  # sent to sign in first
+    _screenshot(page, "login")
     page.fill("#api_key", deployment.key)
     page.click("button[type=submit]")
     page.wait_for_url(f"{deployment.base}/ui/invoices")  # and back to the page asked for
