@@ -64,7 +64,7 @@ from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.models import Customer, PriceComponent, Subscription
 from fubble.errors import InvalidInput
-from fubble.plans.versions import components_of
+from fubble.plans.versions import components_of_subscription
 from fubble.pricing.charges import ComponentOptions, parse_options
 from fubble.pricing.fees import is_fee_only, unused_credit
 from fubble.pricing.models import (
@@ -138,7 +138,7 @@ class Run:
         key = (subscription.plan_id, subscription.plan_version, repr(overrides))
         plan = self.plans.get(key)
         if plan is None:
-            components = components_of(self.session, subscription.plan_id, subscription.plan_version)
+            components = components_of_subscription(self.session, subscription)
             plan = self.plans[key] = priced_plan(components, overrides, subscription.plan.fees_in_advance)
         return plan
 

@@ -221,21 +221,24 @@ def billed_amounts(
     session: Session, subscription_id: int, period_start: datetime, period_end: datetime
 ) -> dict[tuple[int | None, str], Decimal]:
     """What non-void invoices billed the subscription within the period: amount per (component, line kind)."""
-    query = (
-        select(InvoiceItem.price_component_id, InvoiceItem.kind, InvoiceItem.amount)
-        .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
-        .where(
-            InvoiceItem.subscription_id == subscription_id,
-            InvoiceItem.period_start >= period_start,
-            InvoiceItem.period_end <= period_end,
-            NOT_VOID,
-        )
-    )
+    params = {"subscription_id": subscription_id, "first": period_start, "last": period_end}
     result: dict[tuple[int | None, str], Decimal] = {}
-    for component_id, kind, amount in session.execute(query):
+    for component_id, kind, amount in session.execute(_BILLED_AMOUNTS, params):
         key = (component_id, kind or "usage")
         result[key] = _EXACT.add(result.get(key, Decimal(0)), amount)
     return result
+
+
+_BILLED_AMOUNTS = (
+    select(InvoiceItem.price_component_id, InvoiceItem.kind, InvoiceItem.amount)
+    .join(Invoice, Invoice.id == InvoiceItem.invoice_id)
+    .where(
+        InvoiceItem.subscription_id == bindparam("subscription_id"),
+        InvoiceItem.period_start >= bindparam("first", type_=InvoiceItem.period_start.type),
+        InvoiceItem.period_end <= bindparam("last", type_=InvoiceItem.period_end.type),
+        NOT_VOID,
+    )
+)
 
 
 def invoices_with_items(session: Session, invoice_ids: Sequence[int]) -> list[Invoice]:

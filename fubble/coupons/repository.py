@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Select, Table, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -85,16 +86,9 @@ def redemptions_for(session: Session, customer_ids: Sequence[int]) -> dict[int, 
     without any are left out."""
     found: dict[int, list[Redeemed]] = {}
     for chunk in chunks(sorted(set(customer_ids))):
-        query = (
-            select(CouponRedemption, Coupon, CouponPeriod.period_key)
-            .join(Coupon, Coupon.id == CouponRedemption.coupon_id)
-            .outerjoin(CouponPeriod, CouponPeriod.redemption_id == CouponRedemption.id)
-            .where(CouponRedemption.customer_id.in_(chunk))
-            .order_by(CouponRedemption.id)
-        )
         pairs: dict[int, tuple[CouponRedemption, Coupon]] = {}
         counted: dict[int, set[str]] = {}
-        for redemption, coupon, key in session.execute(query):
+        for redemption, coupon, key in session.execute(_redemptions_query(), {"customer_ids": chunk}):
             pairs[redemption.id] = (redemption, coupon)
             keys = counted.setdefault(redemption.id, set())
             if key is not None:
@@ -104,6 +98,18 @@ def redemptions_for(session: Session, customer_ids: Sequence[int]) -> dict[int, 
                 Redeemed(redemption, coupon, frozenset(counted[redemption_id]))
             )
     return found
+
+
+@functools.cache
+def _redemptions_query() -> Select[CouponRedemption, Coupon, str]:
+    """Built once (every preview reads it): a statement is cheaper to run than to build and key each time."""
+    return (
+        select(CouponRedemption, Coupon, CouponPeriod.period_key)
+        .join(Coupon, Coupon.id == CouponRedemption.coupon_id)
+        .outerjoin(CouponPeriod, CouponPeriod.redemption_id == CouponRedemption.id)
+        .where(CouponRedemption.customer_id.in_(bindparam("customer_ids")))
+        .order_by(CouponRedemption.id)
+    )
 
 
 def counted_periods(session: Session, redemption_ids: Sequence[int]) -> dict[int, frozenset[str]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fubble.db.models import Plan, PlanVersion, PriceComponent, Subscription
 from fubble.db.models.metric import Metric
@@ -14,12 +14,17 @@ from fubble.db.models.metric import Metric
 
 def get(session: Session, plan_id: int, *, for_update: bool = False, for_share: bool = False) -> Plan | None:
     """The plan with its components; ``for_update``/``for_share`` lock its row until commit (PostgreSQL)."""
+    if not (for_update or for_share):  # one query, components joined (the previews read a plan on every request)
+        return session.scalars(_PLAN, {"plan_id": plan_id}).unique().first()
     query = select(Plan).where(Plan.id == plan_id).options(selectinload(Plan.price_components))
     if for_update:
         query = query.with_for_update()
     elif for_share:
         query = query.with_for_update(read=True)
     return session.scalars(query).first()
+
+
+_PLAN = select(Plan).where(Plan.id == bindparam("plan_id")).options(joinedload(Plan.price_components))
 
 
 def list_page(session: Session, *, active_only: bool, limit: int, offset: int) -> list[Plan]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.orm import Session
 
-from fubble.db.models import PriceComponent
+from fubble.db.models import PriceComponent, Subscription
 
 
 def prices_version(component: PriceComponent, version: int) -> bool:
@@ -23,16 +23,16 @@ def prices_version(component: PriceComponent, version: int) -> bool:
 def components_of(session: Session, plan_id: int, version: int) -> list[PriceComponent]:
     """The components of version ``version`` of the plan, in id order (none for version 0 or an unknown plan; a
     version above the plan's latest would read as the latest)."""
-    query = (
-        select(PriceComponent)
-        .where(
-            PriceComponent.plan_id == plan_id,
-            PriceComponent.version_from <= version,
-            or_(PriceComponent.version_to.is_(None), PriceComponent.version_to > version),
-        )
-        .order_by(PriceComponent.id)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_COMPONENTS_OF, {"plan_id": plan_id, "version": version}))
+
+
+def components_of_subscription(session: Session, subscription: Subscription) -> list[PriceComponent]:
+    """The components of the subscription's plan version: its plan's ``price_components`` (the latest version's) when
+    it is on the latest version and they are loaded already, else read (:func:`components_of`)."""
+    plan = subscription.plan
+    if subscription.plan_version == plan.version and "price_components" not in inspect(plan).unloaded:
+        return list(plan.price_components)
+    return components_of(session, subscription.plan_id, subscription.plan_version)
 
 
 def components_of_many(
@@ -53,3 +53,15 @@ def components_of_many(
             if prices_version(component, version):
                 answer[(component.plan_id, version)].append(component)
     return answer
+
+
+# Built once (the previews read it on every request): building and keying the statement cost more than running it.
+_COMPONENTS_OF = (
+    select(PriceComponent)
+    .where(
+        PriceComponent.plan_id == bindparam("plan_id"),
+        PriceComponent.version_from <= bindparam("version"),
+        or_(PriceComponent.version_to.is_(None), PriceComponent.version_to > bindparam("version")),
+    )
+    .order_by(PriceComponent.id)
+)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from fubble.db.bulk import chunks
@@ -69,24 +70,12 @@ def rates_for(session: Session, customer_ids: Sequence[int]) -> dict[int, list[T
     """
     ids = list(dict.fromkeys(customer_ids))
     result: dict[int, list[TaxRate]] = {}
-    held = aliased(CustomerTaxRate)
-    chosen_ids = select(held.tax_rate_id).where(held.customer_id == Customer.id).correlate(Customer)
     for chunk in chunks(ids):
-        query = (
-            select(Customer.id, Customer.tax_exempt, TaxRate, CustomerTaxRate.tax_rate_id)
-            .select_from(Customer)
-            .outerjoin(TaxRate, or_(TaxRate.applies_by_default.is_(True), TaxRate.id.in_(chosen_ids)))
-            .outerjoin(
-                CustomerTaxRate,
-                and_(CustomerTaxRate.customer_id == Customer.id, CustomerTaxRate.tax_rate_id == TaxRate.id),
-            )
-            .where(Customer.id.in_(chunk))
-            .order_by(Customer.id, TaxRate.id)
-        )
+        query = _rates_query()
         exempt: dict[int, bool] = {}
         chosen: dict[int, list[TaxRate]] = {}
         defaults: dict[int, list[TaxRate]] = {}
-        for customer_id, tax_exempt, rate, chosen_id in session.execute(query):
+        for customer_id, tax_exempt, rate, chosen_id in session.execute(query, {"customer_ids": chunk}):
             exempt[customer_id] = bool(tax_exempt)
             chosen.setdefault(customer_id, [])
             defaults.setdefault(customer_id, [])
@@ -95,3 +84,21 @@ def rates_for(session: Session, customer_ids: Sequence[int]) -> dict[int, list[T
         for customer_id, rates in chosen.items():
             result[customer_id] = [] if exempt[customer_id] else rates or defaults[customer_id]
     return result
+
+
+@functools.cache
+def _rates_query() -> Select[int, bool, TaxRate, int]:
+    """Built once: every preview reads it, and building and keying a statement this size costs more than running it."""
+    held = aliased(CustomerTaxRate)
+    chosen_ids = select(held.tax_rate_id).where(held.customer_id == Customer.id).correlate(Customer)
+    return (
+        select(Customer.id, Customer.tax_exempt, TaxRate, CustomerTaxRate.tax_rate_id)
+        .select_from(Customer)
+        .outerjoin(TaxRate, or_(TaxRate.applies_by_default.is_(True), TaxRate.id.in_(chosen_ids)))
+        .outerjoin(
+            CustomerTaxRate,
+            and_(CustomerTaxRate.customer_id == Customer.id, CustomerTaxRate.tax_rate_id == TaxRate.id),
+        )
+        .where(Customer.id.in_(bindparam("customer_ids")))
+        .order_by(Customer.id, TaxRate.id)
+    )
