@@ -258,7 +258,7 @@ def test_cors_applies_to_the_fast_path(db: Database, clock: FrozenClock, admin_k
         fast = _post(c, "/events/", body, {"Origin": origin})
         assert fast.status_code == 201
         assert fast.headers["access-control-allow-origin"] == origin
-        assert fast.headers["access-control-expose-headers"] == "Idempotent-Replay"
+        assert fast.headers["access-control-expose-headers"] == "Idempotent-Replay, X-Request-ID, Retry-After"
         _same(_post(c, "/events/", body, {"Origin": origin}), _post(c, "/events/" + SLOW, body, {"Origin": origin}))
         refused = _post(c, "/events/batch", b'{"events":[' + body + b"]}", {"Origin": "https://evil.example"})
         assert refused.status_code == 200 and "access-control-allow-origin" not in refused.headers
