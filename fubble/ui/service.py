@@ -28,6 +28,8 @@ from fubble.errors import NotFound
 from fubble.invoices import service as invoices
 from fubble.invoices.schemas import InvoiceOut
 from fubble.invoices.status import InvoiceStatus
+from fubble.payments import service as payments
+from fubble.payments.schemas import PaymentAttemptOut
 from fubble.plans import repository as plan_rows
 from fubble.plans import service as plans
 from fubble.plans.schemas import PlanOut, PlanVersionOut, PriceComponentOut
@@ -94,6 +96,7 @@ class InvoiceView:
     invoice: InvoiceOut
     customer: CustomerOut
     credit_notes: list[CreditNoteOut]
+    payment_attempts: list[PaymentAttemptOut]
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ def invoice_detail(session: Session, invoice_id: int) -> InvoiceView:
         invoice=invoices.invoice_out(invoice),
         customer=CustomerOut.of(customers.get(session, invoice.customer_id)),
         credit_notes=[CreditNoteOut.of(n.note, n.items) for n in notes],
+        payment_attempts=[PaymentAttemptOut.of(row) for row in payments.attempts(session, invoice_id)],
     )
 
 

@@ -67,7 +67,12 @@ def test_a_good_card_pays_the_exact_amount_in_minor_units(
 
 
 def test_a_declined_card_fails_then_the_retry_with_a_good_card_pays(
-    client: TestClient, db: Database, clock: FrozenClock, worker: PaymentWorker, stripe_client: stripe.StripeClient
+    client: TestClient,
+    db: Database,
+    clock: FrozenClock,
+    worker: PaymentWorker,
+    stripe_client: stripe.StripeClient,
+    admin_key: str,
 ) -> None:
     customer_id = customer(client, card(stripe_client, DECLINED_CARD))
     invoice_id = finalized_invoice(client, customer_id, "120.50")
@@ -99,6 +104,10 @@ def test_a_declined_card_fails_then_the_retry_with_a_good_card_pays(
     assert (paid["step"], paid["state"], paid["payment_intent_id"], paid["error"]) == (2, "succeeded", intent.id, None)
     assert paid["intent_status"] == "succeeded" and paid["provider"] == "stripe"
     assert client.get("/invoices/999999/payment-attempts").status_code == 404
+    client.cookies.set("fubble_session", admin_key)  # the dashboard's invoice page lists them too
+    page = client.get(f"/ui/invoices/{invoice_id}")
+    assert page.status_code == 200 and "Payment attempts" in page.text
+    assert "card_declined" in page.text and intent.id in page.text
 
 
 def test_the_schedule_ends_and_a_refused_card_fails_too(
