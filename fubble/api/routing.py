@@ -20,6 +20,7 @@ The transaction part (3) is :func:`in_transaction`, shared with the raw routes o
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import inspect
 import random
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, compile_path
 
 from fubble.api import idempotency
 from fubble.api.admission import admitted
@@ -286,7 +288,18 @@ class FubbleRouter(APIRouter):
         super().add_api_route(path, endpoint, **kwargs)
         other = other_spelling(self.prefix + path)
         if other is not None:
-            super().add_api_route(other[len(self.prefix) :], endpoint, **{**kwargs, "include_in_schema": False})
+            self.routes.append(_alias(self.routes[-1], other))
+
+
+def _alias(route: BaseRoute, path: str) -> BaseRoute:
+    """The same built route answering at ``path`` too, hidden from the OpenAPI document: a copy that shares its
+    parameters, models and handler (building them again costs as much as the route itself, at every start)."""
+    alias = copy.copy(route)
+    assert isinstance(alias, APIRoute)
+    alias.path = path
+    alias.path_regex, alias.path_format, alias.param_convertors = compile_path(path)
+    alias.include_in_schema = False
+    return alias
 
 
 def other_spelling(path: str) -> str | None:
