@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from fubble.config import Settings
 from fubble.customers import service as customers
-from fubble.documents import csv_export, html, pdf
+from fubble.documents import csv_export, html
 from fubble.documents.content import InvoiceDocument, invoice_document
 from fubble.invoices import service as invoices
 from fubble.invoices.status import InvoiceStatus
@@ -48,6 +48,8 @@ def invoice_pdf(session: Session, invoice_id: int, settings: Settings) -> File:
     invoice = invoices.get(session, invoice_id)
     doc = invoice_document(invoice, customers.get(session, invoice.customer_id), settings)
     name = _UNSAFE_IN_FILE_NAMES.sub("_", invoice.invoice_number) + ".pdf"
+    from fubble.documents import pdf  # fpdf2 and its fonts load on the first PDF, not at every start
+
     return File(pdf.render(doc, changed_at=invoice.updated_at), name)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from fubble.config import Settings
 from fubble.errors import FubbleError
 
 Outcome = Literal["succeeded", "failed", "processing"]
@@ -93,3 +94,13 @@ class PaymentProvider(Protocol):
 
 class CardDeclined(Exception):
     """The payment method was refused while attaching it (the charge is a failed attempt)."""
+
+
+def configured(settings: Settings) -> PaymentProvider | None:
+    """The provider ``settings`` configure (Stripe, with ``FUBBLE_STRIPE_SECRET_KEY``), or ``None``. The ``stripe``
+    library is imported only then: a server or command without a provider never loads it."""
+    if not settings.stripe_secret_key:
+        return None
+    from fubble.payments.stripe_provider import StripeProvider
+
+    return StripeProvider.from_settings(settings)

@@ -14,8 +14,8 @@ from fubble.api_keys.scopes import PUBLIC, Scope
 from fubble.errors import NotFound
 from fubble.errors_doc import ErrorOut, responses
 from fubble.payments import service
+from fubble.payments.provider import configured
 from fubble.payments.schemas import PaymentAttemptOut, WebhookReceived
-from fubble.payments.stripe_provider import StripeProvider
 
 router = new_router(tag="payments", scope=PUBLIC)
 
@@ -55,7 +55,7 @@ async def stripe_webhook(
         str, Header(alias="Stripe-Signature", description="Stripe's signature: `t=...,v1=...` (missing: 400).")
     ] = "",
 ) -> WebhookReceived:
-    provider = StripeProvider.from_settings(settings)
+    provider = configured(settings)
     if provider is None or not settings.stripe_webhook_secret:
         raise NotFound("Stripe webhooks are not configured (FUBBLE_STRIPE_WEBHOOK_SECRET)")
     event = provider.parse_webhook(await request.body(), stripe_signature or None)

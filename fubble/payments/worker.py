@@ -29,8 +29,14 @@ from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.session import Database
 from fubble.payments import repository, service
-from fubble.payments.provider import CardDeclined, Charge, ChargeResult, PaymentProvider, ProviderUnavailable
-from fubble.payments.stripe_provider import StripeProvider
+from fubble.payments.provider import (
+    CardDeclined,
+    Charge,
+    ChargeResult,
+    PaymentProvider,
+    ProviderUnavailable,
+    configured,
+)
 from fubble.ticker import Ticker
 
 log = logging.getLogger("fubble.payments")
@@ -52,7 +58,7 @@ class PaymentWorker:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.provider = provider if provider is not None else StripeProvider.from_settings(settings)
+        self.provider = provider if provider is not None else configured(settings)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._ticker = Ticker("fubble-payments", self.tick, log)
 
