@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from fubble.api.app import create_app
@@ -81,6 +82,7 @@ def test_refusals_are_sentences_with_status_1(db_url: str, fubble: Run) -> None:
         assert (bad.returncode, bad.stderr) == (1, "error: the name must be 1 to 255 characters, not blank\n")
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before any database is opened
 def test_usage_errors_have_status_2(db_url: str, fubble: Run) -> None:
     bad_scope = fubble("keys", "create", "x", "--scope", "superuser")
     assert bad_scope.returncode == 2

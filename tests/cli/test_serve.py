@@ -44,8 +44,8 @@ def listening(port: int, expected: int) -> int:
         time.sleep(0.1)
 
 
-def test_no_auth_demo_answers_without_a_key(db_url: str, serve: Callable[..., Served]) -> None:
-    served = serve(db_url, "--no-auth")
+def test_no_auth_demo_answers_without_a_key(sqlite_db: str, serve: Callable[..., Served]) -> None:
+    served = serve(sqlite_db, "--no-auth")  # PostgreSQL serves with a key in the other tests here
     status, _, body = served.post("/customers/", json.dumps({"name": "Demo", "email": "demo@example.com"}).encode())
     assert status == 201, body
     status, _, body = served.get("/customers/")
