@@ -246,7 +246,7 @@ def test_webhook_endpoints_and_usage_alerts_are_logged_without_their_secret(clie
     assert made["actor"] == "test admin" and made["after"]["url"] == body["url"]
     assert "secret" not in made["after"]
     changes = [e for e in entries(client, entity_type="webhook_endpoint") if e["action"] == "update"]
-    assert [(e["before"]["disabled"], e["after"]["disabled"]) for e in changes][0] == (False, True)
+    assert (changes[0]["before"]["disabled"], changes[0]["after"]["disabled"]) == (False, True)
     assert changes[-1]["after"]["deleted_at"] == NOW  # deleting retires the endpoint (its log stays)
     assert created["secret"] not in client.get("/audit-log", params={"limit": 1000}).text
 

@@ -5,9 +5,10 @@ own engine, as ``schemathesis run URL --checks all --phases examples,fuzzing,sta
 sends the same requests every run) and with few examples per operation. The ``coverage`` phase (every boundary value
 of every parameter: two and a half minutes on two cores, a quarter of the suite's budget) runs in
 ``scripts/schemathesis.sh``, with every other phase, for longer; the in-process fuzzer
-(``tests/fuzz/test_openapi_fuzz.py``) sends valid and invalid values of every operation on SQLite in the suite. Every check is on: no 5xx, documented status codes, content types, headers and bodies;
-schema-valid requests accepted and schema-invalid ones refused; 405 with the right ``Allow`` for undocumented methods;
-created objects found through the OpenAPI links. ``scripts/schemathesis.sh`` runs the same for longer, with the CLI.
+(``tests/fuzz/test_openapi_fuzz.py``) sends valid and invalid values of every operation on SQLite in the suite.
+Every check is on: no 5xx, documented status codes, content types, headers and bodies; schema-valid requests
+accepted and schema-invalid ones refused; 405 with the right ``Allow`` for undocumented methods; created objects found
+through the OpenAPI links.
 
 The rules JSON Schema cannot state (between two fields, between the query and the body, against stored state) are
 taught to the generator of positive cases by :mod:`tests.fuzz.hooks`, which both load; nothing is tolerated.
