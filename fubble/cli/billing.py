@@ -50,7 +50,8 @@ def billed(session: Session, invoices: Sequence[Invoice], *, since: datetime) ->
     names: dict[int, str] = {}
     for at in range(0, len(ids), 500):
         chunk = ids[at : at + 500]
-        names.update(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(chunk))).tuples().all())
+        query = select(Customer.id, Customer.name).where(Customer.id.in_(chunk))
+        names.update((customer_id, name) for customer_id, name in session.execute(query))
     return [
         BilledInvoice(
             customer=f"{invoice.customer_id} {names.get(invoice.customer_id, '')}".strip(),
