@@ -22,6 +22,8 @@ import pytest
 from bench.server import ServerProcess, database_url
 from tests.conftest import require_postgres
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 SKIP_MARK = "<!-- readme-test: skip"
 DOC_URL = "http://127.0.0.1:8000"

@@ -13,6 +13,8 @@ import pytest
 
 from tests.cli.conftest import FUBBLE, environment
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 COMMANDS = [[], ["serve"], ["bill"], ["version"], ["db"], ["db", "upgrade"], ["keys"], ["keys", "create"]]
 COMMANDS += [["keys", "list"], ["keys", "revoke"], ["events"], ["events", "import"], ["worker"], ["invoices"]]
 COMMANDS += [["invoices", "export"]]

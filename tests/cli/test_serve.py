@@ -18,6 +18,8 @@ import pytest
 from bench.server import LISTEN, tcp_sockets
 from tests.cli.conftest import FUBBLE, KEY_PATTERN, Served, environment
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 START_LINE = re.compile(

@@ -18,6 +18,8 @@ from fubble.db.session import Database
 
 from .helpers import new_customer, new_plan, run_import
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 
 @pytest.fixture
 def customer(client: TestClient) -> int:

@@ -16,6 +16,8 @@ from tests.events.helpers import event, new_customer, new_plan
 
 from .helpers import parse, reader
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 DURATION = "fubble_http_request_duration_seconds"
 
 

@@ -47,6 +47,8 @@ from tests.robustness.harness import (
     usage_truth,
 )
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 
+import pytest
+
 from tests.robustness.conftest import ServerFactory
 from tests.robustness.harness import (
     Api,
@@ -36,6 +38,8 @@ from tests.robustness.harness import (
     stored_events,
     usage_truth,
 )
+
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
 
 CUSTOMERS = 4
 EVENTS = 1200

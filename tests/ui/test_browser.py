@@ -29,6 +29,8 @@ from fubble.api_keys.scopes import Scope
 from fubble.clock import SystemClock
 from fubble.db.session import Database
 
+pytestmark = pytest.mark.slow  # a long file: scheduled first (tests/conftest.py)
+
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("FUBBLE_UI_SCREENSHOTS") or REPO / "artifacts" / "ui-screenshots")
