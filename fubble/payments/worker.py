@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
 from fubble.config import Settings
+from fubble.db.claims import claim_due
 from fubble.db.session import Database
 from fubble.payments import repository, service
 from fubble.payments.provider import (
@@ -87,16 +88,16 @@ class PaymentWorker:
             return 0
         real_now = datetime.now(UTC)
         due_by = self.clock.now()
-        read = self.db.session(write=False)
-        try:
-            if not repository.any_due(read, due_by=due_by, lease_now=real_now):
-                return 0
-        finally:
-            read.close()
-        with self.db.transaction() as session:
-            claimed = repository.claim(
-                session, due_by=due_by, lease_now=real_now, until=real_now + LEASE, holder=self.holder, limit=limit
-            )
+        claimed = claim_due(
+            self.db,
+            repository.any_due,
+            repository.claim,
+            due_by=due_by,
+            lease_now=real_now,
+            until=real_now + LEASE,
+            holder=self.holder,
+            limit=limit,
+        )
         for attempt_id in claimed:
             try:
                 self.attempt(attempt_id)

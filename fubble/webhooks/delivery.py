@@ -37,6 +37,7 @@ import httpx
 from fubble.billing_runs.repository import claim_lease, release_lease
 from fubble.clock import Clock
 from fubble.config import Settings
+from fubble.db.claims import claim_due
 from fubble.db.session import Database
 from fubble.observability import metrics
 from fubble.ticker import Ticker
@@ -137,21 +138,16 @@ class WebhookWorker:
         """Claim up to ``limit`` due attempts, send them and record the outcomes; how many were claimed."""
         real_now = datetime.now(UTC)
         due_by = self.clock.now()
-        read = self.db.session(write=False)
-        try:
-            if not repository.any_due(read, due_by=due_by, lease_now=real_now):
-                return 0
-        finally:
-            read.close()
-        with self.db.transaction() as session:
-            claimed = repository.claim(
-                session,
-                due_by=due_by,
-                lease_now=real_now,
-                until=real_now + self.lease,
-                holder=self.holder,
-                limit=limit,
-            )
+        claimed = claim_due(
+            self.db,
+            repository.any_due,
+            repository.claim,
+            due_by=due_by,
+            lease_now=real_now,
+            until=real_now + self.lease,
+            holder=self.holder,
+            limit=limit,
+        )
         if not claimed:
             return 0
         self._http()  # made here, once, not by the sending threads at the same time
