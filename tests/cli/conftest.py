@@ -10,9 +10,7 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,8 +21,8 @@ from typing import Any
 import pytest
 
 from bench.server import database_url, free_port
+from tests.cli.commands import FUBBLE, environment, in_process_runner
 
-FUBBLE = str(Path(sys.executable).parent / "fubble")
 KEY_PATTERN = r"fbl_[0-9a-f]{12}_[A-Za-z0-9_-]{32,}"
 
 
@@ -44,47 +42,12 @@ def sqlite_db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-def environment(db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FUBBLE_") or k == "FUBBLE_TEST_POSTGRES_URL"}
-    return {**env, "FUBBLE_DATABASE_URL": db_url, "COLUMNS": "200", **extra}
-
-
 @pytest.fixture
 def fubble(db_url: str, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``fubble(*args, env=...)``: run the command on ``db_url`` (in ``tmp_path``, so no stray .env is read), through
     Typer's runner in this process (a process of its own costs a second and a half of imports per command; the
     ``serve`` fixture, ``test_help`` and the events import tests run the real executable)."""
     return in_process_runner(db_url, tmp_path)
-
-
-def in_process_runner(db_url: str, cwd: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """What :func:`runner` answers, from the same command run in this process: its arguments, exit status, stdout and
-    stderr, and the environment and working directory it would have had (the settings are read afresh for it). An
-    exception the command did not handle is written to stderr as the process would print it."""
-    from typer.testing import CliRunner
-
-    from fubble.cli import app
-    from fubble.config import get_settings
-
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        del timeout  # a command in this process runs to its end
-        wanted = environment(db_url, **(env or {}))
-        changes: dict[str, str | None] = {k: None for k in os.environ if k not in wanted}
-        changes.update({k: v for k, v in wanted.items() if os.environ.get(k) != v})
-        previous = Path.cwd()
-        os.chdir(cwd)
-        get_settings.cache_clear()
-        try:
-            result = CliRunner().invoke(app, list(args), env=changes)
-        finally:
-            get_settings.cache_clear()
-            os.chdir(previous)
-        stderr = result.stderr
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            stderr += "".join(traceback.format_exception(result.exception))
-        return subprocess.CompletedProcess([FUBBLE, *args], result.exit_code, result.stdout, stderr)
-
-    return run
 
 
 def runner(db_url: str, cwd: Path) -> Callable[..., subprocess.CompletedProcess[str]]:

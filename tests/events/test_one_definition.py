@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from fubble.cli import app
-from fubble.config import get_settings
 from fubble.db.models import Event
 from fubble.db.session import Database
+from tests.cli.commands import in_process_runner
 
 from .helpers import new_customer, new_plan
 
@@ -179,17 +177,13 @@ def _batch(client: TestClient, body: str) -> tuple[bool, str]:
 def _import(db: Database, tmp_path: Path, body: str) -> tuple[bool, str]:
     file = tmp_path / "event.ndjson"
     file.write_text(body + "\n", encoding="utf-8")
-    get_settings.cache_clear()
-    try:
-        done = CliRunner().invoke(app, ["events", "import", str(file)], env={"FUBBLE_DATABASE_URL": db.url})
-    finally:
-        get_settings.cache_clear()
-    if done.exit_code == 0:
-        assert "accepted 1, duplicates 0, errors 0" in done.stdout, done.output
+    done = in_process_runner(db.url, tmp_path)("events", "import", str(file))
+    if done.returncode == 0:
+        assert "accepted 1, duplicates 0, errors 0" in done.stdout, done.stdout + done.stderr
         return True, ""
-    assert done.exit_code == 1, done.output
+    assert done.returncode == 1, done.stdout + done.stderr
     found = re.search(r"^error: line 1: (.*)$", done.stderr, re.MULTILINE)
-    assert found is not None, done.output
+    assert found is not None, done.stderr
     return False, found.group(1)
 
 
