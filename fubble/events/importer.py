@@ -28,7 +28,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -37,11 +36,11 @@ from typing import IO, Any
 
 import msgspec
 
-from fubble.api.json import loads
 from fubble.api.routing import is_retryable
 from fubble.clock import Clock
 from fubble.db.session import Database
 from fubble.errors import FubbleError, InvalidInput
+from fubble.events.csv_rows import csv_event, header_problem
 from fubble.events.decoder import Malformed, ParsedEvent, decode_line, reasons
 from fubble.events.fingerprint import fingerprint
 from fubble.events.service import record_parsed_batch
@@ -53,8 +52,6 @@ MAX_LINE_BYTES = 1 << 20
 CHECKPOINT_SUFFIX = ".fubble-import.json"
 CHECKPOINT_VERSION = 2  # 1: ids derived from the file's first MiB (refused: its ids are not those of this version)
 _RETRIES = 5
-_COLUMNS = {"event_id", "customer_id", "external_customer_id", "metric_name", "quantity", "event_time", "properties"}
-_PROPERTY_PREFIX = "properties."
 _UNREADABLE = f"not UTF-8 text, or longer than {MAX_LINE_BYTES} bytes"
 
 
@@ -300,24 +297,11 @@ def _csv_header(stream: IO[bytes]) -> list[str]:
         if record.cells is None:
             continue
         columns = [c.strip() for c in record.cells]
-        problem = _header_problem(columns)
+        problem = header_problem(columns)
         if problem is not None:
             raise ImportFailed([LineProblem(record.line, problem)], _failed(Summary(), 1))
         return columns
     raise ImportFailed([LineProblem(1, "the CSV file has no header line")], _failed(Summary(), 1))
-
-
-def _header_problem(columns: list[str]) -> str | None:
-    for column in columns:
-        if column not in _COLUMNS and not (column.startswith(_PROPERTY_PREFIX) and len(column) > len(_PROPERTY_PREFIX)):
-            return f"unknown column {column!r}: use {', '.join(sorted(_COLUMNS))} or properties.<name>"
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
-    if repeated:
-        return f"repeated column(s): {', '.join(repeated)}"
-    missing = [c for c in ("metric_name", "quantity") if c not in columns]
-    if "customer_id" not in columns and "external_customer_id" not in columns:
-        missing.append("customer_id or external_customer_id")
-    return f"missing column(s): {', '.join(missing)}" if missing else None
 
 
 def _csv_rows(stream: IO[bytes], offset: int, line: int) -> Iterator[_Record]:
@@ -367,7 +351,7 @@ def _csv_records(stream: IO[bytes], header: list[str], offset: int, line: int) -
             if record.problem is not None:
                 return
             continue
-        event, problem = _csv_event(header, record.cells)
+        event, problem = csv_event(header, record.cells)
         decoded = (
             _Record(record.line, record.end, None, problem)
             if event is None
@@ -379,41 +363,6 @@ def _csv_records(stream: IO[bytes], header: list[str], offset: int, line: int) -
 
 
 _JSON = msgspec.json.Encoder(decimal_format="number")
-_WHOLE_NUMBER = re.compile(r"[0-9]+")
-
-
-def _csv_event(header: list[str], cells: list[str]) -> tuple[dict[str, Any] | None, str | None]:
-    """The JSON object of a row's cells: ``customer_id`` an integer if it is one, the other columns strings
-    (``quantity`` a numeric string, which events may send), ``properties`` the JSON object of its cell and/or the
-    ``properties.NAME`` cells."""
-    if len(cells) != len(header):
-        return None, f"has {len(cells)} cells, the header has {len(header)}"
-    event: dict[str, Any] = {}
-    named: dict[str, str] = {}
-    for column, cell in zip(header, cells, strict=True):
-        if cell == "":
-            continue
-        if column.startswith(_PROPERTY_PREFIX):
-            named[column[len(_PROPERTY_PREFIX) :]] = cell
-        elif column == "properties":
-            try:
-                value = loads(cell)
-            except (json.JSONDecodeError, ValueError) as exc:
-                return None, f"properties: invalid JSON: {exc}"
-            if not isinstance(value, dict):
-                return None, "properties: must be a JSON object"
-            event["properties"] = value
-        elif column == "customer_id" and _WHOLE_NUMBER.fullmatch(cell):
-            event[column] = int(cell)
-        else:
-            event[column] = cell
-    if named:
-        properties = event.setdefault("properties", {})
-        both = sorted(set(named) & set(properties))
-        if both:
-            return None, f"property {both[0]!r} is both in the properties column and a properties.<name> column"
-        properties.update(named)
-    return event, None
 
 
 # --- checkpoints --------------------------------------------------------------------------------------------------
