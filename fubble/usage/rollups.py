@@ -17,25 +17,23 @@ holds a :class:`~fubble.pricing.aggregation.Summary` of those events: count, tot
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, localcontext
 from itertools import pairwise
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Insert, Table, and_, bindparam, case, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from fubble.db import bulk
-from fubble.db.functions import exact_add, exact_greatest
 from fubble.db.types import decimal_text
 from fubble.pricing.aggregation import Aggregation, Summary
 from fubble.usage import repository
+from fubble.usage import rollup_writes as writes
 from fubble.usage.buckets import DAY, HOUR, MICROSECOND, Width, floor_day, floor_hour
 from fubble.usage.definitions import MetricDefinition, resolve
 from fubble.usage.repository import DISTINCT, ROLLUPS, RawEvent
@@ -57,7 +55,6 @@ _EXACT = Context(prec=200, traps=[Inexact])
 _PAGE = 5000
 _WRITE_CHUNK = 2000
 _ZERO = Decimal(0)
-_KEY = ("customer_id", "metric_name", "width", "bucket")
 
 BucketKey = tuple[int, str, str, datetime]  # (customer_id, metric_name, width, bucket)
 Point = tuple[datetime, int, Decimal]  # (event_time, event id, quantity)
@@ -91,8 +88,8 @@ class NewBuckets(NamedTuple):
     """New events summarized per bucket and bound for one dialect's statements (:func:`summarize`), ready to be
     written by :func:`write`."""
 
-    rollups: _Bound  # a row per bucket, in key order
-    distinct: _Bound  # the new distinct values of unique_count metrics
+    rollups: writes.Bound  # a row per bucket, in key order
+    distinct: writes.Bound  # the new distinct values of unique_count metrics
     weighted: list[BucketKey]  # the buckets of weighted_sum metrics (recomputed from their raw events)
     order_at: int  # where each rollup row holds its last event's ``order`` (see write)
 
@@ -108,8 +105,10 @@ def summarize(dialect: Dialect, definitions: Mapping[str, MetricDefinition], eve
     groups = {(c, m, Width.hour.value, b): bucket for (c, m, b), bucket in hours.items()}
     groups.update(((c, m, Width.day.value, b), bucket) for (c, m, b), bucket in days.items())
     keys = sorted(groups)
-    rollups = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, [groups[key].values(key) for key in keys])
-    distinct = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, sorted(values))
+    rollups = writes.bind(
+        dialect, writes.upsert(dialect.name), writes.ROLLUP_COLUMNS, [groups[key].values(key) for key in keys]
+    )
+    distinct = writes.bind(dialect, writes.insert_distinct(dialect.name), writes.DISTINCT_COLUMNS, sorted(values))
     weighted = [key for key in keys if definitions[key[1]].aggregation is Aggregation.weighted_sum]
     return NewBuckets(rollups, distinct, weighted, rollups.prepared.names.index("last_event_id"))
 
@@ -136,7 +135,7 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
     floors: dict[datetime, datetime] = {}  # an instant -> its hour (events often share their time)
     convert = _SqliteRow() if dialect.name != "postgresql" else _PostgresRow()
     hours: list[list[Any]] = []  # per hour: customer, metric, "hour", start, count, total, maximum, first time,
-    # first value, last time, last value, last position (the columns of _ROLLUP_COLUMNS, integral aside)
+    # first value, last time, last value, last position (the columns of writes.ROLLUP_COLUMNS, integral aside)
     current: list[Any] | None = None
     ends = datetime.min  # the end of the current hour (an event of its customer and metric before it is in it)
     with localcontext(_EXACT):
@@ -183,8 +182,8 @@ def summarize_in_order(dialect: Dialect, events: Sequence[Measured]) -> NewBucke
             group.append(hour_row)
         if group:
             _add_days_then_hours(rows, group, convert)
-    bound = _bind(dialect, _upsert(dialect.name), _ROLLUP_COLUMNS, rows, converted=True)
-    no_values = _bind(dialect, _insert_distinct(dialect.name), _DISTINCT_COLUMNS, [])
+    bound = writes.bind(dialect, writes.upsert(dialect.name), writes.ROLLUP_COLUMNS, rows, converted=True)
+    no_values = writes.bind(dialect, writes.insert_distinct(dialect.name), writes.DISTINCT_COLUMNS, [])
     return NewBuckets(bound, no_values, [], bound.prepared.names.index("last_event_id"))
 
 
@@ -212,7 +211,7 @@ class _Converter(Protocol):
 
 
 class _SqliteRow:
-    """A bucket (the columns of ``_ROLLUP_COLUMNS``, integral aside) as SQLite binds it, with one batch's caches."""
+    """A bucket (the columns of ``ROLLUP_COLUMNS``, integral aside) as SQLite binds it, with one batch's caches."""
 
     def __init__(self) -> None:
         self.times: dict[datetime, str] = {}
@@ -274,9 +273,9 @@ def write(
         at = summary.order_at
         for row in rollups.values:
             row[at] = ids[row[at]]
-    _run(session, rollups)
+    writes.run(session, rollups)
     if summary.distinct.values:
-        _run(session, summary.distinct)
+        writes.run(session, summary.distinct)
     if summary.weighted:
         _recompute(session, definitions, summary.weighted)
 
@@ -372,7 +371,7 @@ class _Bucket:
         self.last = max(self.last, other.last)
 
     def values(self, key: BucketKey) -> tuple[Any, ...]:
-        """The bucket's row, in the order of ``_ROLLUP_COLUMNS`` (what ``_values(key, summary)`` gives, without
+        """The bucket's row, in the order of ``writes.ROLLUP_COLUMNS`` (what ``_values(key, summary)`` gives, without
         building the summary: this runs for every bucket a batch touches)."""
         first, last = self.first, self.last
         return (*key, self.count, self.total, self.maximum, first[0], first[2], last[0], last[2], last[1], _ZERO)
@@ -393,87 +392,6 @@ def _summary(
         last_order=last_order,
         integral=integral,
     )
-
-
-class _Prepared(NamedTuple):
-    """A statement as :func:`_run` runs it, worked out once per dialect, statement and column order."""
-
-    sql: str  # SQLite: the statement with ? placeholders
-    table: str
-    names: list[str]  # the statement's columns, in the order of its parameters
-    order: list[int]  # the position in the given rows of each of those columns
-    tail: str  # PostgreSQL: the ON CONFLICT clause
-
-
-# (dialect, statement id, columns) -> the statement prepared (the statements are built once, cached, so their ids are
-# stable).
-_PREPARED: dict[tuple[str, int, tuple[str, ...]], _Prepared] = {}
-
-
-class _Bound(NamedTuple):
-    """Rows bound for a statement (:func:`_bind`), run by :func:`_run`."""
-
-    prepared: _Prepared
-    values: list[Any]  # rows as lists (SQLite: driver values in parameter order; PostgreSQL: in column order)
-
-
-def _bind(
-    dialect: Dialect,
-    statement: Insert,
-    columns: tuple[str, ...],
-    rows: Sequence[Sequence[Any]],
-    *,
-    converted: bool = False,
-) -> _Bound:
-    """``rows`` (values in the order of ``columns``) bound for ``statement``: in its parameter order, and on SQLite
-    converted as the column types would (:mod:`fubble.db.bulk`), unless ``converted`` already. The statement is
-    compiled once per dialect."""
-    key = (dialect.name, id(statement), columns)
-    prepared = _PREPARED.get(key)
-    if prepared is None:
-        prepared = _PREPARED[key] = _prepare(statement, dialect, columns)
-    order = prepared.order
-    if converted:
-        in_order = order == list(range(len(columns)))
-        return _Bound(prepared, list(rows) if in_order else [[row[i] for i in order] for row in rows])
-    if dialect.name == "postgresql":
-        return _Bound(prepared, [[row[i] for i in order] for row in rows])
-    times: dict[datetime, str] = {}
-    value = bulk.sqlite_value
-    return _Bound(prepared, [[value(row[i], times) for i in order] for row in rows])
-
-
-def _run(session: Session, bound: _Bound) -> None:
-    """The bound statement executed for each row on the raw driver connection (the hot path of ingestion). SQLite
-    takes one ``executemany``. PostgreSQL takes, with the statement's ``ON CONFLICT`` clause, one multi-row
-    ``INSERT ... VALUES`` for a few rows (one round trip, as for the small groups of single events), or for many an
-    ``INSERT ... SELECT`` from a staging table filled by ``COPY`` (faster per row, which outweighs its fixed cost of a
-    millisecond or so). The rows stay in the order given (key order)."""
-    prepared, values = bound
-    if session.connection().dialect.name == "postgresql":
-        if len(values) <= bulk.PG_FEW_ROWS:
-            bulk.pg_insert_rows(session, prepared.table, prepared.names, values, prepared.tail)
-        else:
-            bulk.pg_insert_through_stage(session, prepared.table, prepared.names, values, prepared.tail)
-        return
-    cursor = bulk.driver_connection(session).cursor()
-    try:
-        cursor.executemany(prepared.sql, values)
-    finally:
-        cursor.close()
-
-
-def _prepare(statement: Insert, dialect: Dialect, columns: tuple[str, ...]) -> _Prepared:
-    compiled = statement.compile(dialect=dialect)
-    sql = compiled.string
-    if dialect.name == "postgresql":
-        head = sql.partition(" VALUES (")[0]
-        names = [name.strip() for name in head[head.index("(") + 1 : head.rindex(")")].split(",")]
-    else:
-        names = list(compiled.positiontup or [])
-    tail = "ON CONFLICT " + sql.partition(") ON CONFLICT ")[2]
-    table = cast(Table, statement.table).name
-    return _Prepared(sql, table, names, [columns.index(name) for name in names], tail)
 
 
 def rebuild(session: Session, metric_name: str) -> None:
@@ -512,26 +430,8 @@ def _combined(points: list[Point]) -> Summary:
     )
 
 
-_ROLLUP_COLUMNS = (
-    "customer_id",
-    "metric_name",
-    "width",
-    "bucket",
-    "event_count",
-    "total",
-    "maximum",
-    "first_time",
-    "first_value",
-    "last_time",
-    "last_value",
-    "last_event_id",
-    "integral",
-)
-_DISTINCT_COLUMNS = ("customer_id", "metric_name", "bucket", "value")
-
-
 def _values(key: BucketKey, summary: Summary) -> tuple[Any, ...]:
-    """A bucket's row, in the order of ``_ROLLUP_COLUMNS``."""
+    """A bucket's row, in the order of ``writes.ROLLUP_COLUMNS``."""
     return (
         *key,
         summary.count,
@@ -547,43 +447,7 @@ def _values(key: BucketKey, summary: Summary) -> tuple[Any, ...]:
 
 
 def _row(key: BucketKey, summary: Summary) -> dict[str, Any]:
-    return dict(zip(_ROLLUP_COLUMNS, _values(key, summary), strict=True))
-
-
-def _dialect_insert(dialect: str, table: Table) -> Any:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
-@functools.cache
-def _upsert(dialect: str) -> Insert:
-    """``INSERT ... ON CONFLICT (bucket key) DO UPDATE`` combining the stored summary with the new one in SQL."""
-    statement = _dialect_insert(dialect, ROLLUPS)
-    old, new = ROLLUPS.c, statement.excluded
-    earlier_first = new.first_time < old.first_time  # a tie keeps the stored one (stored earlier: a lower event id)
-    later_last = or_(
-        new.last_time > old.last_time, and_(new.last_time == old.last_time, new.last_event_id > old.last_event_id)
-    )
-    upsert: Insert = statement.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={
-            "event_count": old.event_count + new.event_count,
-            "total": exact_add(old.total, new.total),
-            "maximum": exact_greatest(old.maximum, new.maximum),
-            "first_time": case((earlier_first, new.first_time), else_=old.first_time),
-            "first_value": case((earlier_first, new.first_value), else_=old.first_value),
-            "last_time": case((later_last, new.last_time), else_=old.last_time),
-            "last_value": case((later_last, new.last_value), else_=old.last_value),
-            "last_event_id": case((later_last, new.last_event_id), else_=old.last_event_id),
-        },
-    )
-    return upsert
-
-
-@functools.cache
-def _insert_distinct(dialect: str) -> Insert:
-    statement = _dialect_insert(dialect, DISTINCT)
-    result: Insert = statement.on_conflict_do_nothing(index_elements=["customer_id", "metric_name", "bucket", "value"])
-    return result
+    return dict(zip(writes.ROLLUP_COLUMNS, _values(key, summary), strict=True))
 
 
 def _recompute(session: Session, definitions: Mapping[str, MetricDefinition], keys: list[BucketKey]) -> None:
@@ -609,12 +473,12 @@ def _recompute(session: Session, definitions: Mapping[str, MetricDefinition], ke
                     _row(key, _summarize(points)) for key, points in sorted(by_bucket.items()) if key in touched
                 )
     if updates:
-        session.execute(_update_by_key(), [{f"k_{k}": row.pop(k) for k in _KEY} | row for row in updates])
+        session.execute(_update_by_key(), [{f"k_{k}": row.pop(k) for k in writes.KEY} | row for row in updates])
 
 
 def _update_by_key() -> Any:
     """``UPDATE usage_rollups SET <the other columns, from the parameters> WHERE <key> = <k_ parameters>``."""
-    return update(ROLLUPS).where(*(ROLLUPS.c[k] == bindparam(f"k_{k}") for k in _KEY))
+    return update(ROLLUPS).where(*(ROLLUPS.c[k] == bindparam(f"k_{k}") for k in writes.KEY))
 
 
 def _runs(days: list[datetime]) -> list[tuple[datetime, datetime]]:
