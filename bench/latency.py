@@ -28,6 +28,7 @@ import math
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from bench.http_client import Connection
 from bench.invoice_run import PLAN
@@ -60,6 +61,18 @@ async def measure(
         return latencies
     finally:
         await conn.close()
+
+
+async def check_terms(base: str, headers: dict[str, str]) -> None:
+    """The measured previews price under terms: a discount, a tax and credit are on the upcoming invoice."""
+    conn = await Connection.open(base)
+    try:
+        status, invoice = await conn.json("GET", "/customers/1/upcoming-invoice", None, headers)
+    finally:
+        await conn.close()
+    assert status == 200, invoice
+    figures = {name: Decimal(str(invoice[name])) for name in ("discount_amount", "tax_amount", "credits_applied")}
+    assert all(value > 0 for value in figures.values()), figures
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -112,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             settle(engine)
             engine.dispose()
             asyncio.run(terms())
+            asyncio.run(check_terms(base, headers))
             print(
                 f"{args.database}: 1 customer, {args.events:,} events in [{_iso(start)}, {_iso(now)}) seeded in "
                 f"{time.perf_counter() - started:.1f} s"
