@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from fubble.db import bulk
-from fubble.db.models import PriceComponent
+from fubble.db.models import PriceComponent, Subscription
 from fubble.db.models.metric import Metric
 
 
@@ -43,6 +44,29 @@ def implicit_names(session: Session) -> list[str]:
 def priced_by_plans(session: Session, name: str) -> bool:
     query = select(PriceComponent.id).where(PriceComponent.metric_name == name).limit(1)
     return session.scalars(query).first() is not None
+
+
+def prorated_by(session: Session, name: str, at: datetime) -> list[int]:
+    """The plans (ids, ascending) with a ``prorated`` component of metric ``name`` that is still in use at ``at``:
+    in the plan's latest version, or in an earlier version a subscription not ended by ``at`` is on."""
+    component = PriceComponent
+    subscribed = (
+        select(Subscription.id)
+        .where(
+            Subscription.plan_id == component.plan_id,
+            Subscription.plan_version >= component.version_from,
+            Subscription.plan_version < component.version_to,
+            or_(Subscription.end_date.is_(None), Subscription.end_date > at),
+        )
+        .exists()
+    )
+    query = (
+        select(component.plan_id)
+        .where(component.metric_name == name, component.prorated.is_(True))
+        .where(or_(component.version_to.is_(None), subscribed))
+        .distinct()
+    )
+    return sorted(session.scalars(query))
 
 
 def _defined_query(share: bool) -> str:

@@ -75,7 +75,9 @@ def update_metric(metric: MetricRef, body: MetricUpdate, session: SessionDep, cl
     change: a `name` other than the stored one is a 409 (conflict with the stored metric); the same name is
     accepted. `property` is required for `unique_count` and must be null for every other aggregation (the stored
     one when none is given): 422. A `recurring` metric (the stored flag when none is given) must be a `sum` or a
-    `unique_count` (the stored aggregation when none is given): 422.
+    `unique_count` (the stored aggregation when none is given): 422. A metric stays recurring while a component
+    still in use prices it `prorated` (in a plan's latest version, or in an earlier one a subscription not yet ended
+    is on): turning `recurring` off then is a 409 naming the plans.
 
     Changing the aggregation, property or filters recomputes the metric's usage rollups from the raw events in the
     same transaction. It is allowed even when usage was already invoiced: issued invoices keep their amounts, and

@@ -76,7 +76,8 @@ _RECURRING = (
     "true: the metric's value persists into later billing periods until changed (seats, licences, storage held); "
     "only for `sum` (the running total of every event so far) and `unique_count` (the units held: an event with "
     'property `operation` `"add"` (the default) or `"remove"` adds or removes the unit named by `property`). A '
-    "price component may then be `prorated`. Changing it applies to everything computed afterwards."
+    "price component may then be `prorated`. Changing it applies to everything computed afterwards; it cannot be "
+    "turned off while a component still in use prices the metric `prorated` (409)."
 )
 RECURRING_AGGREGATIONS = (Aggregation.sum, Aggregation.unique_count)
 

@@ -19,6 +19,7 @@ Two flags say more about a metric's events (neither changes its rollups, so chan
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -76,6 +77,8 @@ def update(session: Session, ref: str, data: MetricUpdate, *, clock: Clock) -> M
     _check_property(aggregation, changes.get("property", metric.property))
     recurring = changes.get("recurring", metric.recurring)
     _check_recurring(aggregation, recurring, given=("body", "recurring" if "recurring" in changes else "aggregation"))
+    if metric.recurring and not recurring:
+        _check_not_prorated(session, metric.name, clock.now())
     before = _rollup_rules(definitions.of(metric))
     for field, value in changes.items():
         setattr(metric, field, value.value if isinstance(value, Aggregation) else value)
@@ -153,6 +156,19 @@ def _check_recurring(aggregation: Aggregation, recurring: bool, *, given: tuple[
             given,
             f"a recurring metric is a sum or a unique_count, not {aggregation.value} (recurring: false, or change "
             "the aggregation)",
+        )
+
+
+def _check_not_prorated(session: Session, name: str, now: datetime) -> None:
+    """A metric stops being recurring only when no component still in use prorates it (409 otherwise): a prorated
+    component charges each unit for the share of the period it was held, which only a recurring metric has."""
+    plans = repository.prorated_by(session, name, now)
+    if plans:
+        raise Conflict(
+            f"metric {name!r} stays recurring: plan(s) {', '.join(map(str, plans))} price it with prorated: true "
+            "(in the latest version, or in one a subscription is still on); set prorated to false "
+            "(PUT /plans/{plan_id}/components/{component_id}), and let the subscriptions on earlier versions change "
+            "plan or end, first"
         )
 
 

@@ -91,3 +91,47 @@ def test_openapi_declares_the_flags_and_the_recurring_rule(client: TestClient) -
     assert schemas["MetricCreate"]["allOf"] == [rule]
     assert schemas["MetricUpdate"]["allOf"] == [rule]
     assert set(schemas["MetricOut"]["required"]) >= {"allow_negative", "recurring"}
+
+
+def test_a_metric_stays_recurring_while_a_component_in_use_prorates_it(client: TestClient) -> None:
+    create(client, {"name": "seats", "aggregation": "unique_count", "property": "seat", "recurring": True})
+    seats = {"metric_name": "seats", "pricing_type": "package", "prorated": True}
+    seats["pricing_details"] = {"package_size": 1, "package_price": 5}
+    fee = {"metric_name": "fee", "pricing_type": "flat", "pricing_details": {"amount": 9}}
+    plan, other = (
+        client.post(
+            "/plans/", json={"name": name, "billing_frequency": "monthly", "price_components": components}
+        ).json()
+        for name, components in (("Seats", [seats, fee]), ("Fee only", [fee]))
+    )
+    message = (
+        "metric 'seats' stays recurring: plan(s) {} price it with prorated: true (in the latest version, or in one a "
+        "subscription is still on); set prorated to false (PUT /plans/{{plan_id}}/components/{{component_id}}), and "
+        "let the subscriptions on earlier versions change plan or end, first"
+    )
+
+    def turn_off() -> tuple[int, str]:
+        response = client.put("/metrics/seats", json={"recurring": False})
+        return response.status_code, response.json()["detail"] if response.status_code == 409 else ""
+
+    assert turn_off() == (409, message.format(plan["id"]))
+    customer = client.post("/customers/", json={"name": "Globex", "email": "ap@globex.example"}).json()
+    subscribed = client.post(
+        f"/customers/{customer['id']}/subscriptions", json={"plan_id": plan["id"], "start_date": "2024-01-01T00:00:00Z"}
+    )
+    assert subscribed.status_code == 200, subscribed.text
+    # prorated off in the latest version: the subscription's version 1 still prorates.
+    url = f"/plans/{plan['id']}/components/{plan['price_components'][0]['id']}"
+    changed = client.put(url, json={"prorated": False})
+    assert changed.status_code == 200 and changed.json()["prorated"] is False
+    assert client.get(f"/plans/{plan['id']}").json()["version"] == 2
+    assert turn_off() == (409, message.format(plan["id"]))
+    assert client.get("/metrics/seats").json()["recurring"] is True  # nothing written
+    # The subscription changes plan: nothing in use prorates the metric any more.
+    moved = client.post(
+        f"/customers/{customer['id']}/subscriptions/{subscribed.json()['id']}/change",
+        json={"plan_id": other["id"], "effective": "now"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert turn_off() == (200, "")
+    assert client.get("/metrics/seats").json()["recurring"] is False
