@@ -61,7 +61,7 @@ AUDITED: dict[type[Any], str] = {
     UsageAlert: "usage_alert",
 }
 # Columns never copied into the log (secrets) and columns whose change alone is not worth an entry.
-HIDDEN = {"key_hash", "secret"}
+HIDDEN = {"key_hash", "secret", "previous_secret"}
 IGNORED_CHANGES = {"last_used_at", "updated_at", "invoice_seq"}
 
 LINES = "invoice_items"  # key of an invoice's lines in its create entry

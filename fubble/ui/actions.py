@@ -4,6 +4,8 @@ redirects (303) back to its page with a message; a domain error is shown as a pa
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -13,13 +15,14 @@ from fubble.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from fubble.api_keys.scopes import Scope
 from fubble.credit_notes import service as credit_notes
 from fubble.credit_notes.schemas import CreditNoteCreate
+from fubble.errors import InvalidInput
 from fubble.invoices import service as invoices
 from fubble.invoices.schemas import VoidRequest
 from fubble.invoices.status import InvoiceStatus
 from fubble.subscriptions import service as subscriptions
 from fubble.ui import auth, pages, service
 from fubble.ui.forms import FormDep, model
-from fubble.ui.router import DEFAULT_ROWS, Id
+from fubble.ui.router import DEFAULT_ROWS, KEEP_PREVIOUS, Id
 from fubble.ui.routing import AdminUIRoute, UIRoute
 from fubble.webhooks import service as webhooks
 
@@ -106,6 +109,20 @@ def revoke_api_key(request: Request, key_id: Id, session: SessionDep, clock: Clo
     row = api_keys.revoke(session, key_id, clock=clock)
     request.app.state.auth.forget_when_committed(session, row.id)
     return done(request, "/ui/api-keys", f"API key {row.name!r} ({row.prefix}) revoked.")
+
+
+@admin_router.post("/ui/webhooks/{endpoint_id}/rotate-secret")
+def rotate_webhook_secret(
+    request: Request, endpoint_id: Id, form: FormDep, session: SessionDep, clock: ClockDep
+) -> Response:
+    """The new secret is shown on this answer only (never redirected with), as a new API key is."""
+    keep = form.get("expire_previous_in_seconds", "86400")
+    if keep not in KEEP_PREVIOUS:
+        raise InvalidInput.at(("form", "expire_previous_in_seconds"), f"one of {', '.join(KEEP_PREVIOUS)} seconds")
+    row = webhooks.rotate_secret(session, endpoint_id, timedelta(seconds=int(keep)), clock=clock)
+    page = service.Page(limit=DEFAULT_ROWS, offset=0)
+    view = service.webhook_detail(session, endpoint_id, page)
+    return pages.render(request, "webhook.html", view=view, page=page, rotated=row.secret, keep_previous=KEEP_PREVIOUS)
 
 
 @admin_router.post("/ui/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")

@@ -198,9 +198,19 @@ def webhooks(request: Request, session: SessionDep, page: PageDep) -> Response:
     return pages.render(request, "webhooks.html", endpoints=service.webhook_list(session, page), page=page)
 
 
+# How long the replaced secret keeps signing after a rotation from the dashboard (seconds -> label).
+KEEP_PREVIOUS = {
+    "0": "no longer (stops at once)",
+    "3600": "for 1 hour",
+    "86400": "for 24 hours",
+    "604800": "for 7 days",
+}
+
+
 @admin_router.get("/ui/webhooks/{endpoint_id}")
 def webhook(request: Request, endpoint_id: Id, session: SessionDep, page: PageDep) -> Response:
-    return pages.render(request, "webhook.html", view=service.webhook_detail(session, endpoint_id, page), page=page)
+    view = service.webhook_detail(session, endpoint_id, page)
+    return pages.render(request, "webhook.html", view=view, page=page, rotated=None, keep_previous=KEEP_PREVIOUS)
 
 
 @admin_router.get("/ui/audit")

@@ -177,7 +177,7 @@ class WebhookWorker:
         at = self.clock.now()
         started = time.monotonic()
         body = attempt.body.encode("utf-8")
-        headers = signing.headers(attempt.secret, attempt.message_id, int(time.time()), body)
+        headers = signing.headers(attempt.signing_secrets(at), attempt.message_id, int(time.time()), body)
         try:
             with self._http().stream("POST", attempt.url, content=body, headers=headers) as response:
                 status = response.status_code

@@ -124,12 +124,22 @@ class Claimed:
     endpoint_id: int
     url: str
     secret: str
+    previous_secret: str | None  # the secret a rotation replaced, signing too until previous_secret_expires_at
+    previous_secret_expires_at: datetime | None
     message_pk: int
     message_id: str
     event_type: str
     body: str
     attempt: int
     step: int | None
+
+    def signing_secrets(self, at: datetime) -> list[str]:
+        """The secrets an attempt made at ``at`` is signed with: the current one, and the one a rotation replaced
+        while it has not expired."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret is None or expires is None or at >= expires:
+            return [self.secret]
+        return [self.secret, self.previous_secret]
 
 
 def _due(due_by: datetime, lease_now: datetime) -> Any:
@@ -177,6 +187,8 @@ def claim(
             WebhookDelivery.endpoint_id,
             WebhookEndpoint.url,
             WebhookEndpoint.secret,
+            WebhookEndpoint.previous_secret,
+            WebhookEndpoint.previous_secret_expires_at,
             WebhookMessage.id,
             WebhookMessage.message_id,
             WebhookMessage.event_type,
@@ -195,12 +207,14 @@ def claim(
             endpoint_id=row[1],
             url=row[2],
             secret=row[3],
-            message_pk=row[4],
-            message_id=row[5],
-            event_type=row[6],
-            body=row[7],
-            attempt=row[8],
-            step=row[9],
+            previous_secret=row[4],
+            previous_secret_expires_at=row[5],
+            message_pk=row[6],
+            message_id=row[7],
+            event_type=row[8],
+            body=row[9],
+            attempt=row[10],
+            step=row[11],
         )
         for row in session.execute(details)
     ]

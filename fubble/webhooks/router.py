@@ -3,6 +3,7 @@ customers' usage alerts (read and write scopes, like every customer route)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fubble.api.deps import ClockDep, CustomerId, PageDep, SessionDep, SettingsDep, id_path
@@ -18,6 +19,7 @@ from fubble.webhooks.schemas import (
     EndpointOut,
     EndpointUpdate,
     ReplayOut,
+    SecretRotation,
     UsageAlertCreate,
     UsageAlertOut,
 )
@@ -70,8 +72,27 @@ def update_endpoint(
     endpoint_id: EndpointId, body: EndpointUpdate, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> EndpointOut:
     """Only the fields present change (`description: null` clears it); a new `url` is checked like a new endpoint's.
-    The secret never changes. Messages already queued go to the endpoint's URL as it is when they are sent."""
+    The secret changes only by `POST /webhook-endpoints/{id}/rotate-secret`. Messages already queued go to the
+    endpoint's URL as it is when they are sent."""
     return EndpointOut.of(service.update(session, endpoint_id, body, clock=clock, settings=settings))
+
+
+@router.post(
+    "/{endpoint_id}/rotate-secret",
+    summary="Rotate a webhook endpoint's signing secret (admin)",
+    responses=responses(404, 422),
+)
+def rotate_secret(
+    endpoint_id: EndpointId, session: SessionDep, clock: ClockDep, body: SecretRotation | None = None
+) -> EndpointCreated:
+    """Returns 200 with the endpoint and its new `secret`, shown only in this response. The secret it replaces keeps
+    signing for `expire_previous_in_seconds` (default 24 hours; 0: it stops at once): until
+    `previous_secret_expires_at`, each message's `webhook-signature` carries both signatures (`v1,<new> v1,<old>`),
+    and Standard Webhooks verifiers accept a message when either matches. So: rotate, deploy the new secret to the
+    receiver, and the old one expires by itself. A second rotation drops the secret before it. The body is optional."""
+    rotation = body or SecretRotation()
+    expire = timedelta(seconds=rotation.expire_previous_in_seconds)
+    return EndpointCreated.created(service.rotate_secret(session, endpoint_id, expire, clock=clock))
 
 
 @router.delete(

@@ -6,7 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from fubble.api.fields import Name, Quantity, ShortText, not_boolean, not_null
@@ -82,6 +91,10 @@ class EndpointOut(BaseModel):
     event_types: list[EventType]
     description: str | None
     disabled: bool
+    previous_secret_expires_at: datetime | None = Field(
+        description="After a secret rotation: until when the secret it replaced signs messages too (null: only the "
+        "current secret signs, as it does from that instant on)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -93,6 +106,7 @@ class EndpointOut(BaseModel):
             event_types=[EventType(name) for name in row.event_types],
             description=row.description,
             disabled=row.disabled,
+            previous_secret_expires_at=row.previous_secret_expires_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -107,6 +121,22 @@ class EndpointCreated(EndpointOut):
     @classmethod
     def created(cls, row: WebhookEndpoint) -> EndpointCreated:
         return cls(**EndpointOut.of(row).model_dump(), secret=row.secret)
+
+
+MAX_PREVIOUS_SECRET_SECONDS = 7 * 24 * 3600
+
+
+class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expire_previous_in_seconds: StrictInt = Field(
+        24 * 3600,
+        ge=0,
+        le=MAX_PREVIOUS_SECRET_SECONDS,
+        description="How long the secret being replaced keeps signing messages beside the new one (0: it stops at "
+        "once; at most 7 days). Meanwhile each message carries both signatures, so receivers can switch at their "
+        "own pace.",
+    )
 
 
 class DeliveryOut(BaseModel):

@@ -3,7 +3,8 @@
 Rules kept here:
 
 * An endpoint's URL is checked by the SSRF guard (:mod:`fubble.webhooks.urls`) whenever it is saved; its secret is
-  made once, when it is created, and shown only then.
+  made when it is created or rotated, and shown only then. A rotation keeps the secret it replaces signing beside the
+  new one until it expires (a second rotation drops the one before: at most two secrets sign).
 * A deleted endpoint disappears from the API (404) and its attempts not yet made are canceled; its row and log stay in
   the database. A disabled one gets no new messages; its queued attempts wait until it is enabled again.
 * A replay queues one new attempt of an attempt's message to its endpoint, due now; it is not retried.
@@ -12,6 +13,8 @@ Nothing here commits; the request's unit of work does.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -68,6 +71,22 @@ def update(
     row.updated_at = clock.now()
     session.flush()
     outbox.forget_subscriptions(session)
+    return row
+
+
+def rotate_secret(
+    session: Session, endpoint_id: int, expire_previous_in: timedelta, *, clock: Clock
+) -> WebhookEndpoint:
+    """A new secret for the endpoint; the current one keeps signing until ``expire_previous_in`` from now (not at all
+    when it is zero). Attempts already queued are signed with the secrets in force when they are made."""
+    row = get(session, endpoint_id)
+    now = clock.now()
+    keep = expire_previous_in > timedelta(0)
+    row.previous_secret = row.secret if keep else None
+    row.previous_secret_expires_at = now + expire_previous_in if keep else None
+    row.secret = new_secret()
+    row.updated_at = now
+    session.flush()
     return row
 
 

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from fubble.clock import FrozenClock
 from fubble.config import Settings
+from fubble.db.models import WebhookEndpoint
 from fubble.db.session import Database
 from fubble.webhooks.delivery import WebhookWorker
 from tests.ui.conftest import Seeded
@@ -56,3 +57,29 @@ def test_the_delivery_log_and_a_replay_from_the_page(
     assert (replayed["message_id"], replayed["attempt"]) == (failed["message_id"], 3)
 
     assert admin_browser.post(f"/ui/webhooks/{endpoint_id}/deliveries/999/replay").status_code == 404
+
+
+def test_rotating_the_signing_secret_from_the_page(client: TestClient, admin_browser: TestClient, db: Database) -> None:
+    hook = client.post("/webhook-endpoints", json={"url": CLOSED_PORT, "event_types": ["invoice.finalized"]}).json()
+    page = admin_browser.get(f"/ui/webhooks/{hook['id']}").text
+    assert 'action="/ui/webhooks/1/rotate-secret"'.replace("1", str(hook["id"])) in page
+    assert "whsec_" not in page
+
+    rotated = admin_browser.post(
+        f"/ui/webhooks/{hook['id']}/rotate-secret", data={"expire_previous_in_seconds": "3600"}
+    )
+    assert rotated.status_code == 200, rotated.text
+    with db.transaction() as session:
+        stored = session.get(WebhookEndpoint, hook["id"])
+        assert stored is not None
+        secret, previous = stored.secret, stored.previous_secret
+    assert secret != hook["secret"] and previous == hook["secret"]
+    assert f'<code class="key">{secret}</code>' in rotated.text and hook["secret"] not in rotated.text
+    assert "signs beside it until 2024-01-15 13:00 UTC" in rotated.text
+    shown = client.get(f"/webhook-endpoints/{hook['id']}").json()
+    assert shown["previous_secret_expires_at"] == "2024-01-15T13:00:00Z"
+    assert secret not in admin_browser.get(f"/ui/webhooks/{hook['id']}").text  # shown only on the answer
+
+    refused = admin_browser.post(f"/ui/webhooks/{hook['id']}/rotate-secret", data={"expire_previous_in_seconds": "5"})
+    assert refused.status_code == 422 and "one of 0, 3600, 86400, 604800 seconds" in refused.text
+    assert admin_browser.post("/ui/webhooks/999/rotate-secret").status_code == 404

@@ -23,6 +23,7 @@ def test_create_read_update_list_and_delete(client: TestClient) -> None:
         "event_types": ["invoice.finalized", "invoice.paid"],
         "description": "accounting",
         "disabled": False,
+        "previous_secret_expires_at": None,
         "created_at": "2024-01-15T12:00:00Z",
         "updated_at": "2024-01-15T12:00:00Z",
     }
@@ -34,7 +35,7 @@ def test_create_read_update_list_and_delete(client: TestClient) -> None:
     assert [e["id"] for e in client.get("/webhook-endpoints/", params={"limit": 1, "offset": 1}).json()] == [
         other["id"]
     ]
-    assert "secret" not in client.get("/webhook-endpoints").text
+    assert "whsec_" not in client.get("/webhook-endpoints").text
 
     changed = client.put(path, json={"event_types": ["credit_note.created"], "description": None, "disabled": True})
     assert changed.status_code == 200, changed.text

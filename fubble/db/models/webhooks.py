@@ -17,8 +17,9 @@ from fubble.db.types import ExactDecimal, ExactJSON, UTCDateTime
 
 class WebhookEndpoint(Base):
     """A URL that receives the messages of the ``event_types`` it subscribes to, signed with ``secret``
-    (``whsec_...``). A deleted endpoint keeps its row (its deliveries refer to it) with ``deleted_at`` set; a
-    ``disabled`` one gets no new messages and its queued attempts wait until it is enabled again."""
+    (``whsec_...``); after a rotation, the secret it replaced (``previous_secret``) signs too, until
+    ``previous_secret_expires_at``. A deleted endpoint keeps its row (its deliveries refer to it) with ``deleted_at``
+    set; a ``disabled`` one gets no new messages and its queued attempts wait until it is enabled again."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -27,6 +28,8 @@ class WebhookEndpoint(Base):
     description: Mapped[str | None] = mapped_column(String(255))
     event_types: Mapped[list[str]] = mapped_column(ExactJSON(), nullable=False)
     secret: Mapped[str] = mapped_column(String(128), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
