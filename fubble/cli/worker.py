@@ -53,11 +53,13 @@ def worker(
     scheduler.start()
     webhooks.start(interval=config.webhook_poll_interval_seconds or 1.0)
     payments = PaymentWorker(db, clock, config)
-    payments.start(interval=config.payment_poll_interval_seconds or 5.0)  # only with FUBBLE_STRIPE_SECRET_KEY
+    payment_interval = config.payment_poll_interval_seconds or 5.0
+    payments.start(interval=payment_interval)  # only with FUBBLE_STRIPE_SECRET_KEY
     billing = f"every {config.billing_interval_seconds:g} s" if config.billing_interval_seconds > 0 else "off"
+    collecting = f"every {payment_interval:g} s" if config.stripe_secret_key else "off (no FUBBLE_STRIPE_SECRET_KEY)"
     typer.echo(
         f"fubble worker on {describe_database(config.database_url)}: billing {billing}, webhooks every "
-        f"{config.webhook_poll_interval_seconds or 1.0:g} s; stop with Ctrl-C or SIGTERM",
+        f"{config.webhook_poll_interval_seconds or 1.0:g} s, payments {collecting}; stop with Ctrl-C or SIGTERM",
     )
     try:
         while not stop.wait(0.5):
