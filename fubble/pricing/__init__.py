@@ -7,6 +7,7 @@ No database, web, clock or float anywhere in this package: money and quantities 
 * :mod:`fubble.pricing.periods`: billing periods anchored at the subscription start (in a
   customer's time zone), and slices of them.
 * :mod:`fubble.pricing.models`: the pricing types and the rules their ``pricing_details`` must follow.
+* :mod:`fubble.pricing.tiers`: the tiers of ``tiered``, ``volume`` and ``graduated_percentage``, and their rule.
 * :mod:`fubble.pricing.formula`: the whitelisted arithmetic language of dynamic pricing.
 * :mod:`fubble.pricing.rating`: what one price component charges for one slice of a period.
 * :mod:`fubble.pricing.per_event`: the models that price events one by one (``percentage``, ``event_amount``).
@@ -33,10 +34,8 @@ from fubble.pricing.models import (
     GraduatedPercentagePricing,
     PackagePricing,
     PercentagePricing,
-    PercentageTier,
     PricingModel,
     SubscriptionPricing,
-    Tier,
     TieredPricing,
     TimeBasedPricing,
     TimeUnit,
@@ -57,6 +56,7 @@ from fubble.pricing.periods import (
 )
 from fubble.pricing.rating import Line, rate
 from fubble.pricing.recurring import recurring_sum, recurring_units, unit_intervals
+from fubble.pricing.tiers import PercentageTier, Tier
 
 __all__ = [
     "MINOR_UNITS",

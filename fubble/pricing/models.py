@@ -12,11 +12,9 @@ Types (``pricing_type``: ``pricing_details``)
 ---------------------------------------------
 * ``flat``: ``{amount}``. Charged in full once per billing period, never prorated.
 * ``subscription``: ``{amount}``. Charged per billing period, prorated by the share of the period billed.
-* ``tiered`` (graduated) and ``volume``: ``{tiers: [{start, end, price, flat_amount?}, ...]}``, 1 to 100 tiers.
-  Tiers are listed in order and contiguous from 0: the first starts at 0, each starts where the previous one ends,
-  each has ``start < end``; only the LAST tier may have ``end: null`` (or omit ``end``), meaning "and above". If the
-  last tier has a finite end, usage at or above it is still priced by the last tier (for both types). The optional
-  ``flat_amount >= 0`` of a tier is a fixed charge for reaching it (see :mod:`fubble.pricing.rating`).
+* ``tiered`` (graduated) and ``volume``: ``{tiers: [{start, end, price, flat_amount?}, ...]}``, 1 to 100 tiers
+  (the tiers and their rules: :mod:`fubble.pricing.tiers`). If the last tier has a finite end, usage at or above it
+  is still priced by the last tier (for both types).
 * ``package``: ``{package_size > 0, package_price >= 0, free_units? >= 0}``. Usage past the free units is sold in
   whole packages (rounded up).
 * ``usage_based_subscription``: ``{base_fee >= 0, usage_price >= 0}``. A prorated base fee plus usage x price.
@@ -48,11 +46,11 @@ Any key not listed for a type is refused (422 naming the key). :func:`parse_pric
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, Protocol, TypeAlias, cast
+from typing import Annotated, Any, ClassVar, TypeAlias, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -68,6 +66,7 @@ from fubble.pricing.numbers import (
     OptionalNonNegative,
     Positive,
 )
+from fubble.pricing.tiers import PercentageTier, Tier, TierBase, check_bands
 
 __all__ = [
     "MAX_DECIMAL_PLACES",
@@ -83,10 +82,8 @@ __all__ = [
     "GraduatedPercentagePricing",
     "PackagePricing",
     "PercentagePricing",
-    "PercentageTier",
     "PricingModel",
     "SubscriptionPricing",
-    "Tier",
     "TieredPricing",
     "TimeBasedPricing",
     "TimeUnit",
@@ -130,84 +127,14 @@ class SubscriptionPricing(_Details):
     amount: NonNegative
 
 
-class _Band(Protocol):
-    """A range of usage: from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound)."""
-
-    @property
-    def start(self) -> Decimal: ...
-
-    @property
-    def end(self) -> Decimal | None: ...
-
-
-class _TierBase(BaseModel):
-    """A tier; subclasses declare ``start``, ``end``, their price and ``flat_amount``, in that order (the order of
-    the stored keys)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def band_json(self) -> dict[str, Any]:
-        """``start`` and ``end`` (always, ``end`` may be null) then the other keys; ``flat_amount`` only when set."""
-        stored = self.model_dump(mode="python")
-        if stored.get("flat_amount") is None:
-            stored.pop("flat_amount", None)
-        return stored
-
-
-class Tier(_TierBase):
-    """Usage from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound) costs ``price`` a unit;
-    ``flat_amount`` (optional) is charged once for reaching the tier."""
-
-    start: NonNegative
-    end: OptionalNonNegative = None
-    price: NonNegative
-    flat_amount: OptionalNonNegative = None
-
-
-class PercentageTier(_TierBase):
-    """Usage from ``start`` (inclusive) up to ``end`` (exclusive; ``None`` = no upper bound) is charged ``rate``
-    percent; ``flat_amount`` (optional) is charged once for reaching the tier."""
-
-    start: NonNegative
-    end: OptionalNonNegative = None
-    rate: NonNegative
-    flat_amount: OptionalNonNegative = None
-
-
-def _check_bands(bands: Sequence[_Band]) -> None:
-    """Bands are contiguous from 0, each ``start < end``; only the last may be open-ended."""
-    previous: _Band | None = None
-    for index, tier in enumerate(bands):
-        here = ("pricing_details", "tiers", index)
-        if previous is None:
-            if tier.start != 0:
-                raise InvalidInput.at((*here, "start"), f"the first tier must start at 0, not {tier.start}")
-        elif previous.end is None:
-            raise InvalidInput.at(
-                ("pricing_details", "tiers", index - 1, "end"), "only the last tier may have no end (end: null)"
-            )
-        elif tier.start > previous.end:
-            raise InvalidInput.at(
-                (*here, "start"), f"gap: tier starts at {tier.start} but the previous tier ends at {previous.end}"
-            )
-        elif tier.start < previous.end:
-            raise InvalidInput.at(
-                (*here, "start"),
-                f"overlap or wrong order: tier starts at {tier.start} but the previous tier ends at {previous.end}",
-            )
-        if tier.end is not None and tier.end <= tier.start:
-            raise InvalidInput.at((*here, "end"), f"end ({tier.end}) must be greater than start ({tier.start})")
-        previous = tier
-
-
 class _TierTable(_Details):
-    tier_model: ClassVar[type[_TierBase]] = Tier
+    tier_model: ClassVar[type[TierBase]] = Tier
     tiers: tuple[Tier, ...] = Field(min_length=1, max_length=MAX_TIERS)
 
     @model_validator(mode="after")
     def _check_tiers(self) -> _TierTable:
         """Tiers are contiguous from 0, each ``start < end``; only the last may be open-ended."""
-        _check_bands(self.tiers)
+        check_bands(self.tiers)
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -364,13 +291,13 @@ class GraduatedPercentagePricing(_Details):
     the ``flat_amount`` of every tier reached (tiers as for ``tiered``)."""
 
     pricing_type: ClassVar[str] = "graduated_percentage"
-    tier_model: ClassVar[type[_TierBase]] = PercentageTier
+    tier_model: ClassVar[type[TierBase]] = PercentageTier
     tiers: tuple[PercentageTier, ...] = Field(min_length=1, max_length=MAX_TIERS)
 
     @model_validator(mode="after")
     def _check_tiers(self) -> GraduatedPercentagePricing:
         """Tiers are contiguous from 0, each ``start < end``; only the last may be open-ended."""
-        _check_bands(self.tiers)
+        check_bands(self.tiers)
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -437,7 +364,7 @@ def _entry(pricing_type: str, error: ErrorDetails) -> dict[str, Any]:
     msg = error["msg"]
     if error["type"] == "extra_forbidden" and loc:
         model = _MODELS[pricing_type]
-        tier_model: type[_TierBase] | None = getattr(model, "tier_model", None)
+        tier_model: type[TierBase] | None = getattr(model, "tier_model", None)
         fields = tier_model.model_fields if len(loc) > 1 and tier_model is not None else model.model_fields
         allowed = ", ".join(fields)
         msg = f"unknown key {loc[-1]!r}; allowed keys: {allowed}"

@@ -69,10 +69,8 @@ from fubble.pricing.models import (
     GraduatedPercentagePricing,
     PackagePricing,
     PercentagePricing,
-    PercentageTier,
     PricingModel,
     SubscriptionPricing,
-    Tier,
     TieredPricing,
     TimeBasedPricing,
     UsageBasedSubscriptionPricing,
@@ -81,6 +79,7 @@ from fubble.pricing.models import (
 from fubble.pricing.money import minor_unit_digits, round_money, to_decimal
 from fubble.pricing.per_event import event_amounts, percentage_charge
 from fubble.pricing.periods import Slice
+from fubble.pricing.tiers import PercentageTier, Tier
 
 __all__ = ["Line", "rate"]
 
