@@ -39,7 +39,9 @@ _STATUS_DOC = """Allowed changes: draft -> pending | void; pending -> paid | fai
 void. `paid` and `void` are final, and asking for the current status is also refused (409, naming the allowed targets).
 Setting `paid` sets `paid_date` to now; `void` frees the subscription time the invoice billed. An invoice whose total
 is negative (a generated one can be: a dynamic price may be negative) cannot leave `draft` (409) until customer credits
-exist: add lines that bring its total to 0 or more, or void it."""
+exist: add lines that bring its total to 0 or more, or void it. With payment collection on, `paid` and `void` are
+409 while a payment of the invoice is in flight (a worker is charging it, or Stripe is processing it): its result
+decides; once it is recorded they are allowed, and they cancel the retries still waiting."""
 
 
 @router.post(
@@ -192,7 +194,7 @@ def void_invoice(
     """Draft, pending and failed invoices can be voided; paid or already void ones cannot (409). The reason
     (`?reason=...` or the body `{"reason": "..."}`; both must agree when both are given) is appended to the notes
     on a new line as `Voided: <reason>`. Voiding frees the subscription time the invoice billed, so it can be billed
-    again."""
+    again. While a payment of the invoice is in flight (being charged, or processing at Stripe): 409."""
     why = _one_of(reason, None if body is None else body.reason, "reason")
     return service.invoice_out(service.void(session, invoice_id, reason=why, clock=clock))
 

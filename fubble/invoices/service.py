@@ -22,7 +22,7 @@ Rules kept here:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -358,6 +358,9 @@ def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, cl
     check_transition(invoice.status, target)
     source = InvoiceStatus(invoice.status)
     now = clock.now()
+    if target in (InvoiceStatus.PAID, InvoiceStatus.VOID) and source is not InvoiceStatus.DRAFT:
+        _require_no_charge_in_flight(session, invoice)
+        payments.cancel_waiting(session, invoice.id, at=now, why=f"invoice {target.value}")
     if target is InvoiceStatus.VOID:
         _require_nothing_builds_on(session, invoice)
         if invoice.status != InvoiceStatus.DRAFT:
@@ -376,6 +379,19 @@ def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, cl
         outbox.emit(session, event, lambda: InvoiceOut.of(invoice), at=now)
     if source is InvoiceStatus.DRAFT and target is InvoiceStatus.PENDING:
         payments.queue_finalized(session, [invoice.id], at=now)  # with a payment provider: an attempt, due now
+
+
+def _require_no_charge_in_flight(session: Session, invoice: Invoice) -> None:
+    """409 while a payment of the invoice may be under way at the provider: marking it paid or voiding it then could
+    let the customer pay twice, or pay a void invoice. The payment worker records its own result after it has
+    finished its attempt, so this never stops it."""
+    attempt = payments.charge_in_flight(session, invoice.id, lease_now=datetime.now(UTC))
+    if attempt is not None:
+        intent = f", PaymentIntent {attempt.payment_intent_id}" if attempt.payment_intent_id else ""
+        raise Conflict(
+            f"invoice {invoice.id} has a payment in flight (attempt {attempt.id}{intent}, {attempt.state}): its "
+            f"result decides the status; try again once it is recorded (GET /invoices/{invoice.id}/payment-attempts)"
+        )
 
 
 def _require_draft(invoice: Invoice, action: str) -> None:

@@ -1,5 +1,6 @@
 """Queuing payment attempts when invoices are finalized: written in the transaction that finalizes them, never sent
-from it (the payment worker, :mod:`fubble.payments.worker`, makes the attempts).
+from it (the payment worker, :mod:`fubble.payments.worker`, makes the attempts). And the one question invoices ask of
+payments when they are marked paid or voided: :func:`charge_in_flight` (first), then :func:`cancel_waiting`.
 
 Called by :func:`fubble.invoices.service.finalize` (every ``draft -> pending``, billing runs' included) and by the
 billing runs' bulk writer (:func:`fubble.billing.store.store`, invoices created finalized). Nothing is queued unless
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from fubble.config import Settings, get_settings
@@ -21,6 +22,7 @@ from fubble.db.models import Customer, Invoice, PaymentAttempt
 
 PROVIDER = "stripe"
 PENDING = "pending"
+PROCESSING = "processing"
 
 
 def collection_enabled(session: Session) -> bool:
@@ -53,3 +55,27 @@ def queue_finalized(session: Session, invoice_ids: Sequence[int], *, at: datetim
     if collectable:
         session.flush()
     return len(collectable)
+
+
+def charge_in_flight(session: Session, invoice_id: int, *, lease_now: datetime) -> PaymentAttempt | None:
+    """An attempt of the invoice whose charge may be under way at the provider, if any: ``processing`` (the provider
+    accepted it and its result comes by webhook), or ``pending`` and claimed by a worker whose claim lasts past
+    ``lease_now`` (the workers' leases run on real time, like the claim itself). A worker that died leaves its claim
+    to expire (:data:`fubble.payments.worker.LEASE`); then the attempt is no longer in flight."""
+    in_flight = or_(
+        PaymentAttempt.state == PROCESSING,
+        and_(PaymentAttempt.state == PENDING, PaymentAttempt.claimed_until > lease_now),
+    )
+    query = select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id, in_flight)
+    return session.scalars(query.order_by(PaymentAttempt.id).limit(1)).first()
+
+
+def cancel_waiting(session: Session, invoice_id: int, *, at: datetime, why: str) -> None:
+    """Cancel the invoice's attempts still waiting (``pending``, a retry not made yet): it was paid or voided, so
+    nothing is left to collect. Called after :func:`charge_in_flight` found none under way."""
+    waiting = select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.state == PENDING)
+    for attempt in session.scalars(waiting):
+        attempt.state = "canceled"
+        attempt.attempted_at = at
+        attempt.claimed_by = attempt.claimed_until = None
+        attempt.error = why

@@ -2,7 +2,8 @@
 to the provider or commits; the worker (:mod:`fubble.payments.worker`) calls the provider between transactions.
 
 * :func:`prepare` reads what one claimed attempt needs (``None``, and the attempt ``canceled``, when its invoice is
-  no longer ``pending`` or ``failed``, e.g. marked paid by hand, which stops further attempts);
+  no longer ``pending`` or ``failed``; marking an invoice paid or voiding it cancels its waiting attempts at once, and
+  is refused (409) while one is in flight, see :func:`fubble.payments.queue.charge_in_flight`);
 * :func:`record` applies an attempt's immediate result: ``succeeded`` moves the invoice to ``paid`` (``paid_date``
   from the clock); ``failed`` moves a ``pending`` invoice to ``failed`` and queues the next attempt per the dunning
   schedule; ``processing`` waits for the webhook. Status changes go through :func:`fubble.invoices.service
@@ -67,7 +68,9 @@ def prepare(session: Session, attempt_id: int, *, provider: str, holder: str, at
     attempt = session.get(PaymentAttempt, attempt_id)
     if attempt is None or attempt.state != repository.PENDING or attempt.claimed_by != holder:
         return None
-    invoice = invoices.get(session, attempt.invoice_id)
+    # Locked, so that a hand-made status change and this claim are ordered: one that commits first is seen here (the
+    # attempt is canceled), and one that comes after sees the claim and waits for the result (409).
+    invoice = invoices.get(session, attempt.invoice_id, for_update=True)
     amount = invoice.amount_due or Decimal(0)
     if invoice.status not in COLLECTABLE or amount <= 0:
         _finish(attempt, "canceled", at=at, error=f"invoice is {invoice.status}")
@@ -194,13 +197,11 @@ def apply_event(session: Session, event: PaymentEvent, *, clock: Clock, schedule
 
 
 def _mark_paid(session: Session, invoice: Invoice, *, clock: Clock) -> None:
-    """``paid`` when still collectable (else nothing: paid or voided meanwhile); its waiting attempts canceled."""
+    """``paid`` when still collectable (else nothing: paid or voided meanwhile); the change cancels its waiting
+    attempts (:func:`fubble.payments.queue.cancel_waiting`)."""
     if invoice.status not in COLLECTABLE:
         return
     invoices.change_status(session, invoice.id, InvoiceStatus.PAID, clock=clock)
-    for other in repository.attempts_of(session, invoice.id):
-        if other.state == repository.PENDING:
-            _finish(other, "canceled", at=clock.now(), error="invoice paid")
 
 
 def _fail(
