@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=10_000_000, help="total events (spread evenly)")
-    parser.add_argument("--check", action="store_true", help="prove the seeded rollups equal rollups.rebuild")
+    parser.add_argument("--check", action="store_true", help="prove the seeded rollups equal rollup_rebuild.rebuild")
     args = parser.parse_args(argv)
     per = args.events // args.customers
 

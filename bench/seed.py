@@ -9,9 +9,9 @@ straight to the database (never through the API), on a freshly migrated database
   time ``start + x*step + c % step`` seconds (``step = seconds in the window // per``, so strictly increasing and
   inside the window) and quantity ``1 + x % 3``; no ``event_id`` (the idempotency key is optional);
 * rollups: ``INSERT ... SELECT ... GROUP BY`` over the events, one hour and one day row per bucket with events, as
-  :func:`fubble.usage.rollups.rebuild` would write them for a ``sum`` metric (first/last values follow from the ids
-  since quantities are a function of ``x``). :func:`check_rollups` proves that on a small seed by comparing with a
-  real ``rebuild``.
+  :func:`fubble.usage.rollup_rebuild.rebuild` would write them for a ``sum`` metric (first/last values follow from
+  the ids since quantities are a function of ``x``). :func:`check_rollups` proves that on a small seed by comparing
+  with a real ``rebuild``.
 """
 
 from __future__ import annotations
@@ -162,15 +162,15 @@ def rollup_rows(engine: Engine) -> list[tuple[Any, ...]]:
 
 
 def check_rollups(engine: Engine, metric: str) -> None:
-    """Assert the SQL-seeded rollups equal what :func:`fubble.usage.rollups.rebuild` computes from the events."""
+    """Assert the SQL-seeded rollups equal what :func:`fubble.usage.rollup_rebuild.rebuild` computes from the events."""
     from sqlalchemy.orm import Session
 
-    from fubble.usage import rollups
+    from fubble.usage import rollup_rebuild
 
     seeded = rollup_rows(engine)
     with Session(engine) as session:
-        rollups.rebuild(session, metric)
+        rollup_rebuild.rebuild(session, metric)
         session.commit()
     rebuilt = rollup_rows(engine)
     assert seeded == rebuilt, next((a, b) for a, b in zip(seeded, rebuilt, strict=False) if a != b)
-    print(f"  seeded rollups == rollups.rebuild ({len(seeded)} rows)")
+    print(f"  seeded rollups == rollup_rebuild.rebuild ({len(seeded)} rows)")

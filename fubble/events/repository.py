@@ -149,10 +149,10 @@ def prepare(dialect: str, rows: Sequence[NewEvent]) -> Prepared:
     (outside SQLite's write lock).
 
     The order is that of the (customer, metric, time) index: the database takes rows several times faster in index
-    order than scattered, and rollups can be summarized in one pass (:func:`fubble.usage.rollups.summarize_in_order`).
-    On SQLite, ties keep the order given (a stable sort; one writer at a time, so no lock order to keep). On
-    PostgreSQL, ties go by ``event_id``: overlapping concurrent batches then take the unique-index locks in the same
-    order (no deadlocks)."""
+    order than scattered, and rollups can be summarized in one pass
+    (:func:`fubble.usage.rollup_in_order.summarize_in_order`). On SQLite, ties keep the order given (a stable sort; one
+    writer at a time, so no lock order to keep). On PostgreSQL, ties go by ``event_id``: overlapping concurrent batches
+    then take the unique-index locks in the same order (no deadlocks)."""
     if dialect == "postgresql":
         if all(row.event_id is not None for row in rows):  # the usual case: a C-level key
             return Prepared(sorted(rows, key=_keyed_order), None, rows)

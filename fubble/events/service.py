@@ -36,7 +36,7 @@ from fubble.events.repository import NewEvent
 from fubble.events.schemas import BatchResult, EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.observability.metrics import count_events, count_rejected, rejection_reason
-from fubble.usage import rollups
+from fubble.usage import rollup_in_order, rollups
 from fubble.usage import service as usage_service
 from fubble.usage.definitions import MetricDefinition
 from fubble.usage.definitions import of_rows as definitions_of_rows
@@ -377,7 +377,7 @@ def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent]], now: d
         rows.append(_row(event, fp, now, customer_id))
     prepared = repository.prepare(dialect.name, rows)
     # Rows in (customer, metric, time) order, ids given in that order: each row's position stands in for its id.
-    return _PlainBatch(prepared, rollups.summarize_in_order(dialect, prepared.rows), customer_ids, negative)
+    return _PlainBatch(prepared, rollup_in_order.summarize_in_order(dialect, prepared.rows), customer_ids, negative)
 
 
 def _insert_batch_rows(

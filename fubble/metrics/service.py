@@ -178,6 +178,6 @@ def _rollup_rules(definition: MetricDefinition) -> tuple[Any, ...]:
 
 
 def _rebuild(session: Session, name: str) -> None:
-    from fubble.usage import rollups
+    from fubble.usage import rollup_rebuild
 
-    rollups.rebuild(session, name)
+    rollup_rebuild.rebuild(session, name)

@@ -19,6 +19,7 @@ from fubble.db.functions import exact_add, exact_greatest
 from fubble.usage.repository import DISTINCT, ROLLUPS
 
 KEY = ("customer_id", "metric_name", "width", "bucket")  # a bucket's key: the rollups' unique index
+BucketKey = tuple[int, str, str, datetime]  # the values of KEY
 
 ROLLUP_COLUMNS = (
     "customer_id",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from fubble.clock import FrozenClock
 from fubble.db.session import Database
 from fubble.events import service as events
-from fubble.usage import reader, rollups
+from fubble.usage import reader, rollup_rebuild
 from fubble.usage.definitions import resolve
 
 from .helpers import Spec, brute_usage, define, new_customers, snapshot, stored_events
@@ -65,5 +65,5 @@ def test_concurrent_batches_into_the_same_buckets(db: Database, clock: FrozenClo
                 assert got == brute_usage(stored, spec, customer, *window), spec
         incremental = snapshot(session)
         for spec in SPECS:
-            rollups.rebuild(session, spec.name)
+            rollup_rebuild.rebuild(session, spec.name)
         assert snapshot(session) == incremental

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from fubble.events.repository import NewEvent
-from fubble.usage import rollups
+from fubble.usage import rollup_in_order, rollups
 from fubble.usage.definitions import MetricDefinition
 
 _START = datetime(2024, 3, 30, 20, tzinfo=UTC)  # near midnight, so runs cross hours and days
@@ -48,7 +48,7 @@ def test_summary_in_order_equals_the_general_summary(
         {name: MetricDefinition(name) for name in {row.metric_name for row in rows}},
         [rollups.EventRow(n, r.customer_id, r.metric_name, r.quantity, r.event_time, None) for n, r in enumerate(rows)],
     )
-    in_order = rollups.summarize_in_order(dialect, rows)
+    in_order = rollup_in_order.summarize_in_order(dialect, rows)
     assert in_order.rollups.prepared == general.rollups.prepared
     assert [tuple(row) for row in in_order.rollups.values] == [tuple(row) for row in general.rollups.values]
     assert in_order.order_at == general.order_at
@@ -59,7 +59,7 @@ def test_same_instant_events_keep_the_last_one_given_as_last() -> None:
     """Ties in time are ordered by position (the ids follow it): the later one is the bucket's last value."""
     at = datetime(2024, 1, 1, 10, 30, tzinfo=UTC)
     rows = _rows([(1, "gb", at, Decimal(5)), (1, "gb", at, Decimal(2))])
-    summary = rollups.summarize_in_order(postgresql.dialect(), rows)
+    summary = rollup_in_order.summarize_in_order(postgresql.dialect(), rows)
     by_width = {row[2]: row for row in summary.rollups.values}
     names = summary.rollups.prepared.names
     hour = dict(zip(names, by_width["hour"], strict=True))

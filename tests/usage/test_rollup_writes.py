@@ -13,7 +13,7 @@ from decimal import Decimal
 from fubble.clock import FrozenClock
 from fubble.db.session import Database
 from fubble.events import service as events
-from fubble.usage import reader, rollups
+from fubble.usage import reader, rollup_rebuild
 from fubble.usage.definitions import resolve
 
 from .helpers import Spec, brute_usage, define, new_customers, snapshot, stored_events
@@ -57,5 +57,5 @@ def test_big_and_small_upserts_match_a_rebuild(db: Database, clock: FrozenClock)
                 got = reader.usage(session, customer, definitions[spec.name], *window)
                 assert got == brute_usage(stored, spec, customer, *window), spec
         for spec in SPECS:
-            rollups.rebuild(session, spec.name)
+            rollup_rebuild.rebuild(session, spec.name)
         assert snapshot(session) == incremental

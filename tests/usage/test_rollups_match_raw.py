@@ -24,7 +24,7 @@ from fubble.db.models.metric import Metric
 from fubble.db.session import Database
 from fubble.events import service as events
 from fubble.events.schemas import EventIn
-from fubble.usage import reader, rollups
+from fubble.usage import reader, rollup_rebuild
 from fubble.usage.definitions import resolve
 
 from .helpers import Spec, brute_usage, calendar_buckets, clear_usage, define, new_customers, snapshot, stored_events
@@ -206,7 +206,7 @@ def test_rollup_usage_equals_brute_force(db: Database, clock: FrozenClock, scena
     with db.transaction() as session:
         incremental = snapshot(session)
         for spec in scenario.specs:
-            rollups.rebuild(session, spec.name)
+            rollup_rebuild.rebuild(session, spec.name)
         assert snapshot(session) == incremental
 
     # A changed definition, rebuilt, reads as the new definition.
@@ -217,7 +217,7 @@ def test_rollup_usage_equals_brute_force(db: Database, clock: FrozenClock, scena
             .where(Metric.name == changed.name)
             .values(aggregation=changed.aggregation, property=changed.property, filters=changed.stored_filters())
         )
-        rollups.rebuild(session, changed.name)
+        rollup_rebuild.rebuild(session, changed.name)
     _check_usage(db, customers, [changed, *scenario.specs[1:]], scenario)
 
 
