@@ -2,28 +2,21 @@
 
 ``POST /events/`` (:func:`decode_event`), ``POST /events/batch`` (:func:`decode_batch`) and ``fubble events import``
 (:func:`decode_line`, one line or CSV row at a time) all decode JSON bytes with :class:`_WireEvent` (msgspec: the
-JSON types and the field names) and then :func:`_checked` (every rule about values), so they give the same verdict
-and the same message for any event, and a rule about an event's own values is changed here and nowhere else (the
-rules against stored state, the customer and the metric an event names, are :mod:`fubble.events.service`'s). The
-pydantic :class:`~fubble.events.schemas.EventIn` only documents this definition in the OpenAPI document; its field
-types are the shared ones of :mod:`fubble.api.fields`, from which the limits below are read
-(``tests/events/test_openapi.py`` checks the two agree).
+JSON types and the field names) and then :func:`_checked` (every rule about values, those of ``quantity``,
+``event_time`` and ``properties`` read by :mod:`fubble.events.field_parsers`), so they give the same verdict and the
+same message for any event, and a rule about an event's own values is changed here (or in those parsers) and
+nowhere else (the rules against stored state, the customer and the metric an event names, are
+:mod:`fubble.events.service`'s). The pydantic :class:`~fubble.events.schemas.EventIn` only documents this definition
+in the OpenAPI document; its field types are the shared ones of :mod:`fubble.api.fields`, from which the limits below
+are read (``tests/events/test_openapi.py`` checks the two agree).
 
 An event:
 
 * names its customer by ``customer_id`` (an integer 1..2147483647) and/or ``external_customer_id``;
 * ``metric_name`` (not blank), ``external_customer_id`` and ``event_id`` are strings of 1..255 characters without
   NUL (PostgreSQL cannot store one);
-* ``quantity`` is a JSON number, or a string holding one (``"1.5"``), with at most 12 decimal places and 20 digits
-  before the point (``5e-324`` and ``3.2e66`` are refused naming the rule they break); every zero (``-0.0``,
-  ``0E+30``) is read as ``0``. Its
-  sign is a rule of the metric, checked where the metrics are known (:func:`fubble.events.service.negative_quantity`:
-  0 is accepted for every metric, a negative quantity only for a metric defined with ``allow_negative``);
-* ``event_time`` (optional: now) is an ISO 8601 string ``YYYY-MM-DD[THH:MM[:SS[.fraction]]]`` with ``Z``, an offset
-  ``+HH:MM``/``+HHMM`` or none (naive means UTC), its year (as written) from 1900 to 8999; converted to UTC; a
-  number is refused (not read as seconds since 1970);
-* ``properties`` (optional) is a JSON object of at most 16 KiB, nested at most 512 deep, its numbers within the
-  limits of free-form JSON (:func:`fubble.api.json.exponent_problem`; integers of at most 64 digits);
+* has a ``quantity``, and optionally an ``event_time`` (otherwise now) and ``properties``, each as
+  :mod:`fubble.events.field_parsers` reads it;
 * no other field.
 
 A refused event's errors are ``(field, message)`` pairs: a single event's 422 locates them at ``["body", field]``,
@@ -34,29 +27,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 import msgspec
 
-from fubble.api.fields import (
-    _TIME_FORMAT,
-    _TIME_RANGE,
-    DECIMAL_PLACES,
-    MAX_ID,
-    MAX_METADATA_BYTES,
-    MAX_YEAR,
-    MIN_YEAR,
-    NOT_BLANK,
-    WHOLE_DIGITS,
-)
-from fubble.api.json import MAX_NUMBER_CHARS, exponent_problem, parse_decimal
-from fubble.db.types import dumps_exact, to_utc
+from fubble.api.fields import MAX_ID, NOT_BLANK
+from fubble.api.json import parse_decimal
 from fubble.errors import InvalidInput
+from fubble.events.field_parsers import parse_quantity, properties_problem, utc_time
 
 MAX_TEXT = 255  # ShortText / Name in fubble.api.fields
-MAX_DEPTH = 512  # nesting of properties (deeper JSON would exhaust the stack of the code that walks it)
 _NOT_BLANK = re.compile(NOT_BLANK)
 
 
@@ -83,10 +65,10 @@ class _WireEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """The JSON shape of an event: field names and JSON types (values are :func:`_checked`)."""
 
     metric_name: str
-    quantity: Any  # a number or a numeric string: checked by _quantity
+    quantity: Any  # a number or a numeric string: checked by parse_quantity
     customer_id: Any = None  # checked by _customer_id: JSON Schema's integers include 1.0
     external_customer_id: str | None = None
-    event_time: Any = None  # checked by _time, so a number gets the date-time message
+    event_time: Any = None  # checked by utc_time, so a number gets the date-time message
     properties: dict[str, Any] | None = None
     event_id: str | None = None
 
@@ -261,7 +243,7 @@ def _checked(wire: _WireEvent) -> ParsedEvent | Problems:
     _text(problems, "metric_name", name)
     if name and not _NOT_BLANK.search(name):
         problems.append(("metric_name", "must not be blank"))
-    quantity = _quantity(wire.quantity)
+    quantity = parse_quantity(wire.quantity)
     if type(quantity) is str:
         problems.append(("quantity", quantity))
     event_time = None
@@ -271,7 +253,7 @@ def _checked(wire: _WireEvent) -> ParsedEvent | Problems:
             problems.append(("event_time", event_time))
     properties = wire.properties
     if properties is not None:
-        problem = _properties_problem(properties)
+        problem = properties_problem(properties)
         if problem is not None:
             problems.append(("properties", problem))
     event_id = wire.event_id
@@ -308,159 +290,3 @@ def _text(problems: Problems, field: str, value: str) -> None:
         problems.append((field, f"must be 1 to {MAX_TEXT} characters long"))
     elif "\x00" in value:
         problems.append((field, "must not contain NUL characters"))
-
-
-# --- quantity -----------------------------------------------------------------------------------------------------
-
-_NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_QUANTITIES: dict[Any, Decimal | str] = {}
-_CACHE_LIMIT = 65_536
-_NOT_A_NUMBER = "must be a number (or a string holding one)"
-_ZERO = Decimal(0)
-
-
-def _quantity(value: Any) -> Decimal | str:
-    """The quantity, or what is wrong with it (cached: many events share their quantity)."""
-    kind = type(value)
-    if kind is not int and kind is not Decimal and kind is not str:
-        return _NOT_A_NUMBER
-    # 1, Decimal("1") and "1" would be one entry without the kind; Decimal("1.0") == Decimal("1.00") without str
-    key = (kind, str(value) if kind is Decimal else value)
-    cached = _QUANTITIES.get(key)
-    if cached is None:
-        cached = _quantity_of(value)
-        if len(_QUANTITIES) >= _CACHE_LIMIT:
-            _QUANTITIES.clear()
-        _QUANTITIES[key] = cached
-    return cached
-
-
-def _quantity_of(value: int | Decimal | str) -> Decimal | str:
-    if isinstance(value, str):
-        text = value.strip()
-        if not _NUMERIC_TEXT.fullmatch(text):
-            return _NOT_A_NUMBER
-        value = Decimal(text)
-    number = Decimal(value)
-    if number.is_zero():
-        return _ZERO  # whatever its sign and exponent (EventIn reads it so too): 0E+30 is within the limits
-    # Counted like pydantic's max_digits/decimal_places (trailing zeros are not digits): 1e2 has 3 whole digits.
-    _sign, digits, exponent = number.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    count = len(digits)
-    while count > 1 and digits[count - 1] == 0:
-        count -= 1
-        exponent += 1
-    places = max(-exponent, 0)
-    whole = max(count + exponent, 0)
-    if places > DECIMAL_PLACES:
-        return f"must have at most {DECIMAL_PLACES} decimal places"
-    if whole > WHOLE_DIGITS:
-        return f"must have at most {WHOLE_DIGITS} digits before the decimal point"
-    return number
-
-
-# --- event_time ---------------------------------------------------------------------------------------------------
-
-_TIMES: dict[Any, datetime | str] = {}
-# A date, optionally a time (seconds and a fraction optional), optionally Z or an offset; naive means UTC.
-_TIME = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)"
-    r"(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d+))?)?)?"
-    r"(?:([Zz])|([+-])([01]\d|2[0-3]):?([0-5]\d))?"
-)
-
-
-def utc_time(value: Any) -> datetime | str:
-    """The instant in UTC of an ``event_time``, or what is wrong with it (cached: many events share their time)."""
-    if type(value) is not str:
-        return _TIME_FORMAT
-    parsed = _TIMES.get(value)
-    if parsed is None:
-        parsed = _parse_time(value)
-        if len(_TIMES) >= _CACHE_LIMIT:
-            _TIMES.clear()
-        _TIMES[value] = parsed
-    return parsed
-
-
-# The common shape, which datetime.fromisoformat reads exactly like _TIME's groups (and faster).
-_COMMON_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?")
-
-
-def _parse_time(value: str) -> datetime | str:
-    if _COMMON_TIME.fullmatch(value) and MIN_YEAR <= int(value[:4]) <= MAX_YEAR:
-        try:
-            return to_utc(datetime.fromisoformat(value))
-        except ValueError:  # no such day or hour
-            return _TIME_FORMAT
-    match = _TIME.fullmatch(value)
-    if match is None:
-        return _TIME_FORMAT
-    year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
-    if not MIN_YEAR <= int(year) <= MAX_YEAR:
-        return _TIME_RANGE
-    try:
-        offset = UTC
-        if sign is not None:
-            delta = timedelta(hours=int(off_h), minutes=int(off_m))
-            offset = timezone(-delta if sign == "-" else delta)
-        local = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int((fraction or "0")[:6].ljust(6, "0")),
-            tzinfo=offset,
-        )
-    except ValueError:  # no such day or hour; an offset of 24 hours or more
-        return _TIME_FORMAT
-    return local.astimezone(UTC)
-
-
-# --- properties ---------------------------------------------------------------------------------------------------
-
-
-_INT_LIMIT = 10**MAX_NUMBER_CHARS
-
-
-def _properties_problem(properties: dict[str, Any]) -> str | None:
-    """Nesting, integers (at most 64 digits), other numbers (:func:`fubble.api.json.exponent_problem`, as for all
-    free-form JSON, when there are any) and the size."""
-    found = _plain(properties, 0)
-    if found is _DECIMALS:
-        found = exponent_problem(properties)
-    if found is None and len(dumps_exact(properties).encode()) > MAX_METADATA_BYTES:
-        found = f"must serialize to at most {MAX_METADATA_BYTES} bytes of JSON"
-    return found
-
-
-_DECIMALS = "(holds decimals)"  # what _plain finds when all is well but for decimals to check
-
-
-def _plain(value: Any, depth: int) -> str | None:
-    """What is wrong with the nesting or the integers inside ``properties``, if anything; :data:`_DECIMALS` if
-    nothing but there are decimals (whose exponents are checked by ``exponent_problem``)."""
-    kind = type(value)
-    if kind is Decimal:
-        return _DECIMALS
-    if kind is dict or kind is list:
-        if depth >= MAX_DEPTH:
-            return f"must be nested at most {MAX_DEPTH} deep"
-        decimals = None
-        for item in value.values() if kind is dict else value:
-            if type(item) in _WALKED:
-                problem = _plain(item, depth + 1)
-                if problem is _DECIMALS:
-                    decimals = problem
-                elif problem is not None:
-                    return problem
-        return decimals
-    if kind is int and not -_INT_LIMIT < value < _INT_LIMIT:
-        return f"numbers must have at most {MAX_NUMBER_CHARS} digits"
-    return None
-
-
-_WALKED = frozenset({dict, list, int, Decimal})

@@ -40,10 +40,10 @@ from fubble.api.routing import is_retryable
 from fubble.clock import Clock
 from fubble.db.session import Database
 from fubble.errors import FubbleError, InvalidInput
+from fubble.events.batch_store import record_parsed_batch
 from fubble.events.csv_rows import csv_event, header_problem
 from fubble.events.decoder import Malformed, ParsedEvent, decode_line, reasons
 from fubble.events.fingerprint import fingerprint
-from fubble.events.service import record_parsed_batch
 
 ACTOR = "cli import"
 FORMATS = ("ndjson", "csv")

@@ -27,7 +27,7 @@ from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import in_transaction
 from fubble.api_keys.scopes import Scope
 from fubble.errors import Conflict, InvalidInput
-from fubble.events import decoder, group_commit, service
+from fubble.events import batch_store, decoder, group_commit
 from fubble.events.event_json import event_json
 from fubble.events.schemas import BatchResult
 from fubble.webhooks import rejections
@@ -79,7 +79,7 @@ async def record_batch(request: FastRequest) -> Response | None:
 
     def record(session: Session) -> BatchResult:
         try:
-            return service.record_parsed_batch(session, events, clock=clock)
+            return batch_store.record_parsed_batch(session, events, clock=clock)
         except (InvalidInput, Conflict) as exc:  # webhooks: events.rejected, after the batch is rolled back
             rejections.batch_refused(state.db, clock, session, exc, len(events))
             raise

@@ -15,7 +15,7 @@ from fubble.api.json import ExactJSONResponse
 from fubble.api.routing import new_router
 from fubble.errors import Conflict, InvalidInput
 from fubble.errors_doc import responses
-from fubble.events import decoder, group_commit, service
+from fubble.events import batch_store, decoder, group_commit, service
 from fubble.events.schemas import BatchResult, EventBatchBody, EventBody, EventOut, QueryTime
 from fubble.webhooks import rejections
 
@@ -103,7 +103,7 @@ async def record_batch(
     """
     events = _decoded(decoder.decode_batch(await _json(body, request), settings.max_batch_events))
     try:
-        return await run_in_threadpool(service.record_parsed_batch, session, events, clock=clock)
+        return await run_in_threadpool(batch_store.record_parsed_batch, session, events, clock=clock)
     except (InvalidInput, Conflict) as exc:  # webhooks: events.rejected, after the batch is rolled back
         await run_in_threadpool(rejections.batch_refused, request.app.state.db, clock, session, exc, len(events))
         raise

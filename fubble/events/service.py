@@ -1,4 +1,5 @@
-"""Recording usage events (one at a time or in all-or-nothing batches) and reading them back.
+"""Recording usage events (one at a time, or independent ones together) and reading them back; batches stored all
+or nothing are :mod:`fubble.events.batch_store`'s.
 
 Idempotency: an event with an ``event_id`` is stored at most once. Sending it again with the same payload (same
 :func:`~fubble.events.fingerprint.fingerprint`) is a *replay* that returns the stored event; with a different payload
@@ -8,20 +9,19 @@ make this hold for concurrent requests too: whoever loses the race reads the win
 Against stored state, an event must name an existing customer and a known metric (defined, or priced by a plan), and
 its quantity may be negative only if that metric is defined with ``allow_negative`` (:func:`negative_quantity`, the
 one place of that rule, checked by every way in with the definitions read for the customers' lookup: no query of
-its own).
+its own). The batches of :mod:`fubble.events.batch_store` use the same checks (:func:`named`, :func:`customer_of`,
+:func:`unknown_metric`) and rows (:func:`new_row`, :func:`event_rows`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
-import msgspec
 from sqlalchemy import Row
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from fubble.clock import Clock
@@ -30,13 +30,13 @@ from fubble.db.models import Event
 from fubble.db.types import dumps_exact, loads_exact
 from fubble.errors import Conflict, FubbleError, InvalidInput, NotFound
 from fubble.events import repository
-from fubble.events.decoder import ParsedEvent, Refused, batch_errors, decode_batch
-from fubble.events.fingerprint import DERIVED, fingerprint, of_stored
+from fubble.events.decoder import ParsedEvent
+from fubble.events.fingerprint import fingerprint, of_stored
 from fubble.events.repository import NewEvent
-from fubble.events.schemas import BatchResult, EventOut
+from fubble.events.schemas import EventOut
 from fubble.metrics.repository import known_metric_names
 from fubble.observability.metrics import count_events, count_rejected, rejection_reason
-from fubble.usage import rollup_in_order, rollups
+from fubble.usage import rollups
 from fubble.usage import service as usage_service
 from fubble.usage.definitions import MetricDefinition
 from fubble.usage.definitions import of_rows as definitions_of_rows
@@ -70,14 +70,14 @@ def _record(session: Session, data: ValidEvent, *, clock: Clock) -> Recorded:
         stored = repository.get_by_event_id(session, data.event_id)
         if stored is not None:
             return Recorded(EventOut.of(_same_payload_or_conflict(stored, fp)), replay=True)
-    customers, by_external, definitions = _named(session, [data], [data.metric_name])
-    customer_id = _customer_id(data, customers, by_external)
+    customers, by_external, definitions = named(session, [data], [data.metric_name])
+    customer_id = customer_of(data, customers, by_external)
     if data.metric_name not in definitions:
         raise InvalidInput.at(("body", "metric_name"), unknown_metric(data.metric_name, known_metric_names(session)))
     refused = negative_quantity(data, definitions)
     if refused is not None:
         raise InvalidInput.at(("body", "quantity"), refused)
-    inserted = repository.insert_one(session, _row(data, fp, clock.now(), customer_id))
+    inserted = repository.insert_one(session, new_row(data, fp, clock.now(), customer_id))
     if inserted is not None:
         event = rollups.EventRow(*(getattr(inserted, f) for f in rollups.EventRow._fields))
         rollups.apply(session, [event], definitions)
@@ -101,7 +101,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
     replay of a stored event was valid when it was stored). So the common group takes no lookup by ``event_id``."""
     now = clock.now()
     prints = [fingerprint(event) for event in events]
-    customers, by_external, definitions = _named(session, events, {event.metric_name for event in events})
+    customers, by_external, definitions = named(session, events, {event.metric_name for event in events})
     known: list[str] | None = None  # every known name, read only to explain an unknown one
     outcomes: list[Recorded | FubbleError | None] = [None] * len(events)
     rows: dict[int, NewEvent] = {}  # index -> row to insert
@@ -114,7 +114,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             later.append(index)
             continue
         try:
-            customer_id = _customer_id(event, customers, by_external)
+            customer_id = customer_of(event, customers, by_external)
             if event.metric_name not in definitions:
                 known = known_metric_names(session) if known is None else known
                 raise InvalidInput.at(("body", "metric_name"), unknown_metric(event.metric_name, known))
@@ -127,7 +127,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             else:
                 refused[index] = exc
             continue
-        rows[index] = _row(event, fp, now, customer_id)
+        rows[index] = new_row(event, fp, now, customer_id)
         if key is not None:
             claimed[key] = index
     if refused:
@@ -137,7 +137,7 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
             outcomes[index] = error if found is None else _replay(found, prints[index])
     inserted = repository.insert_batch(session, list(rows.values()))
     ids = {id(row): event_id for event_id, row in inserted}
-    rollups.apply(session, _event_rows(inserted), definitions)
+    rollups.apply(session, event_rows(inserted), definitions)
     skipped = [str(row.event_id) for row in rows.values() if id(row) not in ids]
     now_stored = repository.events_by_event_id(session, skipped) if skipped else {}
     written: dict[str, tuple[str, EventOut]] = {}  # event_id -> (fingerprint, event) of the events inserted here
@@ -168,7 +168,8 @@ def record_many(session: Session, events: Sequence[ValidEvent], *, clock: Clock)
 
 def _count(session: Session, outcomes: Sequence[Recorded | FubbleError]) -> None:
     """Count what became of these events in ``fubble_events_*`` metrics once the session commits: every way in
-    ends in :func:`record`, :func:`record_many` or :func:`record_parsed_batch`, which count (the one place)."""
+    ends in :func:`record`, :func:`record_many` or :func:`fubble.events.batch_store.record_parsed_batch`, which
+    count (the one place)."""
     stored = duplicates = 0
     rejected: dict[str, int] = {}
     for outcome in outcomes:
@@ -207,208 +208,6 @@ def _stored_event(event_id: int, row: NewEvent) -> EventOut:
         event_time=row.event_time,
         properties=None if properties is None else loads_exact(dumps_exact(properties)),
         received_at=row.received_at,
-    )
-
-
-_JSON = msgspec.json.Encoder(decimal_format="number")
-
-
-def record_batch(session: Session, raw_events: Sequence[Any], *, clock: Clock, max_events: int) -> BatchResult:
-    """``POST /events/batch`` for library callers: ``raw_events`` are JSON values (dicts, with ``Decimal`` numbers),
-    decoded by the one definition of a valid event like a request body."""
-    events = decode_batch(_JSON.encode({"events": list(raw_events)}), max_events)
-    assert events is not None  # JSON, just written
-    return record_parsed_batch(session, events, clock=clock)
-
-
-def record_parsed_batch(session: Session, events: Sequence[ParsedEvent | Refused], *, clock: Clock) -> BatchResult:
-    """Store a decoded batch (:mod:`fubble.events.decoder`: its number is checked), all of it or nothing.
-
-    Any bad event (refused by the decoder, an unknown customer or metric, an ``event_id`` already stored or earlier
-    in the batch with a different payload) fails the whole batch with a 422 listing every bad event by index.
-    Duplicates (same ``event_id`` and payload, stored before or earlier in the batch) are skipped and reported."""
-    parsed: list[tuple[int, ParsedEvent]] = []
-    problems: dict[int, list[str]] = {}
-    for index, event in enumerate(events):
-        if isinstance(event, Refused):
-            problems[index] = event.reasons
-        else:
-            parsed.append((index, event))
-    try:
-        result = _store_batch(session, parsed, problems, events, clock)
-    except FubbleError as exc:
-        count_rejected(exc, len(events))  # none of the batch is stored
-        raise
-    count_events(session, stored=result.accepted, duplicates=result.duplicates)
-    return result
-
-
-def _store_batch(
-    session: Session,
-    parsed: list[tuple[int, ParsedEvent]],
-    problems: dict[int, list[str]],
-    sent: Sequence[ParsedEvent | Refused],
-    clock: Clock,
-) -> BatchResult:
-    """Store the schema-valid events ``parsed`` (index, event) of the batch ``sent``, all of them or
-    none: ``problems`` (index -> reasons) already holds the schema errors.
-
-    The common batch (every event valid, its customer named by id, no ``event_id`` twice in it) is inserted straight
-    away: the unique index on ``event_id`` skips the ones stored before, and only those are then read back and compared
-    (a replay is counted as a duplicate, another payload fails the batch like any bad event). Its rows and its rollup
-    summary are worked out before the first query, so on SQLite they are not part of the time the write lock is held.
-    Any other batch is checked event by event first, so that the 422 lists every bad event."""
-    now = clock.now()
-    events = [event for _, event in parsed]
-    names = {event.metric_name for event in events}
-    dialect = session.get_bind().dialect
-    early = None if problems else _plain_batch(dialect, parsed, now)
-    customers, by_external, definitions = _named(session, events, names)  # first (SQLite: takes the write lock)
-    if (
-        early is not None
-        and definitions.keys() >= names
-        and customers.issuperset(early.customer_ids)
-        and all(definitions[name].allow_negative for name in early.negative)
-    ):
-
-        def already_stored(other: list[NewEvent]) -> FubbleError:
-            index = {event.event_id: i for i, event in parsed}
-            reason = "event_id {!r} is already stored with a different payload"
-            bad = {index[row.event_id]: [reason.format(row.event_id)] for row in other}
-            return InvalidInput(_batch_errors(sent, bad))
-
-        # The summary made with default definitions holds if every metric rolls up like the default sum.
-        plain = all(rollups.plain(definitions[name]) for name in names)
-        return _insert_batch_rows(
-            session, early.rows, early.summary if plain else None, definitions, [], already_stored
-        )
-    known: list[str] | None = None  # every known name, read only to explain an unknown one
-    stored = repository.fingerprints_by_event_id(session, [e.event_id for e in events if e.event_id is not None])
-    first_seen: dict[str, tuple[int, str]] = {}
-    rows = []
-    duplicates: list[str] = []
-    for index, event in parsed:
-        fp = fingerprint(event)
-        reasons: list[str] = []
-        duplicate = False
-        key = event.event_id
-        if key is not None and key in stored:
-            if stored[key] != fp:
-                reasons.append(f"event_id {key!r} is already stored with a different payload")
-            else:
-                duplicate = True
-        elif key is not None and key in first_seen:
-            first_index, first_fp = first_seen[key]
-            if first_fp != fp:
-                reasons.append(f"event_id {key!r} appears at index {first_index} with a different payload")
-            else:
-                duplicate = True
-        elif key is not None:
-            first_seen[key] = (index, fp)
-        customer_id = 0
-        if not (duplicate and key in stored):  # a replay of a stored event was valid when it was stored
-            try:
-                customer_id = _customer_id(event, customers, by_external)
-            except (NotFound, InvalidInput) as exc:
-                reasons.append(_reason(exc))
-            if event.metric_name not in definitions:
-                known = known_metric_names(session) if known is None else known
-                reasons.append("metric_name: " + unknown_metric(event.metric_name, known))
-            elif (negative := negative_quantity(event, definitions)) is not None:
-                reasons.append("quantity: " + negative)
-        if reasons:
-            problems[index] = reasons
-        elif duplicate:
-            assert key is not None
-            duplicates.append(key)
-        else:
-            rows.append(_row(event, fp, now, customer_id))
-    if problems:
-        raise InvalidInput(_batch_errors(sent, problems))
-    prepared = repository.prepare(dialect.name, rows)
-    return _insert_batch_rows(session, prepared, None, definitions, duplicates, _stored_concurrently)
-
-
-def _reason(exc: FubbleError) -> str:
-    """An error about one event as a batch lists it, like the decoder's reasons: ``field: message`` (the field
-    from its location, as ``POST /events/`` gives it), or the message alone."""
-    if isinstance(exc.detail, str):
-        return exc.detail
-    entry = exc.detail[0]
-    return f"{entry['loc'][-1]}: {entry['msg']}"
-
-
-def _stored_concurrently(other: list[NewEvent]) -> FubbleError:
-    return Conflict(
-        f"event_id {other[0].event_id!r} was stored concurrently with a different payload; "
-        "nothing from this batch was stored"
-    )
-
-
-class _PlainBatch(NamedTuple):
-    """A batch that looks plain (see :func:`_plain_batch`), ready to be stored."""
-
-    rows: repository.Prepared
-    summary: rollups.NewBuckets  # its rollups if its metrics roll up like the default sum (see rollups.plain)
-    customer_ids: set[int]  # the customers it names: they must exist
-    negative: set[str]  # the metrics of its events with a negative quantity: they must allow_negative
-
-
-def _plain_batch(dialect: Dialect, parsed: list[tuple[int, ParsedEvent]], now: datetime) -> _PlainBatch | None:
-    """The rows and rollup summary of a batch whose events all name their customer by id alone and whose
-    ``event_id``\\ s are all different, or ``None`` for any other batch. No query: whether those customers exist,
-    those metrics are known and allow the negative quantities is for the caller to check."""
-    rows = []
-    keys: set[str] = set()
-    customer_ids: set[int] = set()
-    negative: set[str] = set()
-    for _, event in parsed:  # one pass: this runs for every event of every batch
-        key, customer_id = event.event_id, event.customer_id
-        if event.quantity < 0:
-            negative.add(event.metric_name)
-        if event.external_customer_id is not None or customer_id is None or key in keys:
-            return None
-        if key is not None:
-            keys.add(key)
-        customer_ids.add(customer_id)
-        # An event with its event_time (and, here, its customer_id alone) is stored as sent: its fingerprint is
-        # worked out from the stored row if a retry ever needs it (fubble.events.fingerprint.DERIVED).
-        fp = DERIVED if event.event_time is not None else fingerprint(event)
-        rows.append(_row(event, fp, now, customer_id))
-    prepared = repository.prepare(dialect.name, rows)
-    # Rows in (customer, metric, time) order, ids given in that order: each row's position stands in for its id.
-    return _PlainBatch(prepared, rollup_in_order.summarize_in_order(dialect, prepared.rows), customer_ids, negative)
-
-
-def _insert_batch_rows(
-    session: Session,
-    prepared: repository.Prepared,
-    summary: rollups.NewBuckets | None,
-    definitions: Mapping[str, MetricDefinition],
-    duplicates: list[str],
-    on_other_payload: Callable[[list[NewEvent]], FubbleError],
-) -> BatchResult:
-    """Insert a batch's rows and roll them up. Rows the unique index skipped (their ``event_id`` is stored: before,
-    or by a concurrent transaction) are duplicates if the stored payload is theirs; if any is not,
-    ``on_other_payload`` gives the error that fails the whole batch. ``duplicates`` holds those found before.
-    ``summary`` is the rows' rollup summary (events by position), if there is one: it is used when every row was
-    inserted."""
-    inserted = repository.insert_prepared(session, prepared)
-    if len(inserted) < len(prepared.rows):
-        taken = {id(row) for _, row in inserted}
-        skipped = [row for row in prepared.given if id(row) not in taken]
-        stored = repository.fingerprints_by_event_id(session, [str(row.event_id) for row in skipped])
-        other = [row for row in skipped if stored.get(str(row.event_id)) != of_stored(row)]
-        if other:
-            raise on_other_payload(other)
-        duplicates = duplicates + [str(row.event_id) for row in skipped]
-        summary = None
-    if summary is not None:
-        rollups.write(session, summary, definitions, [event_id for event_id, _ in inserted])
-    else:
-        rollups.apply(session, _event_rows(inserted), definitions)
-    return BatchResult(
-        accepted=len(inserted), duplicates=len(duplicates), duplicate_event_ids=list(dict.fromkeys(duplicates))
     )
 
 
@@ -465,7 +264,7 @@ def _check_customer_and_window(
         raise NotFound(f"customer {customer_id} not found")
 
 
-def _named(
+def named(
     session: Session, events: Sequence[ParsedEvent], names: Iterable[str]
 ) -> tuple[set[int], dict[str, int], dict[str, MetricDefinition]]:
     """What checking these events needs, in one round trip on PostgreSQL: which of the customer ids they name exist,
@@ -480,7 +279,7 @@ def _named(
     return found.customer_ids, found.by_external_id, definitions_of_rows(found.metric_rows)
 
 
-def _customer_id(event: ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:
+def customer_of(event: ParsedEvent, existing: set[int], by_external: dict[str, int]) -> int:
     """The customer id an event names, given which ids exist and the ids of the external ids it may use."""
     if event.external_customer_id is None:
         assert event.customer_id is not None  # a valid event names one of the two
@@ -505,12 +304,14 @@ def _same_payload_or_conflict(stored: Row[Any], fp: str) -> Row[Any]:
     return stored
 
 
-def _event_rows(inserted: Iterable[tuple[int, NewEvent]]) -> list[rollups.EventRow]:
+def event_rows(inserted: Iterable[tuple[int, NewEvent]]) -> list[rollups.EventRow]:
+    """Inserted rows (id, row) as the rollups read them."""
     row = rollups.EventRow
     return [row(i, e.customer_id, e.metric_name, e.quantity, e.event_time, e.properties) for i, e in inserted]
 
 
-def _row(event: ParsedEvent, fp: str, now: datetime, customer_id: int) -> NewEvent:
+def new_row(event: ParsedEvent, fp: str, now: datetime, customer_id: int) -> NewEvent:
+    """The row that stores ``event`` (received ``now``, its time if it has none), its customer resolved."""
     event_time = event.event_time
     return NewEvent(
         event.event_id,
@@ -522,8 +323,3 @@ def _row(event: ParsedEvent, fp: str, now: datetime, customer_id: int) -> NewEve
         fp,
         now,
     )
-
-
-def _batch_errors(sent: Sequence[ParsedEvent | Refused], problems: dict[int, list[str]]) -> dict[str, Any]:
-    """The 422 detail (:func:`fubble.events.decoder.batch_errors`, as for an event the decoder refuses)."""
-    return batch_errors([event.event_id for event in sent], problems)

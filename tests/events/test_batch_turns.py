@@ -16,7 +16,7 @@ from fubble.api.app import create_app
 from fubble.clock import FrozenClock
 from fubble.config import Settings
 from fubble.db.session import Database
-from fubble.events import service
+from fubble.events import batch_store
 
 from .helpers import all_events, event
 
@@ -25,7 +25,7 @@ from .helpers import all_events, event
 def most_at_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """``[the most batch transactions seen at once]``: each batch is held inside its transaction for 50 ms, so that
     batches sent together overlap unless they wait for a turn."""
-    record = service.record_parsed_batch
+    record = batch_store.record_parsed_batch
     lock = threading.Lock()
     now, most = [0], [0]
 
@@ -40,7 +40,7 @@ def most_at_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             with lock:
                 now[0] -= 1
 
-    monkeypatch.setattr(service, "record_parsed_batch", held)
+    monkeypatch.setattr(batch_store, "record_parsed_batch", held)
     return most
 
 

@@ -379,12 +379,12 @@ def test_plain_requests_are_answered_in_front_of_the_middleware(
 def test_an_unexpected_error_on_the_fast_path_is_the_apps_json_500(
     client: TestClient, customer_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fubble.events import service
+    from fubble.events import batch_store
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "record_parsed_batch", broken)
+    monkeypatch.setattr(batch_store, "record_parsed_batch", broken)
     body = b'{"events":[{"customer_id":%d,"metric_name":"api_calls","quantity":1}]}' % customer_id
     response = _post(client, "/events/batch", body)
     assert response.status_code == 500 and response.json() == {"detail": "internal error"}

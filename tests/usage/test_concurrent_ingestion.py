@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from fubble.clock import FrozenClock
 from fubble.db.session import Database
-from fubble.events import service as events
+from fubble.events.batch_store import record_batch
 from fubble.usage import reader, rollup_rebuild
 from fubble.usage.definitions import resolve
 
@@ -43,7 +43,7 @@ def test_concurrent_batches_into_the_same_buckets(db: Database, clock: FrozenClo
                     for i in range(40)
                 ]
                 with db.transaction() as session:
-                    events.record_batch(session, bodies, clock=clock, max_events=1000)
+                    record_batch(session, bodies, clock=clock, max_events=1000)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from fubble.clock import FrozenClock
 from fubble.db.session import Database
-from fubble.events import service as events
+from fubble.events.batch_store import record_batch
 from fubble.usage import reader, rollup_rebuild
 from fubble.usage.definitions import resolve
 
@@ -40,11 +40,11 @@ def test_big_and_small_upserts_match_a_rebuild(db: Database, clock: FrozenClock)
 
     big = [event(n, customers[n % len(customers)], "big") for n in range(3000)]
     with db.transaction() as session:
-        events.record_batch(session, big, clock=clock, max_events=10_000)
+        record_batch(session, big, clock=clock, max_events=10_000)
     for k in range(5):  # small batches into buckets the big one created
         small = [event(n + 7 * k, customers[(n + k) % 3], f"small{k}") for n in range(5)]
         with db.transaction() as session:
-            events.record_batch(session, small, clock=clock, max_events=10_000)
+            record_batch(session, small, clock=clock, max_events=10_000)
 
     with db.transaction() as session:
         incremental = snapshot(session)

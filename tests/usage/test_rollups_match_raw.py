@@ -23,6 +23,7 @@ from fubble.db.models import Customer
 from fubble.db.models.metric import Metric
 from fubble.db.session import Database
 from fubble.events import service as events
+from fubble.events.batch_store import record_batch
 from fubble.events.schemas import EventIn
 from fubble.usage import reader, rollup_rebuild
 from fubble.usage.definitions import resolve
@@ -141,7 +142,7 @@ def _ingest(db: Database, clock: FrozenClock, customers: list[int], batches: lis
             if len(bodies) == 1:
                 events.record(session, EventIn.model_validate(bodies[0]), clock=clock)
             else:
-                events.record_batch(session, bodies, clock=clock, max_events=10_000)
+                record_batch(session, bodies, clock=clock, max_events=10_000)
 
 
 def _check_usage(db: Database, customers: list[int], specs: list[Spec], scenario: Scenario) -> None:
