@@ -1,11 +1,14 @@
-"""Running ``fubble`` commands in tests: the environment a command gets, and the command run through Typer's runner
-in this process with what a process of its own would have had (shared by the CLI tests and the events tests)."""
+"""Running ``fubble`` commands in tests: the environment a command gets, the command run through Typer's runner in
+this process with what a process of its own would have had (shared by the CLI tests and the events tests), and a real
+``fubble worker`` process run until something has happened."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -46,3 +49,23 @@ def in_process_runner(db_url: str, cwd: Path) -> Callable[..., subprocess.Comple
         return subprocess.CompletedProcess([FUBBLE, *args], result.exit_code, result.stdout, stderr)
 
     return run
+
+
+def run_worker(env: dict[str, str], until: Callable[[], bool], *, seconds: float = 20) -> tuple[int, str]:
+    """Run ``fubble worker`` in a process of its own until ``until()`` holds (or ``seconds`` pass, or it exits),
+    then stop it with SIGTERM; its exit status and output (stdout and stderr). ``until`` is first asked once the
+    worker has printed its banner (its signal handlers are in place by then)."""
+    process = subprocess.Popen([FUBBLE, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        deadline = time.monotonic() + seconds
+        while not until() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=30)
+        output = banner + rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, output

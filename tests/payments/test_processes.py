@@ -4,8 +4,6 @@ localstripe; nothing in the test process charges. Without a key, the worker says
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import tempfile
 import time
 from decimal import Decimal
@@ -16,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from bench.server import ServerProcess
 from fubble.db.session import Database
-from tests.cli.commands import FUBBLE, environment
+from tests.cli.commands import environment, run_worker
 from tests.payments.conftest import GOOD_CARD, SECRET_KEY, card, customer, finalized_invoice
 
 
@@ -56,17 +54,10 @@ def test_the_worker_command_collects_a_finalized_invoice(
     invoice_id = finalized_invoice(client, customer(client, method), "18.25")
     assert client.get(f"/invoices/{invoice_id}").json()["status"] == "pending"  # queued, not charged
     env = environment(db.url, FUBBLE_WEBHOOK_POLL_INTERVAL_SECONDS="1", **collecting_env(localstripe))
-    process = subprocess.Popen([FUBBLE, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        invoice = wait_until_paid(client, invoice_id)
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
+    returncode, output = run_worker(env, lambda: client.get(f"/invoices/{invoice_id}").json()["status"] == "paid")
+    assert returncode == 0, output
     assert "payments every 0.1 s" in output, output
-    assert invoice["status"] == "paid", output
+    assert client.get(f"/invoices/{invoice_id}").json()["status"] == "paid", output
     assert charged(stripe_client, method, invoice_id) == [(1825, "usd", "succeeded")]
 
 
@@ -93,17 +84,6 @@ def test_fubble_serve_collects_what_its_own_requests_finalized(
 
 
 def test_without_a_key_the_worker_says_payments_are_off(db: Database) -> None:
-    env = environment(db.url, FUBBLE_BILLING_INTERVAL_SECONDS="0")
-    process = subprocess.Popen([FUBBLE, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 20
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert time.monotonic() < deadline
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert "payments off (no FUBBLE_STRIPE_SECRET_KEY)" in first, first + rest
-    assert process.returncode == 0
+    returncode, output = run_worker(environment(db.url, FUBBLE_BILLING_INTERVAL_SECONDS="0"), lambda: True)
+    assert returncode == 0, output
+    assert "payments off (no FUBBLE_STRIPE_SECRET_KEY)" in output.splitlines()[0], output

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 from standardwebhooks import Webhook
@@ -16,7 +13,7 @@ from fubble.db.session import Database
 from fubble.webhooks import outbox, service
 from fubble.webhooks.event_types import EventType
 from fubble.webhooks.schemas import EndpointCreate
-from tests.cli.conftest import FUBBLE, environment
+from tests.cli.commands import environment, run_worker
 from tests.webhooks.conftest import Receiver
 
 
@@ -40,17 +37,8 @@ def test_the_worker_command_delivers_until_sigterm(tmp_path: Path, receiver: Rec
         FUBBLE_WEBHOOK_POLL_INTERVAL_SECONDS="0.05",
         FUBBLE_BILLING_INTERVAL_SECONDS="0",
     )
-    process = subprocess.Popen([FUBBLE, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 15
-        while not receiver.received and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.02)
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
+    returncode, output = run_worker(env, lambda: bool(receiver.received))
+    assert returncode == 0, output
     assert (
         "fubble worker on" in output and "billing off" in output and output.rstrip().endswith("fubble worker stopped")
     )
