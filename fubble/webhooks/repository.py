@@ -201,23 +201,7 @@ def claim(
         .where(WebhookDelivery.id.in_(ids))
         .order_by(WebhookDelivery.due_at, WebhookDelivery.id)
     )
-    return [
-        Claimed(
-            id=row[0],
-            endpoint_id=row[1],
-            url=row[2],
-            secret=row[3],
-            previous_secret=row[4],
-            previous_secret_expires_at=row[5],
-            message_pk=row[6],
-            message_id=row[7],
-            event_type=row[8],
-            body=row[9],
-            attempt=row[10],
-            step=row[11],
-        )
-        for row in session.execute(details)
-    ]
+    return [Claimed(*tuple(row)) for row in session.execute(details)]  # the columns in the fields' order
 
 
 def record(
