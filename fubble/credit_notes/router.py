@@ -17,7 +17,7 @@ CreditNoteId = Annotated[int, id_path("The credit note's id")]
 
 
 def _out(note: service.Note) -> CreditNoteOut:
-    return CreditNoteOut.of(note.note, note.items)
+    return CreditNoteOut.of(note.note, note.items, note.refund)
 
 
 @router.post(
@@ -38,7 +38,10 @@ def create_credit_note(
       (409). The note never credits more than the invoice's `total` (422), nor more than earlier notes left of it
       (409). Items are credited as given: no discount or tax is re-derived.
     * `method` `credit` adds the amount to the customer's credit balance (a grant with source `credit_note`, no
-      expiry, priority 50, that later invoices use); `refund` only records the note, for the payment side.
+      expiry, priority 50, that later invoices use). `refund`: when the invoice was paid through the payment provider
+      (`FUBBLE_STRIPE_SECRET_KEY`), the payment worker refunds the amount there (`refund` in the answer follows it);
+      more than the provider collected and has not refunded yet is 409 (give the rest as `credit`). Otherwise (paid
+      by hand, still pending, no provider) the note is only recorded, for the payment side.
     * The number is `CN-YYYYMMDD-CUSTOMERID-NNNNNN`: the day it was made (the customer's now) and the customer's own
       sequence of credit notes."""
     return _out(service.create(session, invoice_id, body, clock=clock))

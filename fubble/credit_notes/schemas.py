@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fubble.api.fields import NON_BLANK_PATTERN, LongText, Quantity, Ref, not_blank
-from fubble.db.models import CreditNote, CreditNoteItem
+from fubble.db.models import CreditNote, CreditNoteItem, PaymentRefund
+from fubble.payments.schemas import RefundOut
 
 MAX_ITEMS = 1000
 
@@ -35,7 +36,7 @@ def _not_null(schema: dict[str, Any]) -> None:
 
 class CreditNoteMethod(StrEnum):
     """``credit``: the amount goes to the customer's credit balance (a grant later invoices use); ``refund``: the
-    note is recorded, for the payment side to pay back."""
+    money goes back, through the payment provider when it collected the invoice, else out of band (only recorded)."""
 
     CREDIT = "credit"
     REFUND = "refund"
@@ -95,10 +96,15 @@ class CreditNoteOut(BaseModel):
     method: CreditNoteMethod
     reason: str | None
     items: list[NoteItemOut] = Field(description="The items it credits (empty for a note of a plain amount).")
+    refund: RefundOut | None = Field(
+        description="For a `refund` note of an invoice paid through the payment provider (with one configured): the "
+        "refund made there. Null when the note is only recorded (a `credit` note, an invoice paid by hand or still "
+        "pending, no provider)."
+    )
     created_at: datetime
 
     @classmethod
-    def of(cls, note: CreditNote, items: Sequence[CreditNoteItem]) -> CreditNoteOut:
+    def of(cls, note: CreditNote, items: Sequence[CreditNoteItem], refund: PaymentRefund | None) -> CreditNoteOut:
         return cls(
             id=note.id,
             number=note.number,
@@ -108,5 +114,6 @@ class CreditNoteOut(BaseModel):
             method=CreditNoteMethod(note.method),
             reason=note.reason,
             items=[NoteItemOut.of(item) for item in items],
+            refund=RefundOut.of(refund) if refund is not None else None,
             created_at=note.created_at,
         )

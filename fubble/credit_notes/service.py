@@ -15,7 +15,9 @@ Rules
 * Numbered ``CN-YYYYMMDD-CUSTOMERID-NNNNNN``: the day it was made (the customer's now: its test clock's time, if
   it has one) and the customer's own ``credit_note_seq``, taken atomically on the locked customer row.
 * ``credit``: the amount is granted to the customer's credit balance (source ``credit_note``, no expiry, priority
-  50, described ``Credit note CN-...``), stamped like the note. ``refund``: only recorded, for the payment side.
+  50, described ``Credit note CN-...``), stamped like the note. ``refund``: for an invoice paid through the payment
+  provider, the amount goes back there (:mod:`fubble.payments.refunds`: queued here, made by the payment worker;
+  409 beyond what the provider collected and has not refunded yet); otherwise only recorded, for the payment side.
 
 Nothing here commits; the request's unit of work does.
 """
@@ -35,10 +37,11 @@ from fubble.credit_notes.schemas import CreditNoteCreate, CreditNoteMethod, Cred
 from fubble.credits import service as credits
 from fubble.customers import repository as customers_repository
 from fubble.customers import service as customers
-from fubble.db.models import CreditNote, CreditNoteItem, Invoice
+from fubble.db.models import CreditNote, CreditNoteItem, Invoice, PaymentRefund
 from fubble.errors import Conflict, InvalidInput, NotFound
 from fubble.invoices import service as invoices
 from fubble.invoices.money import in_minor_units
+from fubble.payments import refunds
 from fubble.pricing.terms import check_credit_note
 from fubble.test_clocks.now import customer_now
 from fubble.webhooks import outbox
@@ -51,6 +54,7 @@ CREDITABLE = ("pending", "paid")
 class Note:
     note: CreditNote
     items: list[CreditNoteItem]
+    refund: PaymentRefund | None = None
 
 
 def credit_note_number(customer_id: int, made_on: datetime, seq: int) -> str:
@@ -94,6 +98,9 @@ def create(session: Session, invoice_id: int, data: CreditNoteCreate, *, clock: 
     ]
     session.add_all(items)
     session.flush()
+    refund = None
+    if data.method is CreditNoteMethod.REFUND:
+        refund = refunds.queue(session, note, invoice, at=clock.now())
     if data.method is CreditNoteMethod.CREDIT:
         credits.grant_from(
             session,
@@ -104,15 +111,17 @@ def create(session: Session, invoice_id: int, data: CreditNoteCreate, *, clock: 
             credit_note_id=note.id,
             description=f"Credit note {number}",
         )
-    outbox.emit(session, EventType.CREDIT_NOTE_CREATED, lambda: CreditNoteOut.of(note, items), at=clock.now())
-    return Note(note, items)
+    outbox.emit(session, EventType.CREDIT_NOTE_CREATED, lambda: CreditNoteOut.of(note, items, refund), at=clock.now())
+    return Note(note, items, refund)
 
 
 def get(session: Session, note_id: int) -> Note:
     note = repository.get(session, note_id)
     if note is None:
         raise NotFound(f"credit note {note_id} not found")
-    return Note(note, repository.items_of(session, [note.id])[note.id])
+    return Note(
+        note, repository.items_of(session, [note.id])[note.id], refunds.of_notes(session, [note.id]).get(note.id)
+    )
 
 
 def list_for_invoice(session: Session, invoice_id: int, *, limit: int, offset: int) -> list[Note]:
@@ -128,8 +137,9 @@ def list_for_customer(session: Session, customer_id: int, *, limit: int, offset:
 
 
 def _with_items(session: Session, notes: Sequence[CreditNote]) -> list[Note]:
-    items = repository.items_of(session, [note.id for note in notes])
-    return [Note(note, items[note.id]) for note in notes]
+    ids = [note.id for note in notes]
+    items, refunded = repository.items_of(session, ids), refunds.of_notes(session, ids)
+    return [Note(note, items[note.id], refunded.get(note.id)) for note in notes]
 
 
 def _requested(data: CreditNoteCreate) -> dict[int, Decimal]:

@@ -62,6 +62,27 @@ class ChargeResult:
 
 
 @dataclass(frozen=True)
+class Refund:
+    """One refund of part of a payment: ``amount_minor`` in the payment's currency's minor units."""
+
+    refund_id: int  # ours (the payment_refunds row): the idempotency key
+    payment_intent_id: str
+    amount_minor: int
+    credit_note_number: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """The provider's answer to a refund: ``succeeded``, ``processing`` (it finishes later) or ``failed`` (refused;
+    ``error`` says why), with the provider's refund id and status when one exists."""
+
+    outcome: Outcome
+    provider_refund_id: str | None
+    status: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class PaymentEvent:
     """A verified provider webhook event. ``outcome`` is ``None`` for events that do not move an invoice;
     ``invoice_id`` comes from the intent's metadata (``None`` when absent)."""
@@ -84,6 +105,11 @@ class PaymentProvider(Protocol):
 
     def charge_invoice(self, charge: Charge) -> ChargeResult:
         """Charge off-session, confirmed at once; the same ``attempt_id`` never charges twice (idempotency key).
+        :class:`ProviderUnavailable` when the outcome is unknown."""
+        ...
+
+    def refund(self, refund: Refund) -> RefundResult:
+        """Refund part of a payment; the same ``refund_id`` never refunds twice (idempotency key).
         :class:`ProviderUnavailable` when the outcome is unknown."""
         ...
 

@@ -1,45 +1,55 @@
-"""Queries of payment collection: the attempts due and their claims, the provider's customers, applied events."""
+"""Queries of payment collection: the attempts and refunds due and their claims, the provider's customers, applied
+events. Attempts and refunds are claimed alike: ``model`` names which (:class:`PaymentAttempt` by default)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, Table, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from fubble.db.models import PaymentAttempt, PaymentCustomer, StripeEvent
+from fubble.db.models import PaymentAttempt, PaymentCustomer, PaymentRefund, StripeEvent
 
 PENDING = "pending"
+Claimable = type[PaymentAttempt] | type[PaymentRefund]
 
 
-def _due(due_by: datetime, lease_now: datetime) -> Select[int]:
-    return select(PaymentAttempt.id).where(
-        PaymentAttempt.state == PENDING,
-        PaymentAttempt.due_at <= due_by,
-        or_(PaymentAttempt.claimed_until.is_(None), PaymentAttempt.claimed_until <= lease_now),
+def _due(model: Claimable, due_by: datetime, lease_now: datetime) -> Select[Any]:
+    return select(model.id).where(
+        model.state == PENDING,
+        model.due_at <= due_by,
+        or_(model.claimed_until.is_(None), model.claimed_until <= lease_now),
     )
 
 
-def any_due(session: Session, *, due_by: datetime, lease_now: datetime) -> bool:
-    return bool(session.scalar(select(exists(_due(due_by, lease_now)))))
+def any_due(session: Session, *, due_by: datetime, lease_now: datetime, model: Claimable = PaymentAttempt) -> bool:
+    return bool(session.scalar(select(exists(_due(model, due_by, lease_now)))))
 
 
 def claim(
-    session: Session, *, due_by: datetime, lease_now: datetime, until: datetime, holder: str, limit: int
+    session: Session,
+    *,
+    due_by: datetime,
+    lease_now: datetime,
+    until: datetime,
+    holder: str,
+    limit: int,
+    model: Claimable = PaymentAttempt,
 ) -> list[int]:
-    """Claim up to ``limit`` attempts due by ``due_by`` (earliest first) for ``holder`` until ``until``; their ids.
+    """Claim up to ``limit`` rows due by ``due_by`` (earliest first) for ``holder`` until ``until``; their ids.
     PostgreSQL locks the rows it takes and skips those another worker is taking (``FOR UPDATE SKIP LOCKED``);
-    SQLite runs one writer at a time. Either way, two workers never hold the same attempt at once."""
-    query = _due(due_by, lease_now).order_by(PaymentAttempt.due_at, PaymentAttempt.id).limit(limit)
+    SQLite runs one writer at a time. Either way, two workers never hold the same row at once."""
+    query = _due(model, due_by, lease_now).order_by(model.due_at, model.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=PaymentAttempt)
+        query = query.with_for_update(skip_locked=True, of=model)
     ids = [int(i) for i in session.scalars(query)]
     if ids:
         session.execute(
-            update(PaymentAttempt)
-            .where(PaymentAttempt.id.in_(ids))
+            update(model)
+            .where(model.id.in_(ids))
             .values(claimed_by=holder, claimed_until=until)
             .execution_options(synchronize_session=False)
         )

@@ -1,13 +1,14 @@
-"""Payment collection: the answer to a Stripe webhook, and an invoice's payment attempts."""
+"""Payment collection: the answer to a Stripe webhook, an invoice's payment attempts, a credit note's refund."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from fubble.db.models import PaymentAttempt
+from fubble.db.models import PaymentAttempt, PaymentRefund
 
 
 class WebhookReceived(BaseModel):
@@ -56,4 +57,38 @@ class PaymentAttemptOut(BaseModel):
             error=row.error,
             next_attempt_at=row.next_attempt_at,
             created_at=row.created_at,
+        )
+
+
+class RefundState(StrEnum):
+    pending = "pending"
+    processing = "processing"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class RefundOut(BaseModel):
+    """The money of a `refund` credit note going back through the provider that collected the invoice."""
+
+    provider: str = Field(description="The payment provider (`stripe`).")
+    state: RefundState = Field(
+        description="`pending` (the payment worker makes it shortly), `processing` (the provider finishes it "
+        "later), `succeeded` or `failed` (the provider refused it: `error` says why)."
+    )
+    amount: Decimal = Field(description="The note's amount, in the invoice's currency.")
+    payment_intent_id: str = Field(description="The payment it returns money from (Stripe: `pi_...`).")
+    refund_id: str | None = Field(description="The provider's refund (Stripe: `re_...`), once made.")
+    error: str | None = Field(description="Why it failed, or why the provider could not be reached yet.")
+    attempted_at: datetime | None = Field(description="When the provider was last asked; null while pending.")
+
+    @classmethod
+    def of(cls, row: PaymentRefund) -> RefundOut:
+        return cls(
+            provider=row.provider,
+            state=RefundState(row.state),
+            amount=row.amount,
+            payment_intent_id=row.payment_intent_id,
+            refund_id=row.refund_id,
+            error=row.error,
+            attempted_at=row.attempted_at,
         )

@@ -6,6 +6,8 @@ library.
 * An invoice is charged with a PaymentIntent: the amount in minor units, the currency in lower case,
   ``off_session=True``, ``confirm=True``, ``metadata.invoice_id``; its idempotency key is the attempt's
   (``fubble-payment-attempt-<id>``), so a retried call never charges twice.
+* A refund credit note's money goes back with a Refund of the invoice's PaymentIntent, for the note's amount in minor
+  units, ``metadata.credit_note``; idempotency key ``fubble-refund-<id>``.
 * Webhooks are verified with ``FUBBLE_STRIPE_WEBHOOK_SECRET`` (``Stripe-Signature``, five minutes of tolerance).
 
 ``FUBBLE_STRIPE_API_BASE`` points the library at a Stripe-compatible server (``localstripe`` in the tests).
@@ -28,6 +30,8 @@ from fubble.payments.provider import (
     Outcome,
     PaymentEvent,
     ProviderUnavailable,
+    Refund,
+    RefundResult,
 )
 
 NAME = "stripe"
@@ -109,6 +113,28 @@ class StripeProvider:
         last = getattr(intent, "last_payment_error", None)
         reason = getattr(last, "message", None) if last is not None else None
         return ChargeResult("failed", intent.id, status, reason or f"payment intent is {status}")
+
+    def refund(self, refund: Refund) -> RefundResult:
+        try:
+            made = self.client.v1.refunds.create(
+                {
+                    "payment_intent": refund.payment_intent_id,
+                    "amount": refund.amount_minor,
+                    "metadata": {"credit_note": refund.credit_note_number},
+                },
+                {"idempotency_key": f"fubble-refund-{refund.refund_id}"},
+            )
+        except stripe.InvalidRequestError as exc:  # refused: already refunded, a failed payment, ...
+            return RefundResult("failed", None, None, _message(exc))
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(_message(exc)) from exc
+        status = str(made.status)
+        if status == "succeeded":
+            return RefundResult("succeeded", made.id, status)
+        if status in ("pending", "requires_action"):
+            return RefundResult("processing", made.id, status)
+        reason = getattr(made, "failure_reason", None)
+        return RefundResult("failed", made.id, status, str(reason or f"refund is {status}"))
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> PaymentEvent:
         if not self.webhook_secret or not signature:

@@ -1,5 +1,6 @@
 """The payment worker: makes the payment attempts that are due (the first one of each finalized invoice, and the
-dunning retries of failed ones).
+dunning retries of failed ones), then the refunds of refund credit notes (:mod:`fubble.payments.refunds`), claimed,
+made and recorded the same way.
 
 It runs as a thread in every ``fubble serve`` process (every ``FUBBLE_PAYMENT_POLL_INTERVAL_SECONDS``; 0 turns it off
 there) and in ``fubble worker``, and only with ``FUBBLE_STRIPE_SECRET_KEY``. Each tick:
@@ -17,6 +18,7 @@ Times of attempts come from the injected clock, like billing's; the claims' leas
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -28,8 +30,9 @@ from sqlalchemy.orm import Session
 from fubble.clock import Clock
 from fubble.config import Settings
 from fubble.db.claims import claim_due
+from fubble.db.models import PaymentAttempt, PaymentRefund
 from fubble.db.session import Database
-from fubble.payments import repository, service
+from fubble.payments import refunds, repository, service
 from fubble.payments.provider import (
     CardDeclined,
     Charge,
@@ -73,31 +76,67 @@ class PaymentWorker:
         self._ticker.stop(timeout=120)
 
     def tick(self) -> int:
-        """Make every attempt due now; how many were made."""
+        """Make every attempt, then every refund, due now; how many were made."""
         made = 0
-        while not self._ticker.stopping.is_set():
-            done = self.collect_due()
-            made += done
-            if done < BATCH:
-                return made
+        for step in (self.collect_due, self.refund_due):
+            while not self._ticker.stopping.is_set():
+                done = step()
+                made += done
+                if done < BATCH:
+                    break
         return made
 
-    def collect_due(self, limit: int = BATCH) -> int:
-        """Claim up to ``limit`` due attempts, make them and record the results; how many were claimed."""
+    def refund_due(self, limit: int = BATCH) -> int:
+        """Claim up to ``limit`` due refunds, make them and record the results; how many were claimed."""
         if self.provider is None:
             return 0
+        claimed = self._claim(limit, model=PaymentRefund)
+        for refund_id in claimed:
+            try:
+                self.refund(refund_id)
+            except Exception:  # one refund's failure never stops the others; its claim expires and it runs again
+                log.exception("refund %s failed unexpectedly", refund_id)
+        return len(claimed)
+
+    def refund(self, refund_id: int) -> None:
+        """Make one claimed refund and record the provider's answer."""
+        provider = self.provider
+        assert provider is not None
+        with self.db.transaction() as session:
+            work = refunds.prepare(session, refund_id, holder=self.holder)
+        if work is None:
+            return
+        try:
+            result = provider.refund(work)
+        except ProviderUnavailable as exc:
+            log.warning("refund %s: provider unavailable: %s", refund_id, exc)
+            with self.db.transaction() as session:
+                now = self.clock.now()
+                retry = now + service.UNAVAILABLE_RETRY
+                refunds.record_unavailable(session, refund_id, str(exc), holder=self.holder, at=now, retry_at=retry)
+            return
+        with self.db.transaction() as session:
+            self._dated(session)
+            refunds.record(session, refund_id, result, holder=self.holder, at=self.clock.now())
+
+    def _claim(self, limit: int, *, model: repository.Claimable) -> list[int]:
         real_now = datetime.now(UTC)
-        due_by = self.clock.now()
-        claimed = claim_due(
+        return claim_due(
             self.db,
-            repository.any_due,
-            repository.claim,
-            due_by=due_by,
+            functools.partial(repository.any_due, model=model),
+            functools.partial(repository.claim, model=model),
+            due_by=self.clock.now(),
             lease_now=real_now,
             until=real_now + LEASE,
             holder=self.holder,
             limit=limit,
         )
+
+    def collect_due(self, limit: int = BATCH) -> int:
+        """Claim up to ``limit`` due attempts, make them and record the results; how many were claimed."""
+        if self.provider is None:
+            return 0
+        claimed = self._claim(limit, model=PaymentAttempt)
         for attempt_id in claimed:
             try:
                 self.attempt(attempt_id)

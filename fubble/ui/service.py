@@ -222,7 +222,7 @@ def invoice_detail(session: Session, invoice_id: int) -> InvoiceView:
     return InvoiceView(
         invoice=invoices.invoice_out(invoice),
         customer=CustomerOut.of(customers.get(session, invoice.customer_id)),
-        credit_notes=[CreditNoteOut.of(n.note, n.items) for n in notes],
+        credit_notes=[CreditNoteOut.of(n.note, n.items, n.refund) for n in notes],
         payment_attempts=[PaymentAttemptOut.of(row) for row in payments.attempts(session, invoice_id)],
     )
 

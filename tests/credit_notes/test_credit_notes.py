@@ -35,6 +35,7 @@ def test_a_partial_credit_note_on_a_paid_invoice(client: TestClient, clock: Froz
         "method": "credit",
         "reason": "Outage",
         "items": [{"invoice_item_id": first_item, "amount": Decimal("30.00")}],
+        "refund": None,
         "created_at": "2024-01-18T12:00:00Z",
     }
     assert '"amount":30.00,' in response.text

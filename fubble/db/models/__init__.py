@@ -9,7 +9,7 @@ from fubble.db.models.idempotency import IdempotencyRecord
 from fubble.db.models.invoice import BillingCoverage, Invoice, InvoiceItem
 from fubble.db.models.late_usage import LateUsage, LateUsageScan
 from fubble.db.models.metric import Metric
-from fubble.db.models.payments import PaymentAttempt, PaymentCustomer, StripeEvent
+from fubble.db.models.payments import PaymentAttempt, PaymentCustomer, PaymentRefund, StripeEvent
 from fubble.db.models.plan import Plan, PriceComponent
 from fubble.db.models.plan_version import PlanVersion
 from fubble.db.models.pricing_factor import PricingFactor
@@ -64,6 +64,7 @@ __all__ = [
     "Metric",
     "PaymentAttempt",
     "PaymentCustomer",
+    "PaymentRefund",
     "Plan",
     "PlanVersion",
     "PriceComponent",
