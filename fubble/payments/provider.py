@@ -84,8 +84,9 @@ class RefundResult:
 
 @dataclass(frozen=True)
 class PaymentEvent:
-    """A verified provider webhook event. ``outcome`` is ``None`` for events that do not move an invoice;
-    ``invoice_id`` comes from the intent's metadata (``None`` when absent)."""
+    """A verified provider webhook event. ``outcome`` is ``None`` for events that change nothing here;
+    ``invoice_id`` comes from the intent's metadata (``None`` when absent). An event about a refund carries the
+    provider's ``refund_id`` (and no invoice): its ``outcome`` is the refund's."""
 
     event_id: str
     event_type: str
@@ -93,6 +94,7 @@ class PaymentEvent:
     intent_id: str | None
     invoice_id: int | None
     error: str | None = None
+    refund_id: str | None = None
 
 
 class PaymentProvider(Protocol):

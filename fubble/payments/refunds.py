@@ -8,7 +8,8 @@
   invoice) the note is only recorded, as before: the money goes back out of band.
 * The payment worker makes due refunds (:func:`prepare`, the provider, :func:`record`): claimed like payment
   attempts, so two workers never make one refund at once, and a repeated call with the same idempotency key never
-  refunds twice. A provider that cannot be reached leaves the refund due again shortly.
+  refunds twice. A provider that cannot be reached leaves the refund due again shortly. A refund the provider answered
+  ``processing`` is finished by its webhook (:func:`apply_update`).
 
 Nothing here talks to the provider or commits.
 """
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from fubble.db.models import CreditNote, Invoice, PaymentAttempt, PaymentRefund
 from fubble.errors import Conflict
 from fubble.payments import queue as collection
-from fubble.payments.provider import Refund, RefundResult
+from fubble.payments.provider import Outcome, Refund, RefundResult
 from fubble.pricing.money import minor_unit_digits
 
 PENDING = "pending"
@@ -123,3 +124,17 @@ def record_unavailable(
     row.attempted_at = at
     row.due_at = retry_at
     row.claimed_by = row.claimed_until = None
+
+
+def apply_update(
+    session: Session, provider_refund_id: str, outcome: Outcome, error: str | None, *, at: datetime
+) -> None:
+    """The provider's news of one of its refunds: a refund made here and not finished yet (``processing``) becomes
+    ``succeeded`` or ``failed``; anything else (a refund not made here, already finished, still processing) changes
+    nothing."""
+    row = session.scalars(select(PaymentRefund).where(PaymentRefund.refund_id == provider_refund_id)).first()
+    if row is None or row.state != "processing" or outcome == "processing":
+        return
+    row.state = outcome
+    row.error = error[:500] if error else None
+    row.attempted_at = at

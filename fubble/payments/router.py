@@ -25,7 +25,9 @@ The endpoint to give Stripe for its webhooks (no API key: the `Stripe-Signature`
 moves the invoice named in the intent's `metadata.invoice_id` to `paid`; `payment_intent.payment_failed` moves a
 `pending` one to `failed` and schedules the next attempt (`FUBBLE_PAYMENT_RETRY_SCHEDULE`). Each event is applied once,
 by its id: a replay answers 200 with `duplicate: true` and changes nothing, as does an event about an invoice already
-paid or voided. Other event types are acknowledged and ignored. 404 when no Stripe webhook secret is configured.
+paid or voided. `refund.updated` (or `charge.refund.updated`) finishes a refund Stripe answered `pending`: the credit
+note's `refund` becomes `succeeded` or `failed`. Other event types are acknowledged and ignored. 404 when no Stripe
+webhook secret is configured.
 """
 
 BAD_SIGNATURE: dict[int | str, dict[str, Any]] = {

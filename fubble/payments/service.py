@@ -9,7 +9,8 @@ to the provider or commits; the worker (:mod:`fubble.payments.worker`) calls the
   schedule; ``processing`` waits for the webhook. Status changes go through :func:`fubble.invoices.service
   .change_status`, so the audit log and the webhooks (``invoice.paid``, ``invoice.payment_failed``) see them as
   they see manual ones;
-* :func:`apply_event` applies a verified Stripe webhook event once (by event id), the same way.
+* :func:`apply_event` applies a verified Stripe webhook event once (by event id), the same way; an event about a
+  refund finishes it (:func:`fubble.payments.refunds.apply_update`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fubble.clock import Clock
 from fubble.db.models import Customer, Invoice, PaymentAttempt, PaymentCustomer
 from fubble.invoices import service as invoices
 from fubble.invoices.status import InvoiceStatus
-from fubble.payments import dunning, repository
+from fubble.payments import dunning, refunds, repository
 from fubble.payments.provider import ChargeResult, CustomerRef, PaymentEvent
 from fubble.pricing.money import minor_unit_digits
 
@@ -172,6 +173,10 @@ def apply_event(session: Session, event: PaymentEvent, *, clock: Clock, schedule
     now = clock.now()
     if not repository.note_event(session, event.event_id, event.event_type[:128], now):
         return False
+    if event.refund_id is not None:
+        if event.outcome is not None:
+            refunds.apply_update(session, event.refund_id, event.outcome, event.error, at=now)
+        return True
     if event.outcome is None or event.invoice_id is None:
         return True
     invoice = session.get(Invoice, event.invoice_id)

@@ -9,6 +9,8 @@ library.
 * A refund credit note's money goes back with a Refund of the invoice's PaymentIntent, for the note's amount in minor
   units, ``metadata.credit_note``; idempotency key ``fubble-refund-<id>``.
 * Webhooks are verified with ``FUBBLE_STRIPE_WEBHOOK_SECRET`` (``Stripe-Signature``, five minutes of tolerance).
+  ``payment_intent.*`` events move invoices; ``refund.updated`` (and the older ``charge.refund.updated``) finish a
+  refund Stripe answered ``pending``.
 
 ``FUBBLE_STRIPE_API_BASE`` points the library at a Stripe-compatible server (``localstripe`` in the tests).
 """
@@ -40,6 +42,14 @@ _OUTCOMES: dict[str, Outcome] = {
     "payment_intent.succeeded": "succeeded",
     "payment_intent.payment_failed": "failed",
     "payment_intent.processing": "processing",
+}
+_REFUND_EVENTS = ("refund.updated", "charge.refund.updated")
+_REFUND_OUTCOMES: dict[str, Outcome] = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "failed",
+    "pending": "processing",
+    "requires_action": "processing",
 }
 
 
@@ -151,6 +161,8 @@ class StripeProvider:
             or not isinstance(event.get("type"), str)
         ):
             raise BadSignature("invalid Stripe webhook: not an event")
+        if event["type"] in _REFUND_EVENTS:
+            return _refund_event(event)
         outcome = _OUTCOMES.get(event["type"])
         data = event.get("data")
         found = data.get("object") if isinstance(data, dict) else None
@@ -168,6 +180,25 @@ class StripeProvider:
             invoice_id=invoice_id,
             error=str(error) if outcome == "failed" and error is not None else None,
         )
+
+
+def _refund_event(event: dict[str, Any]) -> PaymentEvent:
+    """A refund's update: its outcome by its status (``failed``/``canceled`` fail it with ``failure_reason``)."""
+    data = _mapping(event.get("data"))
+    refund = _mapping(data.get("object"))
+    refund_id = refund.get("id")
+    status = refund.get("status")
+    outcome = _REFUND_OUTCOMES.get(status) if isinstance(status, str) else None
+    reason = refund.get("failure_reason")
+    return PaymentEvent(
+        event_id=event["id"][:255],
+        event_type=event["type"],
+        outcome=outcome if isinstance(refund_id, str) else None,
+        intent_id=None,
+        invoice_id=None,
+        error=f"refund {status}: {reason or 'no reason given'}" if outcome == "failed" else None,
+        refund_id=refund_id if isinstance(refund_id, str) else None,
+    )
 
 
 def _mapping(value: object) -> dict[str, Any]:

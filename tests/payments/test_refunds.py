@@ -5,7 +5,8 @@ only recorded."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,10 +17,14 @@ from fastapi.testclient import TestClient
 from bench.server import free_port
 from fubble.clock import FrozenClock
 from fubble.config import Settings
+from fubble.db.models import PaymentRefund
 from fubble.db.session import Database
+from fubble.payments import refunds, repository
+from fubble.payments.provider import RefundResult
 from fubble.payments.stripe_provider import StripeProvider
-from fubble.payments.worker import PaymentWorker
+from fubble.payments.worker import LEASE, PaymentWorker
 from tests.payments.conftest import GOOD_CARD, SECRET_KEY, card, customer, finalized_invoice
+from tests.payments.test_webhooks import signed
 from tests.ui.conftest import new_browser, sign_in
 
 
@@ -158,3 +163,58 @@ def test_the_dashboard_shows_a_refund_on_the_invoice_page(
     assert worker.tick() == 1
     refund_id = client.get(f"/invoices/{invoice_id}/credit-notes").json()[0]["refund"]["refund_id"]
     assert f"succeeded <code>{refund_id}</code>" in browser.get(f"/ui/invoices/{invoice_id}").text
+
+
+def refund_event(event_id: str, refund_id: str, status: str, reason: str | None = None) -> bytes:
+    refund = {"id": refund_id, "object": "refund", "status": status, "failure_reason": reason, "amount": 500}
+    body = {"id": event_id, "object": "event", "type": "refund.updated", "data": {"object": refund}, "created": 1}
+    return json.dumps(body).encode()
+
+
+def test_stripe_finishes_a_pending_refund_by_webhook(
+    client: TestClient,
+    app: FastAPI,
+    db: Database,
+    clock: FrozenClock,
+    worker: PaymentWorker,
+    stripe_client: stripe.StripeClient,
+) -> None:
+    customer_id = customer(client, card(stripe_client, GOOD_CARD))
+    grant = {"amount": "30.00", "description": "Prepaid"}
+    assert client.post(f"/customers/{customer_id}/credit-grants", json=grant).status_code == 201
+    invoice_id = finalized_invoice(client, customer_id, "100.00")  # 30.00 of credits applied: 70.00 charged
+    assert worker.tick() == 1
+    notes = [note(client, invoice_id, "5.00").json(), note(client, invoice_id, "6.00").json()]
+    real_now = datetime.now(UTC)
+    with db.transaction() as session:  # Stripe answered both refunds "pending" (localstripe always succeeds at once)
+        claimed = repository.claim(
+            session,
+            due_by=clock.now(),
+            lease_now=real_now,
+            until=real_now + LEASE,
+            holder=worker.holder,
+            limit=10,
+            model=PaymentRefund,
+        )
+        for refund_id, stripe_id in zip(claimed, ("re_ok", "re_bad"), strict=True):
+            pending = RefundResult("processing", stripe_id, "pending")
+            assert refunds.record(session, refund_id, pending, holder=worker.holder, at=clock.now())
+    states = [client.get(f"/credit-notes/{n['id']}").json()["refund"]["state"] for n in notes]
+    assert states == ["processing", "processing"]
+
+    stripe_sender = TestClient(app, raise_server_exceptions=False)
+    for payload in (
+        refund_event("evt_r1", "re_ok", "succeeded"),
+        refund_event("evt_r2", "re_bad", "failed", "expired_or_canceled_card"),
+    ):
+        answer = stripe_sender.post("/payments/stripe/webhook", content=payload, headers=signed(payload))
+        assert answer.json() == {"received": True, "duplicate": False}
+    done, failed = (client.get(f"/credit-notes/{n['id']}").json()["refund"] for n in notes)
+    assert (done["state"], done["refund_id"], done["error"]) == ("succeeded", "re_ok", None)
+    assert (failed["state"], failed["error"]) == ("failed", "refund failed: expired_or_canceled_card")
+    # A failed refund does not count against what Stripe can return: 70.00 - 5.00 is left there.
+    assert note(client, invoice_id, "65.01").status_code == 409
+    assert note(client, invoice_id, "65.00").status_code == 201
+    replay = refund_event("evt_r1", "re_ok", "failed")  # another event about a finished refund changes nothing
+    assert stripe_sender.post("/payments/stripe/webhook", content=replay, headers=signed(replay)).status_code == 200
+    assert client.get(f"/credit-notes/{notes[0]['id']}").json()["refund"]["state"] == "succeeded"

@@ -73,7 +73,7 @@ class PaymentRefund(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    refund_id: Mapped[str | None] = mapped_column(String(255))
+    refund_id: Mapped[str | None] = mapped_column(String(255), index=True)
     refund_status: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(500))
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,7 +2,7 @@
 
 * ``payment_refunds`` (one row per refund credit note of an invoice paid through the provider; a ``pending`` row is
   due at ``due_at``, claimed by one payment worker until ``claimed_until``), indexed by (state, due_at) for the
-  workers and by invoice.
+  workers, by invoice, and by the provider's refund id (its webhooks name it).
 
 Revision ID: 0016
 Revises: 0015
@@ -53,11 +53,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payment_refunds", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payment_refunds_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payment_refunds_refund_id"), ["refund_id"], unique=False)
         batch_op.create_index("ix_payment_refunds_state_due_at", ["state", "due_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("payment_refunds", schema=None) as batch_op:
         batch_op.drop_index("ix_payment_refunds_state_due_at")
+        batch_op.drop_index(batch_op.f("ix_payment_refunds_refund_id"))
         batch_op.drop_index(batch_op.f("ix_payment_refunds_invoice_id"))
     op.drop_table("payment_refunds")
