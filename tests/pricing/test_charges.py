@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -111,6 +112,15 @@ def props(properties: object) -> dict[str, Any]:
             "filter values must be strings, numbers, booleans or null",
         ),
         ("package", props({"": ["x"]}), ["filters", 0, "properties"], "must be a property name (1 to 255 characters)"),
+        ("tiered", {"grouped_by": ["a\x00b"]}, ["grouped_by", 0], "must be a property name (1 to 255 characters)"),
+        ("tiered", {"grouped_by": ["n" * 256]}, ["grouped_by", 0], "must be a property name (1 to 255 characters)"),
+        ("package", props({f"p{i}": [i] for i in range(21)}), ["filters", 0, "properties"], NAMES),
+        (
+            "package",
+            props({"a": list(range(101))}),
+            ["filters", 0, "properties", "a"],
+            "must be a list of 1 to 100 values",
+        ),
         ("tiered", {"min_amount": "-1"}, ["min_amount"], "must be greater than or equal to 0"),
         ("tiered", {"min_amount": "ten"}, ["min_amount"], "must be a decimal number, not the string 'ten'"),
         ("tiered", {"prorated": "yes"}, ["prorated"], "must be true or false"),
@@ -119,6 +129,18 @@ def props(properties: object) -> dict[str, Any]:
 )
 def test_invalid_options(pricing_type: str, raw: dict[str, Any], loc: list[str | int], message: str) -> None:
     assert failure(pricing_type, raw) == (loc, message)
+
+
+def test_options_at_their_limits_are_accepted() -> None:
+    names = ["n" * 255, *(f"p{i}" for i in range(9))]
+    assert parse_options("tiered", {"grouped_by": names}).grouped_by == tuple(names)
+    details = {"package_size": 1, "package_price": 1}
+    widest = {"properties": {f"p{i}": [i] for i in range(20)}, "pricing_details": details}
+    longest = {"properties": {"n" * 255: list(range(100))}, "pricing_details": details}
+    filters = parse_options("package", {"filters": [widest, longest]}).filters
+    assert [(f.specificity, sum(map(len, f.properties.values()))) for f in filters] == [(20, 20), (1, 100)]
+    fifty = [{"properties": {"n": [i]}, "pricing_details": details} for i in range(50)]
+    assert choose_filter(parse_options("package", {"filters": fifty}).filters, {"n": 49}) == 49
 
 
 def test_filter_details_follow_the_components_type() -> None:
@@ -146,6 +168,14 @@ def test_a_filter_repeating_another_is_refused() -> None:
         ]
     }
     assert failure("package", repeated) == (["filters", 2, "properties"], "the same properties as filter 0")
+
+
+def test_a_filter_listing_more_values_is_not_a_repeat() -> None:
+    details = {"package_size": 1, "package_price": 1}
+    narrow = {"properties": {"region": ["eu"]}, "pricing_details": details}
+    wide = {"properties": {"region": ["eu", "uk"]}, "pricing_details": details}
+    filters = parse_options("package", {"filters": [narrow, wide]}).filters
+    assert choose_filter(filters, {"region": "eu"}) == 0 and choose_filter(filters, {"region": "uk"}) == 1
 
 
 def test_matching_and_choosing_a_filter() -> None:
@@ -191,6 +221,29 @@ def test_group_keys_and_labels() -> None:
     assert group_label(["n", "m"], ("2.5", "null")) == "n: 2.5, m: null"
 
 
+def test_group_keys_of_floats_non_finite_numbers_and_other_values() -> None:
+    """A binary float groups by the number it prints as, written out without an exponent; NaN and the infinities by
+    name; object keys and any other value (a caller's own type, by its text) keep their letters."""
+    assert group_key(["n"], {"n": 0.1}) == group_key(["n"], {"n": D("0.10")}) == ("0.1",)
+    assert group_key(["n", "m"], {"n": 1e-7, "m": D("25E-8")}) == ("0.0000001", "0.00000025")
+    assert group_key(["n", "m", "k"], {"n": float("inf"), "m": D("-Infinity"), "k": float("nan")}) == (
+        '"Infinity"',
+        '"-Infinity"',
+        '"NaN"',
+    )
+    nested = group_key(["meta"], {"meta": {"città": "Milano"}})
+    assert nested == ('{"città":"Milano"}',)
+    assert group_label(["meta"], nested) == 'meta: {"città":"Milano"}'
+    site = group_key(["site"], {"site": PurePosixPath("/sites/città")})
+    assert site == group_key(["site"], {"site": "/sites/città"}) == ('"/sites/città"',)
+    assert group_label(["site"], site) == "site: /sites/città"
+
+
+def test_a_group_label_needs_a_value_for_each_grouped_property() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        group_label(["region", "tier"], ('"eu"',))
+
+
 @pytest.mark.parametrize(
     ("minimum", "charged", "fraction", "currency", "expected"),
     [
@@ -198,6 +251,8 @@ def test_group_keys_and_labels() -> None:
         ("100", "40.00", Fraction(1, 2), "USD", "10.00"),
         ("100", "60.00", Fraction(1, 2), "USD", None),  # charged more than the prorated minimum
         ("100", "100.00", Fraction(1), "USD", None),  # exactly the minimum: no true-up
+        ("100", "99.50", Fraction(1), "USD", "0.50"),  # short by less than one unit of money
+        ("100", "99.00", Fraction(1), "USD", "1.00"),
         ("100", "-5.00", Fraction(1), "USD", "105.00"),  # credits do not count towards the minimum
         ("10", "0.00", Fraction(1, 3), "USD", "3.33"),  # round(10/3) once
         ("1000", "0", Fraction(1, 3), "JPY", "333"),
