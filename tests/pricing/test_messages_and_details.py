@@ -114,6 +114,45 @@ def test_unknown_keys_name_the_allowed_ones() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("pricing_type", "tier"), [("tiered", {"start": 0, "price": 1}), ("graduated_percentage", {"start": 0, "rate": 1})]
+)
+def test_an_unknown_key_beside_the_tiers_names_the_details_keys(pricing_type: str, tier: dict[str, int]) -> None:
+    assert entries(pricing_type, {"tiers": [tier], "currency": "USD"}) == [
+        {
+            "loc": ["pricing_details", "currency"],
+            "msg": "unknown key 'currency'; allowed keys: tiers",
+            "type": "extra_forbidden",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "kind"),
+    [
+        (3, "must be a property name (a string)", "string_type"),
+        ("", "must be a property name (1 to 255 characters)", "string_value"),
+        ("c" * 256, "must be a property name (1 to 255 characters)", "string_value"),
+        ("cost\x00", "must be a property name (1 to 255 characters)", "string_value"),
+    ],
+)
+def test_refused_amount_properties(name: object, message: str, kind: str) -> None:
+    assert entries("event_amount", {"amount_property": name}) == [
+        {"loc": ["pricing_details", "amount_property"], "msg": message, "type": kind}
+    ]
+
+
+def test_the_longest_amount_property_is_accepted() -> None:
+    longest = "c" * 255
+    assert parse_pricing("event_amount", {"amount_property": longest}).to_json() == {"amount_property": longest}
+
+
+def test_a_count_of_free_events_is_whole() -> None:
+    assert entries("percentage", {"rate": 1, "free_units_per_events": "2.5"}) == [
+        {"loc": ["pricing_details", "free_units_per_events"], "msg": "must be a whole number", "type": "int_from_float"}
+    ]
+
+
 def test_value_errors_keep_their_own_message() -> None:
     assert entries("package", {"package_size": 0, "package_price": 1}) == [
         {"loc": ["pricing_details", "package_size"], "msg": "must be greater than 0", "type": "greater_than"}
