@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fubble.errors import InvalidInput
-from fubble.pricing import Line, Slice, compile_formula, parse_pricing, rate, split, to_decimal
+from fubble.pricing import EventValue, Line, Slice, compile_formula, parse_pricing, rate, split, to_decimal
 from fubble.pricing.aggregation import merge, summarize, usage_of
 
 D = Decimal
@@ -57,6 +57,10 @@ def test_volume_and_package_details() -> None:
     volume = {"tiers": [{"start": 0, "end": 100, "price": "0.10"}, {"start": 100, "price": "0.08"}]}
     assert line("volume", volume, "50").detail == "50 x 0.1"
     assert line("volume", volume, "60", "50").detail == "110 x 0.08 for the period so far, less 5.00 billed earlier"
+    free_first = {"tiers": [{"start": 0, "end": 100, "price": 0}, {"start": 100, "price": "0.08"}]}
+    assert line("volume", free_first, "60", "50").detail == (
+        "110 x 0.08 for the period so far, less 0.00 billed earlier"  # units billed earlier, even if for nothing
+    )
     package = {"package_size": 10, "package_price": "5"}
     assert line("package", package, "11").detail == "2 packages x 5 (packages of 10)"
     assert line("package", package, "11", "15").detail == (
@@ -69,6 +73,18 @@ def test_tiered_details() -> None:
     assert line("tiered", tiers, "150").detail == "100 x 0.1 + 50 x 0.08"
     assert line("tiered", tiers, "50", "80").detail == "20 x 0.1 + 30 x 0.08 (units 80 to 130 of the period)"
     assert line("tiered", tiers, "0").detail == "0 units"
+    # the first tier's flat amount went with the earlier units (prior usage), not with these
+    with_flat = {"tiers": [{"start": 0, "end": 100, "price": 1, "flat_amount": 10}, {"start": 100, "price": 2}]}
+    result = line("tiered", with_flat, "20", "30")
+    assert (result.amount, result.detail) == (D("20.00"), "20 x 1 (units 30 to 50 of the period)")
+
+
+def test_event_amount_details() -> None:
+    model = parse_pricing("event_amount", {"amount_property": "cost"})
+    one = rate(model, usage=D(1), slice=FULL, currency="USD", events=[EventValue(D(1), D("2.5"))])
+    assert one is not None and one.detail == "the 'cost' amounts of 1 event"
+    none = rate(model, usage=D(0), slice=FULL, currency="USD", events=[])
+    assert none is not None and none.detail == "the 'cost' amounts of 0 events"
 
 
 def test_dynamic_details_and_segment_checks() -> None:
@@ -258,6 +274,11 @@ def test_rate_names_the_bad_input() -> None:
     assert exc.value.detail[0]["msg"] == "prior_usage must be a finite number >= 0, got NaN"
     with pytest.raises(TypeError, match=r"^usage must be a Decimal, got float$"):
         rate(model, usage=1.5, slice=FULL, currency="USD")  # type: ignore[arg-type]
+    per_event = parse_pricing("event_amount", {"amount_property": "cost"})  # its usage may be of any sign
+    for bad in (True, 1.5, D("NaN")):
+        with pytest.raises(TypeError) as type_error:
+            rate(per_event, usage=bad, slice=FULL, currency="USD", events=[])  # type: ignore[arg-type]
+        assert str(type_error.value) == f"usage must be a finite Decimal, got {bad!r}"
 
 
 def test_naive_datetimes_are_named() -> None:
