@@ -172,6 +172,9 @@ def test_ambiguous_local_times_take_the_first_occurrence() -> None:
     assert period_start(second, "monthly", 0, tz=NY) == second
     assert period_start(second, "monthly", 1, tz=NY) == utc(2024, 12, 3, 6, 30)
     assert period_start(second, "monthly", -1, tz=NY) == utc(2024, 10, 3, 5, 30)
+    # and its later ambiguous starts are first occurrences too (EDT), not second ones like the anchor
+    assert period_start(second, "yearly", -5, tz=NY) == utc(2019, 11, 3, 5, 30)
+    assert period_start(second, "yearly", 6, tz=NY) == utc(2030, 11, 3, 5, 30)
 
 
 def test_local_date_label() -> None:
@@ -236,23 +239,25 @@ def test_zone_refuses_bad_names(name: str) -> None:
     assert len(error["msg"]) < 200
 
 
-def test_bad_zone_message_and_every_entry_point_checks_it() -> None:
+# Only the exact name "UTC" skips the zone lookup: not "utc", nor a wrong spelling of that literal (as mutmut writes it)
+@pytest.mark.parametrize("name", ["Mars/Olympus", "utc", "XXUTCXX"])
+def test_bad_zone_message_and_every_entry_point_checks_it(name: str) -> None:
     expected = [
         {
             "loc": ["timezone"],
-            "msg": "unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin",
+            "msg": f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin",
             "type": "value_error",
         }
     ]
     anchor, t = utc(2024, 1, 1), utc(2024, 2, 1)
     calls = [
-        lambda: zone("Mars/Olympus"),
-        lambda: calendar_anchor("Mars/Olympus"),
-        lambda: local_date_label(t, "Mars/Olympus"),
-        lambda: period_start(anchor, "monthly", 1, tz="Mars/Olympus"),
-        lambda: period_containing(anchor, "monthly", t, tz="Mars/Olympus"),
-        lambda: split(anchor, "monthly", anchor, t, tz="Mars/Olympus"),
-        lambda: split(anchor, "monthly", t, anchor, tz="Mars/Olympus"),  # even for an empty window
+        lambda: zone(name),
+        lambda: calendar_anchor(name),
+        lambda: local_date_label(t, name),
+        lambda: period_start(anchor, "monthly", 1, tz=name),
+        lambda: period_containing(anchor, "monthly", t, tz=name),
+        lambda: split(anchor, "monthly", anchor, t, tz=name),
+        lambda: split(anchor, "monthly", t, anchor, tz=name),  # even for an empty window
     ]
     for call in calls:
         with pytest.raises(InvalidInput) as exc:
