@@ -39,6 +39,7 @@ def test_running_total_at_the_end_of_the_slice() -> None:
     assert total("5", [(jan(3), "3"), (jan(20), "-10")], prorated=False) == "0"  # never below zero
     assert total("-2", [(jan(3), "1")], prorated=False) == "0"
     assert total("2", [(jan(3), "-2")], prorated=False) == "0"
+    assert total("-0", [], prorated=False) == "0"  # never a negative zero
 
 
 def test_prorated_running_total() -> None:
@@ -61,6 +62,17 @@ def test_changes_must_be_in_order_inside_the_slice() -> None:
         total("0", [], prorated=True, start=jan(1) - timedelta(days=1))
 
 
+def test_a_period_of_no_length_is_refused() -> None:
+    message = (
+        r"^the slice \[2024-01-01 00:00:00\+00:00, 2024-01-01 00:00:00\+00:00\) must lie inside the period "
+        r"\[2024-01-01 00:00:00\+00:00, 2024-01-01 00:00:00\+00:00\)$"
+    )
+    with pytest.raises(ValueError, match=message):
+        recurring_sum(D(1), [], START, START, START, START, prorated=False)
+    with pytest.raises(ValueError, match=message):
+        recurring_units({"a": [(START, None)]}, START, START, START, START, prorated=False)
+
+
 def test_unit_intervals() -> None:
     ops = [
         (jan(1), "a", "add"),
@@ -78,6 +90,11 @@ def test_unit_intervals() -> None:
         "c": [(jan(7), jan(7))],
     }
     assert unit_intervals([(jan(2), "a", "remove"), (jan(1), "a", "add")]) == {"a": [(jan(1), jan(2))]}  # sorted
+    # at one instant, in the order given: removed and added again, or held for a moment and then added for good
+    again = [(jan(1), "a", "add"), (jan(5), "a", "remove"), (jan(5), "a", "add")]
+    assert unit_intervals(again) == {"a": [(jan(1), jan(5)), (jan(5), None)]}  # type: ignore[arg-type]
+    moment = [(jan(5), "a", "add"), (jan(5), "a", "remove"), (jan(5), "a", "add")]
+    assert unit_intervals(moment) == {"a": [(jan(5), jan(5)), (jan(5), None)]}  # type: ignore[arg-type]
     assert unit_intervals([]) == {}
     with pytest.raises(ValueError, match="'add' or 'remove'"):
         unit_intervals([(jan(1), "a", "set")])  # type: ignore[list-item]
