@@ -197,9 +197,10 @@ class _Schedule:
         _require_aware(t, "t")
         wall, local = self.wall, t if self.tz is None else _convert(t, self.tz, f"t {t.isoformat()}")
         k = ((local.year - wall.year) * 12 + (local.month - wall.month)) // self.months
-        # Period k starts in the (local) month of t or earlier and period k+1 starts in a later month than t, so the
-        # estimate can only be one too high (when period k starts later in t's month than t); in a zone, a boundary
-        # pushed past a gap can move it by one more. The loops run at most a few times.
+        # On one clock, period k starts in the month of t or earlier and period k+1 in a later month, so the estimate
+        # is right or one too high (when period k starts later in t's month than t). In a zone it can be one off
+        # either way: a boundary pushed past a gap, or a fall-back across midnight that puts t back into the previous
+        # local month (America/St_Johns, 2009-11-01 00:01 -> 2009-10-31 23:01). The loops run at most a few times.
         while self.start(k) > t:
             k -= 1
         while self.start(k + 1) <= t:

@@ -6,11 +6,12 @@
 
 Rules
 -----
-* All amounts are ``Decimal`` in one currency. Every input amount (line, coupon ``amount_off``, grant ``remaining``,
-  credit-note inputs of the invoice) must already be in the currency's minor unit (``10.5`` USD is fine, ``10.005``
-  is a programming error: ``ValueError``). Every result is computed exactly and written with exactly the currency's
-  decimal places (``0.00`` USD, ``0`` JPY) by :func:`~fubble.pricing.money.round_money`; the only roundings are the
-  percentage discount (once per coupon and invoice) and the tax (once per rate and invoice), both half-up.
+* All amounts are ``Decimal`` in one currency. Every input amount (line, grant ``remaining``, credit-note inputs of
+  the invoice) must already be in the currency's minor unit (``10.5`` USD is fine, ``10.005`` is a programming error:
+  ``ValueError``); a coupon's ``amount_off`` is rounded half-up to it (the API refuses a finer one before). Every
+  result is computed exactly and written with exactly the currency's decimal places (``0.00`` USD, ``0`` JPY) by
+  :func:`~fubble.pricing.money.round_money`; the only roundings are the percentage discount (once per coupon and
+  invoice) and the tax (once per rate and invoice), both half-up.
 * Percents are percents: ``percent_off`` 15 and a tax ``rate`` 20 mean 15% and 20%.
 * **Subtotal** = the sum of the line amounts (a line may be negative: a credit or a correction).
 * **Discounts**, one per coupon, in the order the coupons are given (the caller passes them in redemption order):
