@@ -124,7 +124,7 @@ def instant(moment: datetime) -> str:
 
 
 async def single_events(
-    base: str, customer_ids: list[int], total: int, concurrency: int, headers: dict[str, str]
+    base: str, customer_ids: list[int], total: int, concurrency: int, headers: dict[str, str], properties: int
 ) -> dict[str, float]:
     run = uuid.uuid4().hex[:8]
     latencies: list[float] = []
@@ -135,7 +135,7 @@ async def single_events(
         for n in counter:
             started = time.perf_counter()
             status, body = await conn.json(
-                "POST", "/events/", event(customer_ids[n % len(customer_ids)], n, run), headers
+                "POST", "/events/", event(customer_ids[n % len(customer_ids)], n, run, properties=properties), headers
             )
             latencies.append(time.perf_counter() - started)
             assert status in (200, 201), (status, body)
@@ -154,15 +154,22 @@ async def single_events(
     }
 
 
-def single_events_wrk(base: str, customer_ids: list[int], seconds: int, concurrency: int, key: str) -> str:
+def single_events_wrk(
+    base: str, customer_ids: list[int], seconds: int, concurrency: int, key: str, properties: int
+) -> str:
     """Single events sent by wrk (a load generator in C, so the client takes little of the machine's CPU) for
-    ``seconds``, each with a unique event_id (bench/single_events.lua). Returns wrk's report."""
+    ``seconds``, each with a unique event_id and the first ``properties`` of :func:`event_properties`'s
+    (bench/single_events.lua). Returns wrk's report."""
     script = Path(__file__).with_name("single_events.lua")
     env = {
         **os.environ,
         "FUBBLE_BENCH_KEY": key,
         "FUBBLE_BENCH_CUSTOMERS": ",".join(map(str, customer_ids)),
         "FUBBLE_BENCH_RUN": uuid.uuid4().hex[:8],
+        # One property per line: its name and its values, each as JSON, tab-separated (the script picks value n).
+        "FUBBLE_BENCH_PROPERTIES": "\n".join(
+            "\t".join(json.dumps(part) for part in (name, *values)) for name, values in _PROPERTIES[:properties]
+        ),
     }
     command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", str(script), base]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
@@ -291,7 +298,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=2, help="clients sending batches")
     parser.add_argument(
-        "--properties", type=int, default=0, help="properties per batched event (0..8: strings, integers, booleans)"
+        "--properties",
+        type=int,
+        default=5,
+        help="properties per event, batched or single (0..8: strings, integers, booleans; default 5, as API metering "
+        "sends them)",
     )
     parser.add_argument(
         "--event-times",
@@ -317,13 +328,13 @@ def main(argv: list[str] | None = None) -> None:
             if shutil.which("wrk") is None:
                 raise SystemExit("wrk is not installed (apt install wrk)")
             key = headers["Authorization"].removeprefix("Bearer ")
-            report = single_events_wrk(base, ids, args.wrk_seconds, args.concurrency, key)
+            report = single_events_wrk(base, ids, args.wrk_seconds, args.concurrency, key, args.properties)
             rate = re.search(r"Requests/sec:\s*([\d.]+)", report)
             summary = next(line for line in report.splitlines() if line.startswith("wrk:"))
             print(f"single POST /events/ by wrk, {args.concurrency} connections, {args.wrk_seconds} s: ", end="")
             print(f"{float(rate.group(1)) if rate else 0:.0f} events/s; {summary}")
         elif args.single > 0:
-            single = await single_events(base, ids, args.single, args.concurrency, headers)
+            single = await single_events(base, ids, args.single, args.concurrency, headers, args.properties)
             print(
                 f"single POST /events/ x{single['events']} with {args.concurrency} clients: "
                 f"{single['events_per_s']:.0f} events/s, p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms"

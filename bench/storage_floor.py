@@ -7,8 +7,8 @@ No HTTP, no JSON, no validation, no rollups: rows already converted are written 
 transaction per batch, committed durably (SQLite WAL with synchronous=FULL, like the server; PostgreSQL's defaults),
 SQLite with one ``executemany``, PostgreSQL with one ``COPY``. The same is then repeated without the
 ``(customer_id, metric_name, event_time)`` index, to show what that index costs. The rows have the shape of
-``bench ingest``'s events (random event ids are a separate run: ``--random-ids``), so the figures bound what the ingest
-benchmark can reach on the same machine.
+``bench ingest``'s events, their 5 properties included (random event ids are a separate run: ``--random-ids``), so the
+figures bound what the ingest benchmark can reach on the same machine.
 """
 
 from __future__ import annotations
@@ -20,21 +20,34 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bench.ingest import event_properties
 from bench.server import database_url
+from fubble.db.types import dumps_exact
 
-COLUMNS = ("id", "event_id", "customer_id", "metric_name", "quantity", "event_time", "fingerprint", "received_at")
-TYPES = ["int8", "varchar", "int4", "varchar", "numeric", "timestamptz", "varchar", "timestamptz"]  # PostgreSQL
+COLUMNS = (
+    "id",
+    "event_id",
+    "customer_id",
+    "metric_name",
+    "quantity",
+    "event_time",
+    "properties",
+    "fingerprint",
+    "received_at",
+)
+TYPES = ["int8", "varchar", "int4", "varchar", "numeric", "timestamptz", "text", "varchar", "timestamptz"]  # PostgreSQL
 INDEX = "ix_events_customer_metric_time"
 
 
-def rows(first_id: int, count: int, customers: int, random_ids: bool) -> list[tuple[Any, ...]]:
+def rows(first_id: int, count: int, customers: int, random_ids: bool, properties: int) -> list[tuple[Any, ...]]:
     run = uuid.uuid4().hex[:8]
     received = datetime.now(UTC)
     made = []
     for n in range(count):
         event_id = str(uuid.uuid4()) if random_ids else f"{run}-{n}"
         at = datetime(2024, 1, 1 + n % 28, n % 24, tzinfo=UTC)  # bench ingest's event times
-        made.append((event_id, 1 + n % customers, "api_calls", Decimal(1), at, "f" * 64, received))
+        carried = dumps_exact(event_properties(n, properties)) if properties else None  # as fubble stores them
+        made.append((event_id, 1 + n % customers, "api_calls", Decimal(1), at, carried, "f" * 64, received))
     made.sort(key=lambda row: row[0])  # fubble inserts a batch in event_id order
     return [(first_id + i, *row) for i, row in enumerate(made)]
 
@@ -106,7 +119,7 @@ def measure(kind: str, args: argparse.Namespace, with_index: bool) -> float:
         engine.dispose()
         size: int = args.batch_size
         count: int = args.batches
-        batches = [rows(1 + b * size, size, args.customers, args.random_ids) for b in range(count)]
+        batches = [rows(1 + b * size, size, args.customers, args.random_ids, args.properties) for b in range(count)]
         elapsed = (run_sqlite if kind == "sqlite" else run_postgres)(url, batches)
         return count * size / elapsed
 
@@ -118,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--customers", type=int, default=50, help="as bench ingest's default")
     parser.add_argument("--random-ids", action="store_true", help="uuid4 event ids instead of bench ingest's ids")
+    parser.add_argument("--properties", type=int, default=5, help="properties per event row, as bench ingest's")
     args = parser.parse_args(argv)
     for with_index in (True, False):
         rate = measure(args.database, args, with_index)
