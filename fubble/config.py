@@ -146,7 +146,7 @@ class Settings(BaseSettings):
         ge=0,
         le=3600,
         description="How often (seconds) the payment worker of `fubble serve` and `fubble worker` looks for payment "
-        "attempts that are due (only with FUBBLE_STRIPE_SECRET_KEY). 0: `fubble serve` runs none.",
+        "attempts and refunds that are due (only with FUBBLE_STRIPE_SECRET_KEY). 0: `fubble serve` runs none.",
     )
 
     @field_validator("payment_retry_schedule", mode="before")

@@ -22,10 +22,10 @@ def worker(
 
     Billing: a run as of now every FUBBLE_BILLING_INTERVAL_SECONDS (60; 0 turns it off). Webhooks: due attempts are
     sent every FUBBLE_WEBHOOK_POLL_INTERVAL_SECONDS (1; 0 means 1 here), usage alerts checked every
-    FUBBLE_USAGE_ALERT_INTERVAL_SECONDS. Payments: attempts due every FUBBLE_PAYMENT_POLL_INTERVAL_SECONDS, retried
-    per FUBBLE_PAYMENT_RETRY_SCHEDULE. Any number of workers and servers share one database: they take turns
-    through leases and claims in it, so nothing is billed or sent twice at once. On a signal, the attempts in flight
-    are finished and recorded before it exits.
+    FUBBLE_USAGE_ALERT_INTERVAL_SECONDS. Payments: attempts (and refunds of refund credit notes) due every
+    FUBBLE_PAYMENT_POLL_INTERVAL_SECONDS, failed payments retried per FUBBLE_PAYMENT_RETRY_SCHEDULE. Any number of
+    workers and servers share one database: they take turns through leases and claims in it, so nothing is billed or
+    sent twice at once. On a signal, the attempts in flight are finished and recorded before it exits.
     """
     from fubble.billing_runs.scheduler import Scheduler
     from fubble.clock import SystemClock
