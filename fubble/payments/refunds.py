@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from fubble.db.models import CreditNote, Invoice, PaymentAttempt, PaymentRefund
 from fubble.errors import Conflict
+from fubble.invoices.status import InvoiceStatus
 from fubble.payments import queue as collection
 from fubble.payments.provider import Outcome, Refund, RefundResult
 from fubble.pricing.money import minor_unit_digits
@@ -37,7 +38,7 @@ FAILED = "failed"
 def queue(session: Session, note: CreditNote, invoice: Invoice, *, at: datetime) -> PaymentRefund | None:
     """The refund of ``note`` through the provider that collected ``invoice``, queued due at ``at``; ``None`` when
     the note is only recorded (see the module rules). 409 when the provider cannot return that much."""
-    if invoice.status != "paid" or not collection.collection_enabled(session):
+    if invoice.status != InvoiceStatus.PAID or not collection.collection_enabled(session):
         return None
     paid_by = session.scalars(
         select(PaymentAttempt)
