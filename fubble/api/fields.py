@@ -67,6 +67,14 @@ def not_boolean(value: Any) -> Any:
     return value
 
 
+def json_integer(value: Any) -> Any:
+    """An integer as JSON Schema reads ``"type": "integer"``: an integer, or a number with no fractional part
+    (``97.0``); a boolean or a string is not one (pydantic's lax integers would read ``true`` and ``"97"``)."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
 def _number_in_digits(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a number, not a boolean")

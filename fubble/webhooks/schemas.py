@@ -13,12 +13,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     WithJsonSchema,
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from fubble.api.fields import Name, Quantity, ShortText, not_boolean, not_null
+from fubble.api.fields import Name, Quantity, ShortText, json_integer, not_boolean, not_null
 from fubble.db.models import UsageAlert, WebhookDelivery, WebhookEndpoint
 from fubble.webhooks.event_types import EventType
 
@@ -129,7 +128,7 @@ MAX_PREVIOUS_SECRET_SECONDS = 7 * 24 * 3600
 class SecretRotation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    expire_previous_in_seconds: StrictInt = Field(
+    expire_previous_in_seconds: Annotated[int, BeforeValidator(json_integer)] = Field(
         24 * 3600,
         ge=0,
         le=MAX_PREVIOUS_SECRET_SECONDS,

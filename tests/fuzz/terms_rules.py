@@ -168,9 +168,10 @@ def _note_items(body: dict[str, Any], invoice: dict[str, Any]) -> None:
 
 
 def credit_note_fits_invoice(case: Case) -> None:
-    """Rules (POST /invoices/{invoice_id}/credit-notes), for a ``pending`` or ``paid`` invoice (any other is a 409,
-    whatever the body): every amount has at most the places of the invoice's currency and is more than 0; each item
-    is an item of this invoice, credited at most its amount; the note credits at most the invoice's ``total``. The
+    """Rules (POST /invoices/{invoice_id}/credit-notes): each item names its invoice item once (checked first, for
+    any invoice). For a ``pending`` or ``paid`` invoice (any other is a 409): every amount has at most the places of
+    the invoice's currency and is more than 0; each item is an item of this invoice, credited at most its amount;
+    the note credits at most the invoice's ``total``. The
     amounts are cut to the currency's places and to those bounds; items become the invoice's items. An invoice with
     nothing to credit (a total of 0) cannot take a note: the case is sent to a stored invoice that can (one is made
     over the API when none can: a manual invoice of 100, finalized). (A note for more than earlier notes left is a
@@ -178,6 +179,8 @@ def credit_note_fits_invoice(case: Case) -> None:
     body = case.body
     if not isinstance(body, dict):
         return
+    if isinstance(body.get("items"), list):
+        _named_once(body)  # whatever the invoice: checked before its status
     path = case.path_parameters if case.path_parameters is not None else {}
     invoice = get(case, f"/invoices/{quoted(path.get('invoice_id'))}")
     if not isinstance(invoice, dict) or invoice.get("status") not in ("pending", "paid"):
@@ -193,6 +196,20 @@ def credit_note_fits_invoice(case: Case) -> None:
     if "amount" in body:
         amount = cut(min(decimal_of(body["amount"]) or unit, _total(invoice)), invoice.get("currency"))
         body["amount"] = number(max(amount, unit))
+
+
+def _named_once(body: dict[str, Any]) -> None:
+    """Each item of a note names its invoice item once (the first entry of each stays)."""
+    seen: set[int] = set()
+    kept = []
+    for item in body["items"]:
+        key = item.get("invoice_item_id") if isinstance(item, dict) else None
+        if isinstance(key, int) and not isinstance(key, bool):
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(item)
+    body["items"] = kept
 
 
 def _creditable_invoice(case: Case) -> dict[str, Any] | None:

@@ -91,6 +91,7 @@ def test_a_second_rotation_drops_the_secret_before_it(
         ({"expire_previous_in_seconds": -1}, ["body", "expire_previous_in_seconds"]),
         ({"expire_previous_in_seconds": 7 * 24 * 3600 + 1}, ["body", "expire_previous_in_seconds"]),
         ({"expire_previous_in_seconds": "60"}, ["body", "expire_previous_in_seconds"]),
+        ({"expire_previous_in_seconds": True}, ["body", "expire_previous_in_seconds"]),
         ({"expire_previous_in_seconds": 1.5}, ["body", "expire_previous_in_seconds"]),
         ({"secret": "whsec_mine"}, ["body", "secret"]),
     ],
@@ -134,3 +135,13 @@ def test_the_audit_log_records_a_rotation_without_any_secret(client: TestClient,
     ] * 2  # a rotation that changes only the (hidden) secret is logged too
     assert [e["after"]["previous_secret_expires_at"] for e in entries[1:]] == ["2024-01-16T12:00:00Z", None]
     assert all(secret["secret"].startswith("whsec_") for secret in rotated)
+
+
+def test_a_whole_number_written_with_a_point_is_an_integer(client: TestClient, receiver: Receiver) -> None:
+    hook = endpoint(client, receiver.url, "invoice.finalized")
+    url = f"/webhook-endpoints/{hook['id']}/rotate-secret"
+    rotated = client.post(
+        url, content=b'{"expire_previous_in_seconds": 97.0}', headers={"content-type": "application/json"}
+    )
+    assert rotated.status_code == 200, rotated.text  # JSON Schema's integers include 97.0, as the schema declares
+    assert rotated.json()["previous_secret_expires_at"] == "2024-01-15T12:01:37Z"
