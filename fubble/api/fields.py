@@ -215,6 +215,7 @@ CurrencyCode = Annotated[
     WithJsonSchema({"type": "string", "enum": sorted(MINOR_UNITS) + sorted(c.lower() for c in MINOR_UNITS)}),
 ]
 
-# Object ids (path parameters and references in bodies): positive and within PostgreSQL's INTEGER range.
+# Object ids (path parameters and references in bodies): positive and within PostgreSQL's INTEGER range. A JSON
+# true is not an id (pydantic's lax integers would read it as 1, naming object 1).
 MAX_ID = 2_147_483_647
-Ref = Annotated[int, Field(ge=1, le=MAX_ID)]
+Ref = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(not_boolean)]

@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from fubble.api.fields import Ref, UTCTime
+from fubble.api.fields import Ref, UTCTime, not_boolean
 from fubble.db.models import Subscription
 from fubble.plans.schemas import MAX_COMPONENTS, TIERED_EXAMPLE, MetricName, PricingType
 from fubble.subscriptions.lifecycle import SubscriptionStatus, current_period, status_at
@@ -65,7 +65,7 @@ class PriceOverrideOut(BaseModel):
     pricing_details: dict[str, Any]
 
 
-TrialDays = Annotated[int, Field(ge=1, le=MAX_TRIAL_DAYS)]
+TrialDays = Annotated[int, Field(ge=1, le=MAX_TRIAL_DAYS), BeforeValidator(not_boolean)]
 
 
 class SubscriptionCreate(BaseModel):

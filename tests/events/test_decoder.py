@@ -1,7 +1,8 @@
 """fubble.events.decoder is the one definition of a valid event; EventIn documents it in the OpenAPI document with
 the shared field types of fubble.api.fields. The two agree: what the decoder accepts, EventIn accepts with the same
 values (and fingerprint); what EventIn refuses, the decoder refuses. The decoder is stricter in one way only, where
-EventIn's pydantic would convert types its own schema does not allow (``"1"``, ``true`` or ``1.0`` as an integer id).
+EventIn's pydantic would convert types its own schema does not allow (``"1"`` or ``1.0`` as an integer id; ``true`` is
+refused by both).
 """
 
 from __future__ import annotations
