@@ -10,6 +10,9 @@
   attempts, so two workers never make one refund at once, and a repeated call with the same idempotency key never
   refunds twice. A provider that cannot be reached leaves the refund due again shortly. A refund the provider answered
   ``processing`` is finished by its webhook (:func:`apply_update`).
+* A refund that ends ``succeeded`` or ``failed`` sends ``credit_note.refunded`` or ``credit_note.refund_failed`` to
+  the webhook endpoints subscribed (the credit note as the API answers it, its ``refund`` included), in the
+  transaction that records it.
 
 Nothing here talks to the provider or commits.
 """
@@ -23,12 +26,16 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fubble.credit_notes import repository as credit_notes
+from fubble.credit_notes.schemas import CreditNoteOut
 from fubble.db.models import CreditNote, Invoice, PaymentAttempt, PaymentRefund
 from fubble.errors import Conflict
 from fubble.invoices.status import InvoiceStatus
 from fubble.payments import queue as collection
 from fubble.payments.provider import Outcome, Refund, RefundResult
 from fubble.pricing.money import minor_unit_digits
+from fubble.webhooks import outbox
+from fubble.webhooks.event_types import EventType
 
 PENDING = "pending"
 SUCCEEDED = "succeeded"
@@ -111,6 +118,7 @@ def record(session: Session, refund_id: int, result: RefundResult, *, holder: st
     row.error = result.error[:500] if result.error else None
     row.attempted_at = at
     row.claimed_by = row.claimed_until = None
+    _announce(session, row, at=at)
     return True
 
 
@@ -139,3 +147,21 @@ def apply_update(
     row.state = outcome
     row.error = error[:500] if error else None
     row.attempted_at = at
+    _announce(session, row, at=at)
+
+
+_ENDED = {SUCCEEDED: EventType.CREDIT_NOTE_REFUNDED, FAILED: EventType.CREDIT_NOTE_REFUND_FAILED}
+
+
+def _announce(session: Session, row: PaymentRefund, *, at: datetime) -> None:
+    """The webhook message of a refund that has ended (none while it is processing)."""
+    event_type = _ENDED.get(row.state)
+    if event_type is None:
+        return
+    note = session.get(CreditNote, row.credit_note_id)
+    assert note is not None  # a foreign key
+
+    def payload() -> CreditNoteOut:
+        return CreditNoteOut.of(note, credit_notes.items_of(session, [note.id])[note.id], row)
+
+    outbox.emit(session, event_type, payload, at=at)

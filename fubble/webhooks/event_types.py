@@ -12,6 +12,8 @@ class EventType(StrEnum):
     INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
     INVOICE_VOIDED = "invoice.voided"
     CREDIT_NOTE_CREATED = "credit_note.created"
+    CREDIT_NOTE_REFUNDED = "credit_note.refunded"
+    CREDIT_NOTE_REFUND_FAILED = "credit_note.refund_failed"
     SUBSCRIPTION_CREATED = "subscription.created"
     SUBSCRIPTION_CHANGED = "subscription.changed"
     SUBSCRIPTION_CANCELED = "subscription.canceled"

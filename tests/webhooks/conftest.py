@@ -4,6 +4,7 @@ servers in threads."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -56,8 +57,9 @@ class Receiver:
         return [r.payload["type"] for r in self.received]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A :class:`Receiver` listening on 127.0.0.1 until the block ends."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,6 +85,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as state:
+        yield state
 
 
 @pytest.fixture
