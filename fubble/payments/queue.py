@@ -75,7 +75,14 @@ def cancel_waiting(session: Session, invoice_id: int, *, at: datetime, why: str)
     nothing is left to collect. Called after :func:`charge_in_flight` found none under way."""
     waiting = select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.state == PENDING)
     for attempt in session.scalars(waiting):
-        attempt.state = "canceled"
-        attempt.attempted_at = at
-        attempt.claimed_by = attempt.claimed_until = None
-        attempt.error = why
+        finish(attempt, "canceled", at=at, error=why)
+
+
+def finish(attempt: PaymentAttempt, state: str, *, at: datetime, error: str | None = None) -> None:
+    """End ``attempt`` in ``state`` (made, or canceled) at ``at``: its claim released, ``error`` kept (500 chars)."""
+    attempt.state = state
+    attempt.attempted_at = at
+    attempt.claimed_by = None
+    attempt.claimed_until = None
+    if error is not None:
+        attempt.error = error[:500]

@@ -29,6 +29,7 @@ from fubble.invoices import service as invoices
 from fubble.invoices.status import InvoiceStatus
 from fubble.payments import dunning, refunds, repository
 from fubble.payments.provider import ChargeResult, CustomerRef, PaymentEvent
+from fubble.payments.queue import finish
 from fubble.pricing.money import minor_unit_digits
 
 log = logging.getLogger("fubble.payments")
@@ -74,7 +75,7 @@ def prepare(session: Session, attempt_id: int, *, provider: str, holder: str, at
     invoice = invoices.get(session, attempt.invoice_id, for_update=True)
     amount = invoice.amount_due or Decimal(0)
     if invoice.status not in COLLECTABLE or amount <= 0:
-        _finish(attempt, "canceled", at=at, error=f"invoice is {invoice.status}")
+        finish(attempt, "canceled", at=at, error=f"invoice is {invoice.status}")
         return None
     customer = session.get(Customer, invoice.customer_id)
     assert customer is not None
@@ -141,16 +142,16 @@ def record(
     attempt.payment_intent_id = result.intent_id
     attempt.intent_status = result.intent_status
     if result.outcome == "succeeded":
-        _finish(attempt, "succeeded", at=now)
+        finish(attempt, "succeeded", at=now)
         if invoice.status not in COLLECTABLE:  # paid or voided by hand while the charge was in flight
             log.warning(
                 "invoice %s is %s but payment %s succeeded: refund it", invoice.id, invoice.status, result.intent_id
             )
         _mark_paid(session, invoice, clock=clock)
     elif result.outcome == "processing":
-        _finish(attempt, "processing", at=now)
+        finish(attempt, "processing", at=now)
     else:
-        _finish(attempt, "failed", at=now, error=result.error)
+        finish(attempt, "failed", at=now, error=result.error)
         _fail(session, invoice, attempt, clock=clock, schedule=schedule)
     return True
 
@@ -188,11 +189,11 @@ def apply_event(session: Session, event: PaymentEvent, *, clock: Clock, schedule
     mine = next((a for a in attempts if event.intent_id and a.payment_intent_id == event.intent_id), None)
     if event.outcome == "succeeded":
         if mine is not None and mine.state in ("processing", "failed", repository.PENDING):
-            _finish(mine, "succeeded", at=now)
+            finish(mine, "succeeded", at=now)
         _mark_paid(session, invoice, clock=clock)
     elif event.outcome == "failed":
         if mine is not None and mine.state == "processing":
-            _finish(mine, "failed", at=now, error=event.error)
+            finish(mine, "failed", at=now, error=event.error)
         last = mine or (attempts[-1] if attempts else None)
         if invoice.status == InvoiceStatus.PENDING and last is not None and last.state == "failed":
             _fail(session, invoice, last, clock=clock, schedule=schedule)
@@ -234,12 +235,3 @@ def _fail(
             )
         )
     session.flush()
-
-
-def _finish(attempt: PaymentAttempt, state: str, *, at: datetime, error: str | None = None) -> None:
-    attempt.state = state
-    attempt.attempted_at = at
-    attempt.claimed_by = None
-    attempt.claimed_until = None
-    if error is not None:
-        attempt.error = error[:500]
