@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -88,15 +89,7 @@ class PaymentWorker:
 
     def refund_due(self, limit: int = BATCH) -> int:
         """Claim up to ``limit`` due refunds, make them and record the results; how many were claimed."""
-        if self.provider is None:
-            return 0
-        claimed = self._claim(limit, model=PaymentRefund)
-        for refund_id in claimed:
-            try:
-                self.refund(refund_id)
-            except Exception:  # one refund's failure never stops the others; its claim expires and it runs again
-                log.exception("refund %s failed unexpectedly", refund_id)
-        return len(claimed)
+        return self._make_due(PaymentRefund, self.refund, "refund", limit)
 
     def refund(self, refund_id: int) -> None:
         """Make one claimed refund and record the provider's answer."""
@@ -119,9 +112,13 @@ class PaymentWorker:
             self._dated(session)
             refunds.record(session, refund_id, result, holder=self.holder, at=self.clock.now())
 
-    def _claim(self, limit: int, *, model: repository.Claimable) -> list[int]:
+    def _make_due(self, model: repository.Claimable, make: Callable[[int], None], what: str, limit: int) -> int:
+        """Claim up to ``limit`` due rows of ``model`` (attempts or refunds) and ``make`` each; how many were claimed.
+        One's failure never stops the others: its claim expires and it is made again."""
+        if self.provider is None:
+            return 0
         real_now = datetime.now(UTC)
-        return claim_due(
+        claimed = claim_due(
             self.db,
             functools.partial(repository.any_due, model=model),
             functools.partial(repository.claim, model=model),
@@ -131,18 +128,16 @@ class PaymentWorker:
             holder=self.holder,
             limit=limit,
         )
+        for row_id in claimed:
+            try:
+                make(row_id)
+            except Exception:
+                log.exception("%s %s failed unexpectedly", what, row_id)
+        return len(claimed)
 
     def collect_due(self, limit: int = BATCH) -> int:
         """Claim up to ``limit`` due attempts, make them and record the results; how many were claimed."""
-        if self.provider is None:
-            return 0
-        claimed = self._claim(limit, model=PaymentAttempt)
-        for attempt_id in claimed:
-            try:
-                self.attempt(attempt_id)
-            except Exception:  # one attempt's failure never stops the others; its claim expires and it runs again
-                log.exception("payment attempt %s failed unexpectedly", attempt_id)
-        return len(claimed)
+        return self._make_due(PaymentAttempt, self.attempt, "payment attempt", limit)
 
     def attempt(self, attempt_id: int) -> None:
         """Make one claimed attempt and record its result."""
