@@ -23,19 +23,9 @@ from typing import Any
 from bench.ingest import event_properties
 from bench.server import database_url
 from fubble.db.types import dumps_exact
+from fubble.events.repository import COLUMNS
 
-COLUMNS = (
-    "id",
-    "event_id",
-    "customer_id",
-    "metric_name",
-    "quantity",
-    "event_time",
-    "properties",
-    "fingerprint",
-    "received_at",
-)
-TYPES = ["int8", "varchar", "int4", "varchar", "numeric", "timestamptz", "text", "varchar", "timestamptz"]  # PostgreSQL
+TYPES = ["int8", "varchar", "int4", "varchar", "numeric", "timestamptz", "text", "varchar", "timestamptz"]  # of COLUMNS
 INDEX = "ix_events_customer_metric_time"
 
 

@@ -121,7 +121,7 @@ def insert_one(session: Session, row: NewEvent) -> Row[Any] | None:
     return session.execute(statement.returning(EVENTS), row._asdict()).first()
 
 
-_COLUMNS = (
+COLUMNS = (  # of a stored event, in the order the bulk inserts write them (bench/storage_floor.py too)
     "id",
     "event_id",
     "customer_id",
@@ -242,7 +242,7 @@ def _insert_sqlite(driver: Any, prepared: Prepared) -> list[tuple[int, NewEvent]
 
 
 _SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_COLUMNS[1:])}) VALUES ({', '.join('?' * (len(_COLUMNS) - 1))}) "
+    f"INSERT INTO events ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))}) "
     "ON CONFLICT (event_id) DO NOTHING"
 )
 
@@ -267,10 +267,10 @@ def _insert_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple[int
         (i, key, customer, metric, number(q, numbers), moment, None if props is None else dumps_exact(props), fp, at)
         for i, (key, customer, metric, q, moment, props, fp, at) in zip(ids, rows, strict=True)
     ]
-    if bulk.pg_copy_unless_duplicate(session, "events", _COLUMNS, values):
+    if bulk.pg_copy_unless_duplicate(session, "events", COLUMNS, values):
         return list(zip(ids, rows, strict=True))
     returned = bulk.pg_insert_through_stage(
-        session, "events", _COLUMNS, values, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
+        session, "events", COLUMNS, values, "ON CONFLICT (event_id) DO NOTHING RETURNING id"
     )
     taken = {i for (i,) in returned}
     return [(i, row) for i, row in zip(ids, rows, strict=True) if i in taken]
@@ -288,7 +288,7 @@ def _insert_few_postgresql(session: Session, rows: list[NewEvent]) -> list[tuple
         for key, customer, metric, q, moment, props, fp, at in rows
     ]
     tail = "ON CONFLICT (event_id) DO NOTHING RETURNING id, event_id"
-    returned = sorted(bulk.pg_insert_rows(session, "events", _COLUMNS[1:], values, tail))
+    returned = sorted(bulk.pg_insert_rows(session, "events", COLUMNS[1:], values, tail))
     inserted = []
     remaining = iter(rows)
     for new_id, key in returned:
