@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 import stripe
@@ -15,13 +14,11 @@ from fastapi.testclient import TestClient
 
 from fubble.clock import FrozenClock
 from fubble.config import Settings
-from fubble.db.models import PaymentRefund
 from fubble.db.session import Database
-from fubble.payments import refunds, repository
-from fubble.payments.provider import RefundResult
-from fubble.payments.worker import LEASE, PaymentWorker
+from fubble.payments.worker import PaymentWorker
 from fubble.webhooks.delivery import WebhookWorker
 from tests.payments.conftest import GOOD_CARD, card, customer, finalized_invoice
+from tests.payments.refund_helpers import answered_pending, refund_event
 from tests.payments.test_webhooks import signed
 from tests.webhooks.conftest import Receiver, endpoint, receiving
 
@@ -74,24 +71,9 @@ def test_refunded_and_refund_failed(
     assert data["refund"]["state"] == "succeeded"  # type: ignore[index]
 
     other = client.post(f"/invoices/{invoice_id}/credit-notes", json=body).json()
-    real_now = datetime.now(UTC)
-    with db.transaction() as session:  # Stripe answers "pending": nothing ends
-        [claimed] = repository.claim(
-            session,
-            due_by=clock.now(),
-            lease_now=real_now,
-            until=real_now + LEASE,
-            holder=worker.holder,
-            limit=10,
-            model=PaymentRefund,
-        )
-        refunds.record(
-            session, claimed, RefundResult("processing", "re_late", "pending"), holder=worker.holder, at=clock.now()
-        )
+    answered_pending(db, clock, worker, ["re_late"])  # nothing ends while Stripe processes it
     assert len(sent(receiver, deliveries)) == 1
-    refund = {"id": "re_late", "object": "refund", "status": "failed", "failure_reason": "lost_or_stolen_card"}
-    event = {"id": "evt_late", "object": "event", "type": "refund.updated", "data": {"object": refund}, "created": 1}
-    payload = json.dumps(event).encode()
+    payload = refund_event("evt_late", "re_late", "failed", "lost_or_stolen_card")
     stripe_sender = TestClient(app, raise_server_exceptions=False)
     assert stripe_sender.post("/payments/stripe/webhook", content=payload, headers=signed(payload)).status_code == 200
     kind, data = sent(receiver, deliveries)[-1]

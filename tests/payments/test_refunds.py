@@ -5,8 +5,7 @@ only recorded."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,13 +16,11 @@ from fastapi.testclient import TestClient
 from bench.server import free_port
 from fubble.clock import FrozenClock
 from fubble.config import Settings
-from fubble.db.models import PaymentRefund
 from fubble.db.session import Database
-from fubble.payments import refunds, repository
-from fubble.payments.provider import RefundResult
 from fubble.payments.stripe_provider import StripeProvider
-from fubble.payments.worker import LEASE, PaymentWorker
+from fubble.payments.worker import PaymentWorker
 from tests.payments.conftest import GOOD_CARD, SECRET_KEY, card, customer, finalized_invoice
+from tests.payments.refund_helpers import answered_pending, paid_after_credits, refund_event
 from tests.payments.test_webhooks import signed
 from tests.ui.conftest import new_browser, sign_in
 
@@ -90,11 +87,7 @@ def test_a_refund_note_refunds_its_amount_from_the_payment(
 def test_refunds_never_return_more_than_stripe_collected(
     client: TestClient, worker: PaymentWorker, stripe_client: stripe.StripeClient
 ) -> None:
-    customer_id = customer(client, card(stripe_client, GOOD_CARD))
-    grant = {"amount": "30.00", "description": "Prepaid"}
-    assert client.post(f"/customers/{customer_id}/credit-grants", json=grant).status_code == 201
-    invoice_id = finalized_invoice(client, customer_id, "100.00")  # 30.00 of credits applied: 70.00 charged
-    assert worker.tick() == 1
+    invoice_id = paid_after_credits(client, worker, stripe_client)  # 30.00 of credits applied: 70.00 charged
     [attempt] = client.get(f"/invoices/{invoice_id}/payment-attempts").json()
     intent = attempt["payment_intent_id"]
     assert stripe_client.v1.payment_intents.retrieve(intent).amount == 7000
@@ -165,12 +158,6 @@ def test_the_dashboard_shows_a_refund_on_the_invoice_page(
     assert f"succeeded <code>{refund_id}</code>" in browser.get(f"/ui/invoices/{invoice_id}").text
 
 
-def refund_event(event_id: str, refund_id: str, status: str, reason: str | None = None) -> bytes:
-    refund = {"id": refund_id, "object": "refund", "status": status, "failure_reason": reason, "amount": 500}
-    body = {"id": event_id, "object": "event", "type": "refund.updated", "data": {"object": refund}, "created": 1}
-    return json.dumps(body).encode()
-
-
 def test_stripe_finishes_a_pending_refund_by_webhook(
     client: TestClient,
     app: FastAPI,
@@ -179,26 +166,9 @@ def test_stripe_finishes_a_pending_refund_by_webhook(
     worker: PaymentWorker,
     stripe_client: stripe.StripeClient,
 ) -> None:
-    customer_id = customer(client, card(stripe_client, GOOD_CARD))
-    grant = {"amount": "30.00", "description": "Prepaid"}
-    assert client.post(f"/customers/{customer_id}/credit-grants", json=grant).status_code == 201
-    invoice_id = finalized_invoice(client, customer_id, "100.00")  # 30.00 of credits applied: 70.00 charged
-    assert worker.tick() == 1
+    invoice_id = paid_after_credits(client, worker, stripe_client)  # 30.00 of credits applied: 70.00 charged
     notes = [note(client, invoice_id, "5.00").json(), note(client, invoice_id, "6.00").json()]
-    real_now = datetime.now(UTC)
-    with db.transaction() as session:  # Stripe answered both refunds "pending" (localstripe always succeeds at once)
-        claimed = repository.claim(
-            session,
-            due_by=clock.now(),
-            lease_now=real_now,
-            until=real_now + LEASE,
-            holder=worker.holder,
-            limit=10,
-            model=PaymentRefund,
-        )
-        for refund_id, stripe_id in zip(claimed, ("re_ok", "re_bad"), strict=True):
-            pending = RefundResult("processing", stripe_id, "pending")
-            assert refunds.record(session, refund_id, pending, holder=worker.holder, at=clock.now())
+    answered_pending(db, clock, worker, ["re_ok", "re_bad"])  # localstripe always refunds at once
     states = [client.get(f"/credit-notes/{n['id']}").json()["refund"]["state"] for n in notes]
     assert states == ["processing", "processing"]
 
