@@ -359,8 +359,7 @@ def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, cl
     source = InvoiceStatus(invoice.status)
     now = clock.now()
     if target in (InvoiceStatus.PAID, InvoiceStatus.VOID) and source is not InvoiceStatus.DRAFT:
-        _require_no_charge_in_flight(session, invoice)
-        payments.cancel_waiting(session, invoice.id, at=now, why=f"invoice {target.value}")
+        _stop_collecting(session, invoice, target, at=now)
     if target is InvoiceStatus.VOID:
         _require_nothing_builds_on(session, invoice)
         if invoice.status != InvoiceStatus.DRAFT:
@@ -381,11 +380,12 @@ def _transition(session: Session, invoice: Invoice, target: InvoiceStatus, *, cl
         payments.queue_finalized(session, [invoice.id], at=now)  # with a payment provider: an attempt, due now
 
 
-def _require_no_charge_in_flight(session: Session, invoice: Invoice) -> None:
-    """409 while a payment of the invoice may be under way at the provider: marking it paid or voiding it then could
-    let the customer pay twice, or pay a void invoice. The payment worker records its own result after it has
-    finished its attempt, so this never stops it."""
-    attempt = payments.charge_in_flight(session, invoice.id, lease_now=datetime.now(UTC))
+def _stop_collecting(session: Session, invoice: Invoice, target: InvoiceStatus, *, at: datetime) -> None:
+    """Its waiting payment retries canceled; 409 while a payment of the invoice may be under way at the provider:
+    marking it paid or voiding it then could let the customer pay twice, or pay a void invoice. The payment worker
+    records its own result after it has finished its attempt, so this never stops it."""
+    why = f"invoice {target.value}"
+    attempt = payments.stop_collecting(session, invoice.id, at=at, why=why, lease_now=datetime.now(UTC))
     if attempt is not None:
         intent = f", PaymentIntent {attempt.payment_intent_id}" if attempt.payment_intent_id else ""
         raise Conflict(

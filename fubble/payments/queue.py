@@ -1,6 +1,6 @@
 """Queuing payment attempts when invoices are finalized: written in the transaction that finalizes them, never sent
 from it (the payment worker, :mod:`fubble.payments.worker`, makes the attempts). And the one question invoices ask of
-payments when they are marked paid or voided: :func:`charge_in_flight` (first), then :func:`cancel_waiting`.
+payments when they are marked paid or voided: :func:`stop_collecting`.
 
 Called by :func:`fubble.invoices.service.finalize` (every ``draft -> pending``, billing runs' included) and by the
 billing runs' bulk writer (:func:`fubble.billing.store.store`, invoices created finalized). Nothing is queued unless
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fubble.config import Settings, get_settings
@@ -57,25 +57,27 @@ def queue_finalized(session: Session, invoice_ids: Sequence[int], *, at: datetim
     return len(collectable)
 
 
-def charge_in_flight(session: Session, invoice_id: int, *, lease_now: datetime) -> PaymentAttempt | None:
-    """An attempt of the invoice whose charge may be under way at the provider, if any: ``processing`` (the provider
-    accepted it and its result comes by webhook), or ``pending`` and claimed by a worker whose claim lasts past
-    ``lease_now`` (the workers' leases run on real time, like the claim itself). A worker that died leaves its claim
-    to expire (:data:`fubble.payments.worker.LEASE`); then the attempt is no longer in flight."""
-    in_flight = or_(
-        PaymentAttempt.state == PROCESSING,
-        and_(PaymentAttempt.state == PENDING, PaymentAttempt.claimed_until > lease_now),
+def stop_collecting(
+    session: Session, invoice_id: int, *, at: datetime, why: str, lease_now: datetime
+) -> PaymentAttempt | None:
+    """Before the invoice is marked paid or voided: the attempt whose charge may be under way at the provider, if
+    any (nothing changes then); otherwise its attempts still waiting (a retry not made yet) are canceled, since
+    nothing is left to collect, and ``None``. One read of the invoice's open attempts.
+
+    Under way: ``processing`` (the provider accepted it and its result comes by webhook), or ``pending`` and claimed
+    by a worker whose claim lasts past ``lease_now`` (the workers' leases run on real time, like the claim itself). A
+    worker that died leaves its claim to expire (:data:`fubble.payments.worker.LEASE`); then the attempt only waits."""
+    query = select(PaymentAttempt).where(
+        PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.state.in_((PENDING, PROCESSING))
     )
-    query = select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id, in_flight)
-    return session.scalars(query.order_by(PaymentAttempt.id).limit(1)).first()
-
-
-def cancel_waiting(session: Session, invoice_id: int, *, at: datetime, why: str) -> None:
-    """Cancel the invoice's attempts still waiting (``pending``, a retry not made yet): it was paid or voided, so
-    nothing is left to collect. Called after :func:`charge_in_flight` found none under way."""
-    waiting = select(PaymentAttempt).where(PaymentAttempt.invoice_id == invoice_id, PaymentAttempt.state == PENDING)
-    for attempt in session.scalars(waiting):
+    open_attempts = list(session.scalars(query.order_by(PaymentAttempt.id)))
+    for attempt in open_attempts:
+        claimed = attempt.claimed_until is not None and attempt.claimed_until > lease_now
+        if attempt.state == PROCESSING or claimed:
+            return attempt
+    for attempt in open_attempts:
         finish(attempt, "canceled", at=at, error=why)
+    return None
 
 
 def finish(attempt: PaymentAttempt, state: str, *, at: datetime, error: str | None = None) -> None:

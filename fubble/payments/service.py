@@ -3,7 +3,7 @@ to the provider or commits; the worker (:mod:`fubble.payments.worker`) calls the
 
 * :func:`prepare` reads what one claimed attempt needs (``None``, and the attempt ``canceled``, when its invoice is
   no longer ``pending`` or ``failed``; marking an invoice paid or voiding it cancels its waiting attempts at once, and
-  is refused (409) while one is in flight, see :func:`fubble.payments.queue.charge_in_flight`);
+  is refused (409) while one is in flight, see :func:`fubble.payments.queue.stop_collecting`);
 * :func:`record` applies an attempt's immediate result: ``succeeded`` moves the invoice to ``paid`` (``paid_date``
   from the clock); ``failed`` moves a ``pending`` invoice to ``failed`` and queues the next attempt per the dunning
   schedule; ``processing`` waits for the webhook. Status changes go through :func:`fubble.invoices.service
@@ -204,7 +204,7 @@ def apply_event(session: Session, event: PaymentEvent, *, clock: Clock, schedule
 
 def _mark_paid(session: Session, invoice: Invoice, *, clock: Clock) -> None:
     """``paid`` when still collectable (else nothing: paid or voided meanwhile); the change cancels its waiting
-    attempts (:func:`fubble.payments.queue.cancel_waiting`)."""
+    attempts (:func:`fubble.payments.queue.stop_collecting`)."""
     if invoice.status not in COLLECTABLE:
         return
     invoices.change_status(session, invoice.id, InvoiceStatus.PAID, clock=clock)
